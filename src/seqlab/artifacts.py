@@ -1,0 +1,119 @@
+"""Model bundles and checkpoints: tensors in safetensors, everything else JSON.
+
+A bundle is one ``.safetensors`` file. Its tensors are the weights; its metadata holds a
+JSON document under the key ``seqlab`` (format, version, config, preprocessing,
+vocabulary, labels, metrics). Loading reads tensors and JSON only, never unpickles, so
+opening a model cannot run code. Writing goes to a temporary file in the same folder
+that is then renamed over the target, so a crash never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from seqlab.errors import BundleError
+
+FORMAT_VERSION = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+META_KEY = "seqlab"
+
+
+def atomic_write_bytes(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` and rename the result to ``path`` once it is complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file atomically (temporary file, then rename)."""
+    atomic_write_bytes(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                 kind: str) -> None:
+    """Write ``tensors`` and the JSON ``meta`` to ``path`` atomically."""
+    header = {"format": kind, "format_version": FORMAT_VERSION, **meta}
+    tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    metadata = {META_KEY: json.dumps(header)}
+    atomic_write_bytes(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
+
+
+def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a file written by :func:`save_tensors`; any damage is a BundleError."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "model.safetensors"
+        if not candidate.exists():
+            raise BundleError(f"{path}: no model.safetensors in this folder")
+        path = candidate
+    if not path.exists():
+        raise BundleError(f"{path}: no such model file. Train one with `seqlab train`.")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+        meta = json.loads(metadata[META_KEY])
+    except Exception as err:  # safetensors and json raise several types for damaged files
+        raise BundleError(
+            f"{path}: not a seqlab {kind} or the file is damaged ({type(err).__name__}: "
+            f"{str(err)[:120]}). Retrain, or restore the file."
+        ) from None
+    if meta.get("format") != kind:
+        raise BundleError(f"{path}: holds a {meta.get('format')!r}, not a {kind!r}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise BundleError(
+            f"{path}: written by a newer seqlab (format {meta['format_version']}); upgrade seqlab"
+        )
+    return tensors, meta
+
+
+def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor], Any]:
+    """Split a nested state (e.g. an optimizer's ``state_dict``) into tensors and JSON.
+
+    Tensors are replaced by ``{"__tensor__": key}`` references; dict keys become strings
+    and are restored as ints where they were ints.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+
+    def walk(value: Any, path: str) -> Any:
+        if isinstance(value, torch.Tensor):
+            tensors[path] = value
+            return {"__tensor__": path}
+        if isinstance(value, dict):
+            return {"__dict__": [[k, walk(v, f"{path}.{k}")] for k, v in value.items()]}
+        if isinstance(value, list | tuple):
+            return [walk(v, f"{path}.{i}") for i, v in enumerate(value)]
+        return value
+
+    return tensors, walk(state, prefix)
+
+
+def unflatten_state(structure: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of :func:`flatten_state`."""
+    if isinstance(structure, dict):
+        if "__tensor__" in structure:
+            return tensors[structure["__tensor__"]]
+        if "__dict__" in structure:
+            return {k: unflatten_state(v, tensors) for k, v in structure["__dict__"]}
+    if isinstance(structure, list):
+        return [unflatten_state(v, tensors) for v in structure]
+    return structure

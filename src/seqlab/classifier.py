@@ -1,0 +1,344 @@
+"""``TextClassifier``: a recurrent text classifier with scikit-learn's estimator contract.
+
+>>> clf = TextClassifier(cell="gru", max_epochs=5).fit(texts, labels)
+>>> clf.predict(["i feel wonderful today"])
+array(['joy'], dtype='<U8')
+>>> clf.save("model.safetensors"); TextClassifier.load("model.safetensors")
+
+Constructor arguments are hyper-parameters (so ``clone``, ``GridSearchCV`` and
+``cross_val_score`` work); what ``fit`` learns ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from torch import nn
+
+from seqlab.artifacts import load_tensors, save_tensors
+from seqlab.config import ModelConfig, RunConfig, TrainingConfig, VocabConfig
+from seqlab.data.split import stratified_split
+from seqlab.errors import BundleError, DataError, SeqlabError
+from seqlab.evaluation.metrics import classification_metrics
+from seqlab.tasks.classification import (
+    SequenceClassifier,
+    balanced_class_weights,
+    count_parameters,
+    predict_logits,
+    softmax,
+)
+from seqlab.text.batching import bucket_batches, pad_batch
+from seqlab.text.preprocess import Pipeline
+from seqlab.text.vocab import Vocab
+from seqlab.training.trainer import TrainCallbacks, Trainer
+
+BUNDLE_KIND = "seqlab.text_classifier"
+_MODEL_KEYS = list(ModelConfig.model_fields)
+_TRAINING_KEYS = list(TrainingConfig.model_fields)
+
+
+def seqlab_version() -> str:
+    try:
+        return version("seqlab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def set_seed(seed: int) -> None:
+    """Seed python, numpy and torch."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _as_texts(X: Any) -> list[str]:
+    if isinstance(X, str):
+        raise DataError("expected a list of texts, got a single string; wrap it in a list")
+    return ["" if x is None else str(x) for x in X]
+
+
+class TextClassifier(ClassifierMixin, BaseEstimator):
+    """An RNN/LSTM/GRU text classifier; see :mod:`seqlab.config` for each argument."""
+
+    def __init__(
+        self,
+        cell: str = "lstm",
+        embedding_dim: int = 128,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.3,
+        embedding_dropout: float = 0.2,
+        pooling: str = "max",
+        preprocessing: str | list[Any] = "default",
+        min_freq: int = 1,
+        max_vocab_size: int | None = None,
+        max_length: int = 200,
+        optimizer: str = "adamw",
+        lr: float = 2e-3,
+        weight_decay: float = 0.01,
+        scheduler: str = "none",
+        batch_size: int = 64,
+        max_epochs: int = 15,
+        patience: int = 3,
+        monitor: str = "macro_f1",
+        clip_grad_norm: float | None = 1.0,
+        class_weights: str = "none",
+        max_minutes: float | None = None,
+        threads: int | None = None,
+        validation_fraction: float = 0.1,
+        random_state: int = 13,
+    ) -> None:
+        self.cell = cell
+        self.embedding_dim = embedding_dim
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.dropout = dropout
+        self.embedding_dropout = embedding_dropout
+        self.pooling = pooling
+        self.preprocessing = preprocessing
+        self.min_freq = min_freq
+        self.max_vocab_size = max_vocab_size
+        self.max_length = max_length
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.scheduler = scheduler
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.monitor = monitor
+        self.clip_grad_norm = clip_grad_norm
+        self.class_weights = class_weights
+        self.max_minutes = max_minutes
+        self.threads = threads
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    # ---- configuration ------------------------------------------------------------------
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> TextClassifier:
+        """The classifier a run config describes."""
+        params = config.model.model_dump() | config.training.model_dump()
+        return cls(
+            **params,
+            preprocessing=config.preprocessing,
+            min_freq=config.vocab.min_freq,
+            max_vocab_size=config.vocab.max_size,
+            max_length=config.vocab.max_length,
+            validation_fraction=config.data.val_fraction,
+            random_state=config.seed,
+        )
+
+    def _configs(self) -> tuple[ModelConfig, TrainingConfig, VocabConfig]:
+        params = self.get_params()
+        try:
+            return (
+                ModelConfig(**{k: params[k] for k in _MODEL_KEYS}),
+                TrainingConfig(**{k: params[k] for k in _TRAINING_KEYS}),
+                VocabConfig(min_freq=self.min_freq, max_size=self.max_vocab_size,
+                            max_length=self.max_length),
+            )
+        except Exception as err:
+            from pydantic import ValidationError
+
+            if isinstance(err, ValidationError):
+                from seqlab.config import describe_validation_error
+
+                raise SeqlabError(describe_validation_error(err, RunConfig, "TextClassifier"))\
+                    from None
+            raise
+
+    # ---- fitting ---------------------------------------------------------------------
+
+    def fit(
+        self,
+        X: Sequence[str],
+        y: Sequence[Any],
+        X_val: Sequence[str] | None = None,
+        y_val: Sequence[Any] | None = None,
+        *,
+        checkpoint_dir: str | Path | None = None,
+        resume: bool = False,
+        callbacks: TrainCallbacks | None = None,
+    ) -> TextClassifier:
+        """Train on ``X, y``; validation data picks the epoch (split off ``X`` if not given)."""
+        model_cfg, train_cfg, vocab_cfg = self._configs()
+        if train_cfg.threads:
+            torch.set_num_threads(train_cfg.threads)
+        set_seed(self.random_state)
+        texts, labels = _as_texts(X), np.asarray(list(y))
+        if len(texts) != len(labels):
+            raise DataError(f"X has {len(texts)} texts but y has {len(labels)} labels")
+        if X_val is None:
+            train_idx, val_idx, _ = stratified_split(
+                [str(v) for v in labels], self.validation_fraction, 0.0, self.random_state
+            )
+            val_texts, val_labels = [texts[i] for i in val_idx], labels[val_idx]
+            texts, labels = [texts[i] for i in train_idx], labels[train_idx]
+        else:
+            val_texts, val_labels = _as_texts(X_val), np.asarray(list(y_val or []))
+        if len(val_texts) == 0:
+            raise DataError("no validation data: pass X_val/y_val or more training data")
+
+        self.classes_ = np.unique(labels)
+        if len(self.classes_) < 2:
+            raise DataError("the training data has a single class; a classifier needs two")
+        self.pipeline_ = Pipeline(self.preprocessing)
+        train_tokens = self.pipeline_.process_many(texts)
+        keep = [i for i, tokens in enumerate(train_tokens) if tokens]
+        self.vocab_ = Vocab.build((train_tokens[i] for i in keep), vocab_cfg.min_freq,
+                                  vocab_cfg.max_size)
+        train_seqs = [self.vocab_.encode(train_tokens[i], vocab_cfg.max_length) for i in keep]
+        train_targets = self._targets(labels[keep], "training")
+        val_seqs = self._encode(val_texts)
+        val_targets = self._targets(val_labels, "validation")
+
+        self.module_ = SequenceClassifier(model_cfg, len(self.vocab_), len(self.classes_))
+        weights = (balanced_class_weights(train_targets, len(self.classes_))
+                   if train_cfg.class_weights == "balanced" else None)
+        criterion = nn.CrossEntropyLoss(weight=weights)
+        targets_t = torch.from_numpy(train_targets)
+        seed = self.random_state
+
+        def batches(epoch: int):
+            for idx in bucket_batches([len(s) for s in train_seqs], train_cfg.batch_size,
+                                      shuffle=True, seed=seed * 1000 + epoch):
+                ids, lengths = pad_batch([train_seqs[i] for i in idx])
+                yield ids, lengths, targets_t[idx]
+
+        def loss_fn(model: nn.Module, batch: Any) -> torch.Tensor:
+            ids, lengths, target = batch
+            return criterion(model(ids, lengths), target)
+
+        def validate(model: nn.Module) -> dict[str, float]:
+            logits = predict_logits(model, val_seqs)
+            loss = float(nn.functional.cross_entropy(torch.from_numpy(logits),
+                                                     torch.from_numpy(val_targets)))
+            m = classification_metrics(val_targets, logits.argmax(1), self.labels_)
+            return {"loss": loss, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                    "weighted_f1": m["weighted_f1"]}
+
+        trainer = Trainer(self.module_, train_cfg, batches, loss_fn, validate,
+                          checkpoint_dir=checkpoint_dir, callbacks=callbacks)
+        n_batches = -(-len(train_seqs) // train_cfg.batch_size)
+        began = time.perf_counter()
+        result = trainer.fit(resume=resume, batches_per_epoch=n_batches)
+        wall = time.perf_counter() - began
+        self.history_ = result.history
+        self.best_epoch_ = result.best_epoch
+        self.stopped_ = result.stopped
+        self.n_parameters_ = count_parameters(self.module_)
+        train_tokens_total = sum(len(s) for s in train_seqs)
+        epochs_run = len(result.history)
+        self.fit_info_ = {
+            "train_texts": len(texts),
+            "train_texts_empty_dropped": len(texts) - len(keep),
+            "val_texts": len(val_texts),
+            "vocab_size": len(self.vocab_),
+            "parameters": self.n_parameters_,
+            "epochs": epochs_run,
+            "best_epoch": result.best_epoch,
+            "stopped": result.stopped,
+            "train_seconds": result.seconds,
+            "train_tokens_per_second": (train_tokens_total * epochs_run / result.seconds
+                                        if result.seconds > 0 else 0.0),
+            "wall_seconds": wall,
+        }
+        return self
+
+    @property
+    def labels_(self) -> list[str]:
+        return [str(c) for c in self.classes_]
+
+    def _targets(self, labels: np.ndarray, what: str) -> np.ndarray:
+        index = {str(c): i for i, c in enumerate(self.classes_)}
+        unknown = sorted({str(v) for v in labels} - set(index))
+        if unknown:
+            raise DataError(
+                f"the {what} data has labels the model does not know: {', '.join(unknown[:5])}. "
+                f"Known labels: {', '.join(index)}."
+            )
+        return np.fromiter((index[str(v)] for v in labels), dtype=np.int64, count=len(labels))
+
+    def _encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        max_length = self.max_length
+        return [self.vocab_.encode(tokens, max_length)
+                for tokens in self.pipeline_.process_many(texts)]
+
+    # ---- prediction ---------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("this TextClassifier is not fitted yet; call fit or load")
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        """Class probabilities ``[n, k]`` in the order of ``classes_``."""
+        self._check_fitted()
+        texts = _as_texts(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        return softmax(predict_logits(self.module_, self._encode(texts)))
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        """The most probable label per text."""
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)] if len(proba) else self.classes_[:0]
+
+    def evaluate(self, X: Sequence[str], y: Sequence[Any]) -> dict[str, Any]:
+        """Accuracy, P/R/F1 (macro, weighted, per class) and the confusion matrix."""
+        self._check_fitted()
+        targets = self._targets(np.asarray(list(y)), "evaluation")
+        predicted = self.predict_proba(X).argmax(axis=1)
+        return classification_metrics(targets, predicted, self.labels_)
+
+    # ---- saving ---------------------------------------------------------------------
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the model bundle (one safetensors file) atomically; return its path."""
+        self._check_fitted()
+        path = Path(path)
+        meta = {
+            "seqlab_version": seqlab_version(),
+            "params": self.get_params(),
+            "preprocessing": self.pipeline_.to_spec(),
+            "labels": self.labels_,
+            "vocab": self.vocab_.to_dict(),
+            "fit_info": getattr(self, "fit_info_", {}),
+            "metrics": metrics or {},
+        }
+        save_tensors(path, self.module_.state_dict(), meta, BUNDLE_KIND)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> TextClassifier:
+        """Load a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
+        tensors, meta = load_tensors(path, BUNDLE_KIND)
+        try:
+            clf = cls(**meta["params"])
+            model_cfg, _, _ = clf._configs()
+            clf.pipeline_ = Pipeline(meta["preprocessing"])
+            clf.vocab_ = Vocab.from_dict(meta["vocab"])
+            clf.classes_ = np.asarray(meta["labels"])
+            clf.module_ = SequenceClassifier(model_cfg, len(clf.vocab_), len(clf.classes_))
+            clf.module_.load_state_dict(tensors)
+        except (KeyError, TypeError, ValueError, RuntimeError, SeqlabError) as err:
+            raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
+                from None
+        clf.module_.eval()
+        clf.fit_info_ = meta.get("fit_info", {})
+        clf.metrics_ = meta.get("metrics", {})
+        clf.n_parameters_ = count_parameters(clf.module_)
+        return clf

@@ -1,0 +1,235 @@
+"""``seqlab``: train, evaluate and use recurrent text classifiers from the shell."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seqlab.config import RunConfig, apply_overrides, load_config
+from seqlab.errors import SeqlabError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Train, evaluate, compare and use recurrent sequence models.")
+console = Console()
+errors = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Turn seqlab's own errors and file errors into one line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SeqlabError as err:
+            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except OSError as err:
+            where = f" ({err.filename})" if err.filename else ""
+            errors.print(f"[bold red]error:[/] {err.strerror or err}{where}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _split_names(value: str | None) -> list[str] | None:
+    return [name.strip() for name in value.split(",")] if value else None
+
+
+def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
+    from seqlab.cli.progress import RichProgress
+    from seqlab.workflows import train_run
+
+    run_dir = config.run_dir
+    console.print(f"run folder: [bold]{run_dir}[/]")
+    try:
+        with RichProgress(console, config.training.monitor) as progress:
+            outcome = train_run(config, callbacks=None if quiet else progress, resume=resume,
+                                overwrite=force,
+                                notify=(lambda _: None) if quiet else console.print)
+    except KeyboardInterrupt:
+        errors.print(
+            f"\ninterrupted. Finished epochs are kept in {run_dir / 'checkpoints'}; continue "
+            f"with:\n  seqlab train --config {run_dir / 'config.yaml'} --resume"
+        )
+        raise typer.Exit(130) from None
+    m = outcome.test_metrics
+    console.print(
+        f"[bold green]done[/]: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+        f"weighted-F1 {m['weighted_f1']:.4f}\nmodel: {outcome.model_path}\n"
+        f"report: {outcome.run_dir / 'report.html'}"
+    )
+
+
+@app.command()
+@user_errors
+def train(
+    data: Annotated[str | None, typer.Argument(help="labeled training file")] = None,
+    val: Annotated[str | None, typer.Option(help="validation file (else split from DATA)")] = None,
+    test: Annotated[str | None, typer.Option(help="test file (else split from DATA)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML config; flags override it")] = None,
+    name: Annotated[str | None, typer.Option(help="run name (folder in --output-dir)")] = None,
+    output_dir: Annotated[str | None, typer.Option(help="where run folders go")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv|tsv|jsonl|parquet|lines")] = None,
+    text_column: Annotated[str | None, typer.Option(help="column holding the text")] = None,
+    label_column: Annotated[str | None, typer.Option(help="column holding the label")] = None,
+    label_names: Annotated[str | None, typer.Option(
+        help="names for integer labels 0..k-1, comma-separated")] = None,
+    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
+    separator: Annotated[str | None, typer.Option(help="separator of `lines` files")] = None,
+    preprocessing: Annotated[str | None, typer.Option(
+        help="preset: default|minimal|none|aggressive (steps: in the config)")] = None,
+    cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
+    embedding_dim: Annotated[int | None, typer.Option()] = None,
+    hidden_size: Annotated[int | None, typer.Option()] = None,
+    layers: Annotated[int | None, typer.Option(help="stacked recurrent layers")] = None,
+    bidirectional: Annotated[bool | None, typer.Option(
+        "--bidirectional/--unidirectional")] = None,
+    dropout: Annotated[float | None, typer.Option()] = None,
+    pooling: Annotated[str | None, typer.Option(help="last|mean|max|attention")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens kept per text")] = None,
+    min_freq: Annotated[int | None, typer.Option(help="minimum token count for the vocab")] = None,
+    epochs: Annotated[int | None, typer.Option(help="maximum epochs")] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    patience: Annotated[int | None, typer.Option(help="early-stopping patience")] = None,
+    monitor: Annotated[str | None, typer.Option(
+        help="validation metric: macro_f1|accuracy|weighted_f1|loss")] = None,
+    class_weights: Annotated[str | None, typer.Option(help="none|balanced")] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
+    force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train a classifier on DATA; write a run folder with model, metrics and report."""
+    base = load_config(config) if config else RunConfig()
+    resolved = apply_overrides(base, {
+        "name": name, "output_dir": output_dir, "seed": seed,
+        "data.train": data, "data.val": val, "data.test": test, "data.format": fmt,
+        "data.text_column": text_column, "data.label_column": label_column,
+        "data.label_names": _split_names(label_names), "data.encoding": encoding,
+        "data.separator": separator, "preprocessing": preprocessing,
+        "model.cell": cell, "model.embedding_dim": embedding_dim,
+        "model.hidden_size": hidden_size, "model.num_layers": layers,
+        "model.bidirectional": bidirectional, "model.dropout": dropout,
+        "model.pooling": pooling, "vocab.max_length": max_length, "vocab.min_freq": min_freq,
+        "training.max_epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
+        "training.patience": patience, "training.monitor": monitor,
+        "training.class_weights": class_weights, "training.max_minutes": max_minutes,
+        "training.threads": threads,
+    })
+    _train(resolved, resume, force, quiet)
+
+
+@app.command()
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
+    data: Annotated[str, typer.Argument(help="labeled file to evaluate on")],
+    out: Annotated[str | None, typer.Option(help="output folder")] = None,
+    fmt: Annotated[str | None, typer.Option("--format")] = None,
+    text_column: Annotated[str | None, typer.Option()] = None,
+    label_column: Annotated[str | None, typer.Option()] = None,
+    label_names: Annotated[str | None, typer.Option()] = None,
+    encoding: Annotated[str, typer.Option()] = "utf-8",
+    separator: Annotated[str, typer.Option()] = ";",
+) -> None:
+    """Score a saved model on a labeled file: metrics, confusion matrix, report."""
+    from seqlab.workflows import evaluate_file
+
+    out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
+    metrics = evaluate_file(model, data, out_dir, fmt, text_column, label_column,
+                            _split_names(label_names), encoding, separator)
+    table = Table("class", "precision", "recall", "F1", "support", title=f"{data}")
+    for label, m in metrics["per_class"].items():
+        table.add_row(label, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
+                      str(m["support"]))
+    console.print(table)
+    console.print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+                  f"weighted-F1 {metrics['weighted_f1']:.4f}\nreport: {out_dir / 'report.html'}")
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    file: Annotated[str | None, typer.Option(help="a file of texts (any supported format)")] = None,
+    out: Annotated[str | None, typer.Option(help="CSV to write with --file")] = None,
+    text_column: Annotated[str | None, typer.Option()] = None,
+    fmt: Annotated[str | None, typer.Option("--format")] = None,
+    encoding: Annotated[str, typer.Option()] = "utf-8",
+) -> None:
+    """Print the label and probabilities of each text, or label a whole file."""
+    from seqlab.classifier import TextClassifier
+    from seqlab.workflows import predict_file
+
+    if file:
+        if not out:
+            raise SeqlabError("--file needs --out, the CSV to write the predictions to")
+        n = predict_file(model, file, out, fmt, text_column, encoding)
+        console.print(f"{n} predictions written to {out}")
+        return
+    if not texts:
+        raise SeqlabError("give one or more texts, or --file with --out")
+    clf = TextClassifier.load(model)
+    proba = clf.predict_proba(texts)
+    table = Table("text", "label", *clf.labels_)
+    for text, row in zip(texts, proba, strict=True):
+        table.add_row(text[:60], f"[bold]{clf.labels_[row.argmax()]}[/]",
+                      *(f"{p:.3f}" for p in row))
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def demo(
+    output_dir: Annotated[str, typer.Option(help="where the run folder goes")] = "runs",
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train on the small emotion sample shipped with seqlab (about a minute)."""
+    sample = files("seqlab") / "samples" / "emotion_sample.txt"
+    config = load_config(files("seqlab") / "samples" / "demo.yaml")
+    config = apply_overrides(config, {"data.train": str(sample), "output_dir": output_dir})
+    _train(config, resume=False, force=True, quiet=quiet)
+    from seqlab.classifier import TextClassifier
+
+    clf = TextClassifier.load(config.run_dir / "model.safetensors")
+    examples = ["i feel so happy and grateful today", "this makes me furious",
+                "i am terrified of what comes next"]
+    for text, label in zip(examples, clf.predict(examples), strict=True):
+        console.print(f"  {text!r} → [bold]{label}[/]")
+
+
+@app.command()
+@user_errors
+def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")]) -> None:
+    """Show what a model bundle holds: labels, settings, preprocessing, metrics."""
+    from seqlab.classifier import TextClassifier
+
+    clf = TextClassifier.load(model)
+    console.print(f"labels: {', '.join(clf.labels_)}")
+    console.print(f"vocabulary: {len(clf.vocab_)} tokens; parameters: {clf.n_parameters_:,}")
+    console.print(f"preprocessing: {clf.pipeline_.describe()}")
+    console.print(f"settings: {clf.get_params()}")
+    if clf.metrics_:
+        console.print(f"metrics: {clf.metrics_}")
+
+
+def main() -> None:
+    app(prog_name="seqlab")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

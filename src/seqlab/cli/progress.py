@@ -1,0 +1,58 @@
+"""A rich progress bar fed by the trainer's callbacks."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class RichProgress:
+    """Shows a bar per epoch with the running loss, and a line of metrics after each."""
+
+    def __init__(self, console: Console, monitor: str) -> None:
+        self.console = console
+        self.monitor = monitor
+        self.progress = Progress(
+            TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[max_epochs]}"),
+            BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]:.4f}"),
+            TimeElapsedColumn(), console=console, transient=True,
+        )
+        self.task = None
+        self.max_epochs = 0
+        self.batches = 0
+        self.loss_sum = 0.0
+
+    def __enter__(self) -> RichProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_train_start(self, max_epochs: int, batches_per_epoch: int, start_epoch: int) -> None:
+        self.max_epochs = max_epochs
+        self.batches = batches_per_epoch
+        if start_epoch > 1:
+            self.console.print(f"resuming after epoch {start_epoch - 1}")
+        self._new_task(start_epoch)
+
+    def _new_task(self, epoch: int) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+        self.loss_sum = 0.0
+        self.task = self.progress.add_task("train", total=self.batches or None, epoch=epoch,
+                                           max_epochs=self.max_epochs, loss=0.0)
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> None:
+        self.loss_sum += loss
+        self.progress.update(self.task, advance=1, loss=self.loss_sum / (batch + 1))
+
+    def on_epoch_end(self, record: dict[str, float]) -> None:
+        shown = {"loss": "loss", "accuracy": "acc", self.monitor: self.monitor}
+        metrics = "  ".join(f"{short} {record['val_' + key]:.4f}" for key, short in shown.items()
+                            if "val_" + key in record)
+        self.console.print(
+            f"epoch {int(record['epoch']):>3}  train loss {record['train_loss']:.4f}  "
+            f"val {metrics}  [{record['seconds']:.0f}s]", highlight=False,
+        )
+        self._new_task(int(record["epoch"]) + 1)

@@ -1,0 +1,187 @@
+"""Run configuration: pydantic models, validated before any work starts.
+
+A YAML file, the command-line flags and :class:`seqlab.TextClassifier` all end in a
+:class:`RunConfig`. An unknown key or an impossible value fails with the key's path and
+the allowed values; every run saves the resolved config, which ``seqlab train --config``
+takes back as is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from seqlab.errors import ConfigError
+from seqlab.nn.encoder import CELLS
+from seqlab.nn.pooling import POOLINGS
+from seqlab.registry import Registry
+from seqlab.text.preprocess import Pipeline
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _in_registry(value: str, registry: Registry[Any]) -> str:
+    if value not in registry:
+        raise ValueError(f"{value!r} is not one of: {', '.join(registry.names())}")
+    return value
+
+
+class DataConfig(_Strict):
+    """Where the data is and how to read it."""
+
+    train: str | None = Field(None, description="labeled training file")
+    val: str | None = Field(None, description="validation file; split from train if absent")
+    test: str | None = Field(None, description="test file; split from train if absent")
+    format: Literal["csv", "tsv", "jsonl", "parquet", "lines"] | None = None
+    text_column: str | None = None
+    label_column: str | None = None
+    label_names: list[str] | None = None
+    encoding: str = "utf-8"
+    separator: str = ";"
+    val_fraction: float = Field(0.1, ge=0.0, lt=0.5)
+    test_fraction: float = Field(0.1, ge=0.0, lt=0.5)
+
+
+class VocabConfig(_Strict):
+    """Vocabulary size and sequence length."""
+
+    min_freq: int = Field(1, ge=1)
+    max_size: int | None = Field(None, ge=1)
+    max_length: int = Field(200, ge=1, description="tokens kept per text (the rest is cut)")
+
+
+class ModelConfig(_Strict):
+    """The recurrent classifier."""
+
+    cell: str = "lstm"
+    embedding_dim: int = Field(128, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    num_layers: int = Field(1, ge=1, le=8)
+    bidirectional: bool = False
+    dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
+    embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
+    pooling: str = "max"
+
+    @field_validator("cell")
+    @classmethod
+    def _cell(cls, value: str) -> str:
+        return _in_registry(value, CELLS)
+
+    @field_validator("pooling")
+    @classmethod
+    def _pooling(cls, value: str) -> str:
+        return _in_registry(value, POOLINGS)
+
+
+class TrainingConfig(_Strict):
+    """Optimisation, early stopping and checkpoints."""
+
+    optimizer: Literal["adam", "adamw"] = "adamw"
+    lr: float = Field(2e-3, gt=0.0)
+    weight_decay: float = Field(0.01, ge=0.0)
+    scheduler: Literal["none", "cosine", "plateau"] = "none"
+    batch_size: int = Field(64, ge=1)
+    max_epochs: int = Field(15, ge=1)
+    patience: int = Field(3, ge=1, description="epochs without improvement before stopping")
+    monitor: Literal["macro_f1", "accuracy", "weighted_f1", "loss"] = "macro_f1"
+    clip_grad_norm: float | None = Field(1.0, gt=0.0)
+    class_weights: Literal["none", "balanced"] = "none"
+    max_minutes: float | None = Field(None, gt=0.0, description="stop after this much training")
+    threads: int | None = Field(None, ge=1, description="torch threads; all cores if unset")
+
+
+class RunConfig(_Strict):
+    """Everything a training run needs; saved as ``config.yaml`` in the run folder."""
+
+    name: str = "run"
+    output_dir: str = "runs"
+    seed: int = 13
+    data: DataConfig = Field(default_factory=DataConfig)
+    preprocessing: str | list[Any] = "default"
+    vocab: VocabConfig = Field(default_factory=VocabConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+
+    @field_validator("preprocessing")
+    @classmethod
+    def _preprocessing(cls, value: str | list[Any]) -> str | list[Any]:
+        try:
+            Pipeline(value)
+        except ConfigError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(str(part)) if isinstance(current, type) else None
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
+            return []
+        current = field.annotation
+    return list(current.model_fields)
+
+
+def describe_validation_error(err: ValidationError, model: type[BaseModel],
+                              source: str = "config") -> str:
+    """One readable line per problem: ``key.path: what is wrong (allowed: …)``."""
+    lines = []
+    for problem in err.errors():
+        loc = tuple(problem["loc"])
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if problem["type"] == "extra_forbidden":
+            allowed = _allowed_keys(model, loc)
+            lines.append(f"{key}: unknown key; allowed keys: {', '.join(allowed)}")
+        else:
+            message = problem["msg"].removeprefix("Value error, ")
+            lines.append(f"{key}: {message} (got {problem.get('input')!r})")
+    return f"{source}: " + "; ".join(lines)
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
+    """Validate a mapping into a :class:`RunConfig`, or raise a readable ConfigError."""
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, RunConfig, source)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a mapping of keys to values")
+    return parse_config(data, str(path))
+
+
+def apply_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+    """A copy of ``config`` with dotted keys (``model.cell``) set; None values skipped."""
+    data = config.model_dump(mode="json")
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        target = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return parse_config(data, "options")

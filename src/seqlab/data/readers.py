@@ -1,0 +1,288 @@
+"""File readers: CSV, TSV, JSONL, Parquet and ``text;label`` lines, chosen by extension.
+
+Each reader turns a file into a :class:`pandas.DataFrame` of strings; every failure is a
+:class:`~seqlab.errors.DataError` that names the file and, where there is one, the line.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from seqlab.errors import DataError
+from seqlab.registry import Registry
+
+TEXT_COLUMN_NAMES = ("text", "sentence", "review", "content", "tweet", "document", "comment")
+LABEL_COLUMN_NAMES = ("label", "emotion", "sentiment", "class", "category", "target", "labels")
+
+Reader = Callable[["ReadRequest"], pd.DataFrame]
+READERS: Registry[Reader] = Registry("data format")
+
+EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".txt": "lines",
+    ".lines": "lines",
+}
+
+
+@dataclass
+class ReadRequest:
+    """What a reader needs: the path, the encoding and the ``lines`` separator."""
+
+    path: Path
+    encoding: str = "utf-8"
+    separator: str = ";"
+
+    def raw_bytes(self) -> bytes:
+        data = self.path.read_bytes()
+        if self.path.suffix == ".gz":
+            try:
+                data = gzip.decompress(data)
+            except OSError as err:
+                raise DataError(f"{self.path}: not a valid gzip file ({err})") from None
+        return data
+
+    def text(self) -> str:
+        """The whole file decoded; a decoding failure names the line and the fix."""
+        data = self.raw_bytes()
+        try:
+            return data.decode(self.encoding)
+        except UnicodeDecodeError as err:
+            line = data[: err.start].count(b"\n") + 1
+            raise DataError(
+                f"{self.path}, line {line}: the file is not valid {self.encoding} "
+                f"(byte {data[err.start]:#04x}). Pass its encoding, e.g. --encoding latin-1 "
+                f"(or `encoding:` under `data:` in the config)."
+            ) from None
+        except LookupError:
+            raise DataError(f"unknown encoding {self.encoding!r} for {self.path}") from None
+
+
+@dataclass
+class LabeledData:
+    """Texts with their labels, and where each came from (for messages)."""
+
+    texts: list[str]
+    labels: list[str]
+    source: str
+    rows: list[int] = field(default_factory=list)
+    row_unit: str = "row"
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            self.rows = list(range(1, len(self.texts) + 1))
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def subset(self, indices: Sequence[int]) -> LabeledData:
+        return LabeledData(
+            [self.texts[i] for i in indices],
+            [self.labels[i] for i in indices],
+            self.source,
+            [self.rows[i] for i in indices],
+            self.row_unit,
+        )
+
+    def where(self, i: int) -> str:
+        return f"{self.row_unit} {self.rows[i]}"
+
+
+def detect_format(path: Path) -> str:
+    suffix = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
+    fmt = EXTENSIONS.get(suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"{path}: cannot tell the format from the extension {suffix or '(none)'!r}; "
+            f"pass --format with one of: {', '.join(READERS.names())}"
+        )
+    return fmt
+
+
+def _read_delimited(request: ReadRequest, sep: str) -> pd.DataFrame:
+    try:
+        return pd.read_csv(
+            io.StringIO(request.text()), sep=sep, dtype=str, keep_default_na=False,
+            na_values=[""], engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{request.path}: the file is empty; it needs a header row and data") \
+            from None
+    except pd.errors.ParserError as err:
+        raise DataError(
+            f"{request.path}: cannot parse it as {'TSV' if sep == chr(9) else 'CSV'}: {err}. "
+            "Check the quoting and the number of fields on that line."
+        ) from None
+
+
+@READERS.register("csv")
+def read_csv(request: ReadRequest) -> pd.DataFrame:
+    """Comma-separated values with a header row."""
+    return _read_delimited(request, ",")
+
+
+@READERS.register("tsv")
+def read_tsv(request: ReadRequest) -> pd.DataFrame:
+    """Tab-separated values with a header row."""
+    return _read_delimited(request, "\t")
+
+
+@READERS.register("jsonl")
+def read_jsonl(request: ReadRequest) -> pd.DataFrame:
+    """One JSON object per line."""
+    records = []
+    for number, line in enumerate(request.text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataError(f"{request.path}, line {number}: not valid JSON ({err.msg})") from None
+        if not isinstance(record, dict):
+            raise DataError(f"{request.path}, line {number}: expected a JSON object per line")
+        records.append(record)
+    return pd.DataFrame.from_records(records).astype(object)
+
+
+@READERS.register("parquet")
+def read_parquet(request: ReadRequest) -> pd.DataFrame:
+    """An Apache Parquet file."""
+    try:
+        return pd.read_parquet(io.BytesIO(request.raw_bytes()))
+    except Exception as err:  # pyarrow raises several unrelated types for bad files
+        raise DataError(f"{request.path}: cannot read it as Parquet ({err})") from None
+
+
+@READERS.register("lines")
+def read_lines(request: ReadRequest) -> pd.DataFrame:
+    """``text;label`` per line, no header; the label follows the last separator."""
+    texts, labels, numbers = [], [], []
+    for number, line in enumerate(request.text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        text, sep, label = line.rpartition(request.separator)
+        if not sep:
+            raise DataError(
+                f"{request.path}, line {number}: no {request.separator!r} separating text and "
+                "label. Each line must read `text;label` (or pass --separator)."
+            )
+        texts.append(text)
+        labels.append(label.strip())
+        numbers.append(number)
+    return pd.DataFrame({"text": texts, "label": labels, "__line__": numbers}, dtype=object)
+
+
+def read_table(path: str | Path, fmt: str | None = None, encoding: str = "utf-8",
+               separator: str = ";") -> pd.DataFrame:
+    """Read a data file into a DataFrame, choosing the reader by ``fmt`` or the extension."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder; give a data file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    reader = READERS.get(fmt or detect_format(path))
+    frame = reader(ReadRequest(path, encoding, separator))
+    if len(frame) == 0:
+        raise DataError(f"{path}: the file has no data rows")
+    return frame
+
+
+def _pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[str],
+                 role: str, path: Path) -> str:
+    columns = [str(c) for c in frame.columns if c != "__line__"]
+    if wanted is not None:
+        if wanted in columns:
+            return wanted
+        raise DataError(
+            f"{path}: no column {wanted!r}; the columns are: {', '.join(columns)}. "
+            f"Pass --{role}-column with one of them."
+        )
+    lowered = {c.lower(): c for c in columns}
+    for name in candidates:
+        if name in lowered:
+            return lowered[name]
+    raise DataError(
+        f"{path}: cannot find the {role} column; the columns are: {', '.join(columns)}. "
+        f"Pass --{role}-column with one of them."
+    )
+
+
+def _label_to_str(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def read_labeled(
+    path: str | Path,
+    fmt: str | None = None,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    label_names: Sequence[str] | None = None,
+    encoding: str = "utf-8",
+    separator: str = ";",
+) -> LabeledData:
+    """Read texts and labels from a file.
+
+    Columns are found by name (``text``/``sentence``/``review``… and
+    ``label``/``emotion``/``sentiment``…) unless given. With ``label_names`` integer
+    labels ``0..k-1`` become those names. Rows without a label are an error that counts
+    them and names the first ones.
+    """
+    path = Path(path)
+    frame = read_table(path, fmt, encoding, separator)
+    text_col = _pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
+    label_col = _pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
+    if "__line__" in frame.columns:
+        rows, unit = [int(n) for n in frame["__line__"]], "line"
+    else:
+        rows, unit = list(range(1, len(frame) + 1)), "data row"
+
+    texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t)
+             for t in frame[text_col].tolist()]
+    labels = [_label_to_str(v) for v in frame[label_col].tolist()]
+    missing = [rows[i] for i, label in enumerate(labels) if label is None]
+    if missing:
+        first = ", ".join(str(r) for r in missing[:5])
+        raise DataError(
+            f"{path}: {len(missing)} of {len(labels)} rows have no label in column "
+            f"{label_col!r} (first at {unit} {first}). Fill in or remove those rows."
+        )
+    if label_names:
+        labels = _map_label_names(labels, list(label_names), path, rows, unit)
+    return LabeledData(texts, [str(label) for label in labels], str(path), rows, unit)
+
+
+def _map_label_names(labels: list[str | None], names: list[str], path: Path,
+                     rows: list[int], unit: str) -> list[str]:
+    mapped = []
+    for i, label in enumerate(labels):
+        try:
+            index = int(str(label))
+        except ValueError:
+            index = -1
+        if not 0 <= index < len(names):
+            raise DataError(
+                f"{path}, {unit} {rows[i]}: label {label!r} is not an index 0..{len(names) - 1} "
+                f"into --label-names ({', '.join(names)})."
+            )
+        mapped.append(names[index])
+    return mapped

@@ -1,0 +1,99 @@
+"""The run report: ``report.md`` and a self-contained ``report.html`` (images inlined)."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Any
+
+from seqlab.artifacts import atomic_write_text
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:1000px;margin:2em auto;
+padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em;margin-bottom:.2em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+.cards{display:flex;flex-wrap:wrap;gap:.8em}.card{background:#f4f7fb;border-radius:8px;
+padding:.7em 1.1em;min-width:8em}.card b{display:block;font-size:1.5em}
+table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.3em .7em;
+text-align:right}th{background:#f4f7fb}td:first-child,th:first-child{text-align:left}
+img{max-width:100%}.muted{color:#666;font-size:.9em}code{background:#f4f4f4;padding:0 .3em}
+"""
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _html_table(header: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _per_class_rows(metrics: dict[str, Any]) -> list[list[Any]]:
+    return [[label, m["precision"], m["recall"], m["f1"], m["support"]]
+            for label, m in metrics["per_class"].items()]
+
+
+def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``report.md`` and ``report.html`` in ``folder``.
+
+    ``sections`` holds: ``summary`` (list of lines), ``metrics`` (test metrics),
+    ``facts`` (key → value table), ``images`` (caption → PNG path relative to folder)
+    and optionally ``class_counts`` (split → {label: n}).
+    """
+    metrics = sections["metrics"]
+    cards = [("accuracy", metrics["accuracy"]), ("macro-F1", metrics["macro_f1"]),
+             ("weighted-F1", metrics["weighted_f1"]), ("examples", metrics["n"])]
+    per_class_header = ["class", "precision", "recall", "F1", "support"]
+    averages = [[f"{avg} avg", metrics[f"{avg}_precision"], metrics[f"{avg}_recall"],
+                 metrics[f"{avg}_f1"], metrics["n"]] for avg in ("macro", "weighted")]
+    facts = [[k, v] for k, v in sections.get("facts", {}).items()]
+    counts = sections.get("class_counts") or {}
+    count_header = ["class", *counts]
+    labels = sorted({label for split in counts.values() for label in split})
+    count_rows = [[label, *(counts[s].get(label, 0) for s in counts)] for label in labels]
+
+    md = [f"# {title}", "", *[f"- {line}" for line in sections.get("summary", [])], "",
+          "## Test metrics", "",
+          _md_table(["metric", "value"], [[name, value] for name, value in cards]), "",
+          "## Per class", "", _md_table(per_class_header, _per_class_rows(metrics) + averages)]
+    if count_rows:
+        md += ["", "## Class distribution", "", _md_table(count_header, count_rows)]
+    for caption, image in sections.get("images", {}).items():
+        md += ["", f"## {caption}", "", f"![{caption}]({image})"]
+    md += ["", "## Run facts", "", _md_table(["", ""], facts), ""]
+    md_path = folder / "report.md"
+    atomic_write_text(md_path, "\n".join(md))
+
+    card_html = "".join(f'<div class="card">{html.escape(name)}<b>{_fmt(value)}</b></div>'
+                        for name, value in cards)
+    parts = [f"<h1>{html.escape(title)}</h1>",
+             "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sections.get("summary", []))
+             + "</ul>",
+             f'<h2>Test metrics</h2><div class="cards">{card_html}</div>',
+             "<h2>Per class</h2>" + _html_table(per_class_header,
+                                                 _per_class_rows(metrics) + averages)]
+    if count_rows:
+        parts.append("<h2>Class distribution</h2>" + _html_table(count_header, count_rows))
+    for caption, image in sections.get("images", {}).items():
+        data = base64.b64encode((folder / image).read_bytes()).decode("ascii")
+        parts.append(f"<h2>{html.escape(caption)}</h2>"
+                     f'<img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">')
+    parts.append("<h2>Run facts</h2>" + _html_table(["", ""], facts))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
+            f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    html_path = folder / "report.html"
+    atomic_write_text(html_path, page)
+    return md_path, html_path

@@ -1,0 +1,98 @@
+"""One recurrent encoder for RNN, LSTM and GRU cells.
+
+Sequences are right-padded and run through the dense (oneDNN) kernels, which on CPU are
+faster than ``pack_padded_sequence``. Padding never reaches a real position:
+
+* the forward direction reads left to right, so pads (at the end) come after every real
+  token and cannot change its state;
+* the backward direction reads each sequence reversed *within its own length*, so its
+  pads also come last.
+
+Each layer therefore holds one single-layer cell per direction. New cell types are added
+with ``@CELLS.register("name")`` on a factory ``(input_size, hidden_size) -> nn.Module``
+that behaves like ``nn.LSTM(batch_first=True)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from seqlab.registry import Registry
+
+CellFactory = Callable[[int, int], nn.Module]
+CELLS: Registry[CellFactory] = Registry("cell")
+
+
+@CELLS.register("rnn")
+def _rnn(input_size: int, hidden_size: int) -> nn.Module:
+    return nn.RNN(input_size, hidden_size, batch_first=True, nonlinearity="tanh")
+
+
+@CELLS.register("lstm")
+def _lstm(input_size: int, hidden_size: int) -> nn.Module:
+    return nn.LSTM(input_size, hidden_size, batch_first=True)
+
+
+@CELLS.register("gru")
+def _gru(input_size: int, hidden_size: int) -> nn.Module:
+    return nn.GRU(input_size, hidden_size, batch_first=True)
+
+
+@dataclass
+class EncoderOutput:
+    """States per position ``[B, T, D]``, the mask of real positions ``[B, T]`` and the
+    summary ``[B, D]``: the forward state at the last real token joined with the
+    backward state at the first."""
+
+    states: torch.Tensor
+    mask: torch.Tensor
+    last: torch.Tensor
+
+
+def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence's first ``length`` steps, leaving the padding in place."""
+    steps = torch.arange(x.size(1), device=x.device).unsqueeze(0)
+    lengths = lengths.unsqueeze(1)
+    index = torch.where(steps < lengths, lengths - 1 - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class RecurrentEncoder(nn.Module):
+    """Stacked, optionally bidirectional RNN/LSTM/GRU over right-padded batches."""
+
+    def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm",
+                 num_layers: int = 1, bidirectional: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        make = CELLS.get(cell)
+        self.hidden_size = hidden_size
+        self.num_directions = 2 if bidirectional else 1
+        self.output_size = hidden_size * self.num_directions
+        self.forward_cells = nn.ModuleList()
+        self.backward_cells = nn.ModuleList()
+        size = input_size
+        for _ in range(num_layers):
+            self.forward_cells.append(make(size, hidden_size))
+            if bidirectional:
+                self.backward_cells.append(make(size, hidden_size))
+            size = self.output_size
+        self.between_layers = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> EncoderOutput:
+        batch = torch.arange(x.size(0), device=x.device)
+        mask = torch.arange(x.size(1), device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
+        for layer, forward_cell in enumerate(self.forward_cells):
+            if layer > 0:
+                x = self.between_layers(x)
+            out, _ = forward_cell(x)
+            if self.backward_cells:
+                reversed_out, _ = self.backward_cells[layer](reverse_within_lengths(x, lengths))
+                out = torch.cat([out, reverse_within_lengths(reversed_out, lengths)], dim=-1)
+            x = out
+        last = x[batch, lengths - 1, : self.hidden_size]
+        if self.backward_cells:
+            last = torch.cat([last, x[:, 0, self.hidden_size :]], dim=-1)
+        return EncoderOutput(states=x, mask=mask, last=last)

@@ -1,0 +1,1 @@
+"""One module per task: its model head, batches, loss and prediction."""

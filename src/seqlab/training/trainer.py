@@ -1,0 +1,246 @@
+"""The training loop shared by every task.
+
+A task hands the :class:`Trainer` its model, a function that gives the batches of an
+epoch, a loss function and a validation function. The trainer owns the rest: optimizer
+and schedule, gradient clipping, early stopping on a validation metric, the time
+budget, best/last checkpoints and resuming from the last one.
+
+Resuming is exact: the last checkpoint holds the weights, the optimizer and scheduler
+state, the history and torch's random state, and each epoch's batch order comes from
+``(seed, epoch)``, so an interrupted and resumed run ends where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from seqlab.artifacts import flatten_state, load_tensors, save_tensors, unflatten_state
+from seqlab.config import TrainingConfig
+from seqlab.errors import BundleError
+
+CHECKPOINT = "checkpoint"
+LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mae", "rmse"})
+
+OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
+
+
+class TrainCallbacks(Protocol):
+    """Progress hooks; the command line draws its progress bar from these."""
+
+    def on_train_start(self, max_epochs: int, batches_per_epoch: int, start_epoch: int) -> None: ...
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> None: ...
+
+    def on_epoch_end(self, record: dict[str, float]) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    """How training went: the best epoch, its score and the per-epoch history."""
+
+    best_epoch: int
+    best_score: float
+    history: list[dict[str, float]] = field(default_factory=list)
+    stopped: str = "max_epochs"
+    seconds: float = 0.0
+
+
+def _make_scheduler(name: str, optimizer: torch.optim.Optimizer, max_epochs: int,
+                    higher_is_better: bool) -> Any:
+    if name == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
+    if name == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(
+            optimizer, mode="max" if higher_is_better else "min", factor=0.5, patience=1
+        )
+    return None
+
+
+class Trainer:
+    """Fit ``model`` with early stopping; see the module docstring for the contract.
+
+    ``batches(epoch)`` yields batches; ``loss_fn(model, batch)`` returns the mean loss
+    of a batch; ``validate(model)`` returns metrics including ``config.monitor``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        config: TrainingConfig,
+        batches: Callable[[int], Iterable[Any]],
+        loss_fn: Callable[[nn.Module, Any], torch.Tensor],
+        validate: Callable[[nn.Module], dict[str, float]],
+        checkpoint_dir: str | Path | None = None,
+        callbacks: TrainCallbacks | None = None,
+        monitor: str | None = None,
+    ) -> None:
+        self.model = model
+        self.config = config
+        self.batches = batches
+        self.loss_fn = loss_fn
+        self.validate = validate
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
+        self.callbacks = callbacks
+        self.monitor = monitor or config.monitor
+        self.higher_is_better = self.monitor not in LOWER_IS_BETTER
+        self.optimizer = OPTIMIZERS[config.optimizer](
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.scheduler = _make_scheduler(config.scheduler, self.optimizer, config.max_epochs,
+                                         self.higher_is_better)
+        self.history: list[dict[str, float]] = []
+        self.best_score = -math.inf if self.higher_is_better else math.inf
+        self.best_epoch = 0
+        self.bad_epochs = 0
+        self.elapsed = 0.0
+        self._best_state: dict[str, torch.Tensor] | None = None
+
+    # ---- checkpoints ------------------------------------------------------------------
+
+    @property
+    def last_path(self) -> Path | None:
+        return self.checkpoint_dir / "last.safetensors" if self.checkpoint_dir else None
+
+    @property
+    def best_path(self) -> Path | None:
+        return self.checkpoint_dir / "best.safetensors" if self.checkpoint_dir else None
+
+    def _save_last(self, epoch: int) -> None:
+        if self.last_path is None:
+            return
+        state = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler else None,
+            "rng": torch.get_rng_state(),
+        }
+        extra, structure = flatten_state(state, "state")
+        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()} | extra
+        meta = {
+            "epoch": epoch,
+            "best_epoch": self.best_epoch,
+            "best_score": self.best_score,
+            "bad_epochs": self.bad_epochs,
+            "elapsed": self.elapsed,
+            "history": self.history,
+            "state": structure,
+        }
+        save_tensors(self.last_path, tensors, meta, CHECKPOINT)
+
+    def _keep_best(self, epoch: int) -> None:
+        state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._best_state = state
+        if self.best_path is not None:
+            save_tensors(self.best_path, state, {"epoch": epoch, "score": self.best_score},
+                         CHECKPOINT)
+
+    def resume(self) -> int:
+        """Restore the last checkpoint; return the number of finished epochs (0 if none)."""
+        if self.last_path is None or not self.last_path.exists():
+            return 0
+        tensors, meta = load_tensors(self.last_path, CHECKPOINT)
+        model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        try:
+            self.model.load_state_dict(model_state)
+        except RuntimeError as err:
+            raise BundleError(
+                f"{self.last_path}: the checkpoint does not fit this model's configuration "
+                f"({str(err).splitlines()[0]}). Resume with the run's own config.yaml."
+            ) from None
+        state = unflatten_state(meta["state"], tensors)
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state["scheduler"] is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        self.history = meta["history"]
+        self.best_epoch = meta["best_epoch"]
+        self.best_score = meta["best_score"]
+        self.bad_epochs = meta["bad_epochs"]
+        self.elapsed = meta["elapsed"]
+        if self.best_path is not None and self.best_path.exists():
+            self._best_state, _ = load_tensors(self.best_path, CHECKPOINT)
+        return int(meta["epoch"])
+
+    # ---- the loop ---------------------------------------------------------------------
+
+    def _improved(self, score: float) -> bool:
+        return score > self.best_score if self.higher_is_better else score < self.best_score
+
+    def _train_epoch(self, epoch: int) -> float:
+        self.model.train()
+        total, count = 0.0, 0
+        for index, batch in enumerate(self.batches(epoch)):
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.loss_fn(self.model, batch)
+            loss.backward()
+            if self.config.clip_grad_norm:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
+            self.optimizer.step()
+            value = float(loss.detach())
+            total += value
+            count += 1
+            if self.callbacks:
+                self.callbacks.on_batch_end(epoch, index, value)
+        return total / max(count, 1)
+
+    def _out_of_time(self) -> bool:
+        if self.config.max_minutes is None or not self.history:
+            return False
+        per_epoch = self.elapsed / len(self.history)
+        return self.elapsed + per_epoch > self.config.max_minutes * 60
+
+    def fit(self, resume: bool = False, batches_per_epoch: int = 0) -> TrainResult:
+        """Train until ``max_epochs``, early stopping or the time budget; keep the best."""
+        start = self.resume() + 1 if resume else 1
+        if self.callbacks:
+            self.callbacks.on_train_start(self.config.max_epochs, batches_per_epoch, start)
+        stopped = "max_epochs"
+        if start > 1 and self.bad_epochs >= self.config.patience:
+            stopped = "early_stopping"
+        else:
+            for epoch in range(start, self.config.max_epochs + 1):
+                began = time.perf_counter()
+                train_loss = self._train_epoch(epoch)
+                self.model.eval()
+                with torch.inference_mode():
+                    metrics = self.validate(self.model)
+                score = metrics[self.monitor]
+                if self.scheduler is not None:
+                    if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                        self.scheduler.step(score)
+                    else:
+                        self.scheduler.step()
+                self.elapsed += time.perf_counter() - began
+                record = {"epoch": epoch, "train_loss": train_loss,
+                          **{f"val_{k}": v for k, v in metrics.items()},
+                          "lr": self.optimizer.param_groups[0]["lr"], "seconds": self.elapsed}
+                self.history.append(record)
+                if self._improved(score):
+                    self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
+                    self._keep_best(epoch)
+                else:
+                    self.bad_epochs += 1
+                self._save_last(epoch)
+                if self.callbacks:
+                    self.callbacks.on_epoch_end(record)
+                if self.bad_epochs >= self.config.patience:
+                    stopped = "early_stopping"
+                    break
+                if self._out_of_time():
+                    stopped = "time_budget"
+                    break
+        if self._best_state is not None:
+            self.model.load_state_dict(self._best_state)
+        return TrainResult(self.best_epoch, self.best_score, copy.deepcopy(self.history),
+                           stopped, self.elapsed)

@@ -1,0 +1,314 @@
+"""What the commands do, as library functions: train a run, evaluate a file, predict.
+
+These write run folders and return results; they never print. Progress and messages go
+to the ``notify`` callable and the ``callbacks`` the caller passes (the CLI draws them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.classifier import TextClassifier
+from seqlab.config import RunConfig, load_config
+from seqlab.data.checks import DataSummary, clean_labeled
+from seqlab.data.readers import (
+    TEXT_COLUMN_NAMES,
+    LabeledData,
+    _pick_column,
+    read_labeled,
+    read_table,
+)
+from seqlab.data.split import stratified_split
+from seqlab.errors import ConfigError, DataError
+from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
+from seqlab.evaluation.report import write_report
+from seqlab.training.trainer import TrainCallbacks
+
+Notify = Callable[[str], None]
+MODEL_FILE = "model.safetensors"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Splits:
+    """Train, validation and test data with what cleaning found."""
+
+    train: LabeledData
+    val: LabeledData
+    test: LabeledData
+    notes: list[str] = field(default_factory=list)
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        return {name: dict(sorted(Counter(part.labels).items()))
+                for name, part in (("train", self.train), ("val", self.val), ("test", self.test))}
+
+
+@dataclass
+class TrainOutcome:
+    """The result of :func:`train_run`."""
+
+    run_dir: Path
+    model_path: Path
+    test_metrics: dict[str, Any]
+    classifier: TextClassifier
+
+
+def _read(path: str, config: RunConfig) -> LabeledData:
+    d = config.data
+    return read_labeled(path, d.format, d.text_column, d.label_column, d.label_names,
+                        d.encoding, d.separator)
+
+
+def _cleaned(data: LabeledData, what: str, notes: list[str]) -> tuple[LabeledData, DataSummary]:
+    data, summary = clean_labeled(data)
+    notes.extend(f"{what} ({data.source}): {line}" for line in summary.lines())
+    return data, summary
+
+
+def load_splits(config: RunConfig) -> Splits:
+    """Read, clean and split the data a config names.
+
+    Exact duplicates are dropped from each file; conflicting labels are reported.
+    Without ``val``/``test`` files, a stratified split with the config's seed makes them.
+    """
+    if not config.data.train:
+        raise ConfigError("no training data: give a DATA file or `data.train` in the config")
+    notes: list[str] = []
+    train, _ = _cleaned(_read(config.data.train, config), "train", notes)
+    val = _cleaned(_read(config.data.val, config), "val", notes)[0] if config.data.val else None
+    test = _cleaned(_read(config.data.test, config), "test", notes)[0] if config.data.test \
+        else None
+    if val is None or test is None:
+        val_fraction = 0.0 if val is not None else config.data.val_fraction
+        test_fraction = 0.0 if test is not None else config.data.test_fraction
+        train_idx, val_idx, test_idx = stratified_split(train.labels, val_fraction,
+                                                        test_fraction, config.seed)
+        made = [name for name, part in (("val", val), ("test", test)) if part is None]
+        notes.append(f"split {', '.join(made)} from the training file, stratified, seed "
+                     f"{config.seed}")
+        val = val if val is not None else train.subset(val_idx)
+        test = test if test is not None else train.subset(test_idx)
+        train = train.subset(train_idx)
+    if len(val) == 0 or len(test) == 0:
+        raise DataError(
+            f"{config.data.train}: too few rows to split off validation and test data "
+            f"({len(train)} rows); add data or pass --val and --test files"
+        )
+    train_texts = set(train.texts)
+    leaked = sum(text in train_texts for text in test.texts)
+    if leaked:
+        notes.append(f"{leaked} test texts also occur in the training data")
+    return Splits(train, val, test, notes)
+
+
+def _check_resume(config: RunConfig, run_dir: Path) -> None:
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
+    saved = load_config(saved_path).model_dump(mode="json")
+    given = config.model_dump(mode="json")
+    differing = [f"{section}.{key}" for section in given
+                 for key in (given[section] if isinstance(given[section], dict) else [""])
+                 if (given[section].get(key) if key else given[section])
+                 != (saved.get(section, {}).get(key) if key else saved.get(section))]
+    if differing:
+        raise ConfigError(
+            f"{run_dir}: the options differ from the run's saved config at "
+            f"{', '.join(differing)}. Resume with `seqlab train --config {saved_path} --resume`."
+        )
+
+
+def prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
+    """Create the run folder; refuse to mix a new run into an old one."""
+    run_dir = config.run_dir
+    if resume:
+        _check_resume(config, run_dir)
+        return run_dir
+    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+        raise ConfigError(
+            f"{run_dir} already holds a run. Pick another --name, pass --resume to continue "
+            "it, or --force to replace it."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("checkpoints/last.safetensors", "checkpoints/best.safetensors"):
+        (run_dir / stale).unlink(missing_ok=True)
+    atomic_write_text(run_dir / "config.yaml", config.to_yaml())
+    return run_dir
+
+
+def _write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    if not history:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def _text_facts(clf: TextClassifier, texts: Sequence[str]) -> dict[str, int]:
+    tokens = clf.pipeline_.process_many(texts)
+    return {"empty_after_preprocessing": sum(not t for t in tokens),
+            "truncated": sum(len(t) > clf.max_length for t in tokens)}
+
+
+def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
+              overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome:
+    """Train, evaluate on test once, and write the complete run folder."""
+    splits = load_splits(config)
+    run_dir = prepare_run_dir(config, resume, overwrite)
+    log_lines: list[str] = []
+
+    def say(line: str) -> None:
+        log_lines.append(line)
+        notify(line)
+
+    for note in splits.notes:
+        say(note)
+    for name, counts in splits.class_counts().items():
+        say(f"{name}: {sum(counts.values())} rows; " +
+            ", ".join(f"{label} {n}" for label, n in counts.items()))
+
+    clf = TextClassifier.from_config(config)
+    clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
+            checkpoint_dir=run_dir / "checkpoints", resume=resume, callbacks=callbacks)
+    info = clf.fit_info_
+    if info["train_texts_empty_dropped"]:
+        say(f"{info['train_texts_empty_dropped']} training texts were empty after "
+            "preprocessing and were left out of training")
+    say(f"trained {info['epochs']} epochs in {info['train_seconds']:.1f}s "
+        f"(stopped by {info['stopped']}); best epoch {info['best_epoch']}")
+
+    test_metrics = clf.evaluate(splits.test.texts, splits.test.labels)
+    test_facts = _text_facts(clf, splits.test.texts)
+    for key, count in test_facts.items():
+        if count:
+            say(f"test: {count} texts {key.replace('_', ' ')}")
+    say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
+
+    best_val = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
+    metrics = {"test": test_metrics, "best_validation": best_val, "fit": info,
+               "test_text_facts": test_facts, "data_notes": splits.notes,
+               "class_counts": splits.class_counts()}
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    _write_history(run_dir / "history.csv", clf.history_)
+    model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
+    plot_confusion_matrix(test_metrics["confusion_matrix"], test_metrics["labels"],
+                          run_dir / "confusion_matrix.png", "Test confusion matrix")
+    plot_learning_curves(clf.history_, run_dir / "learning_curves.png", config.training.monitor,
+                         clf.best_epoch_)
+    m = config.model
+    write_report(run_dir, f"seqlab run: {config.name}", {
+        "summary": [
+            f"model: {'bidirectional ' if m.bidirectional else ''}{m.cell.upper()}, "
+            f"{m.num_layers} layer(s) × {m.hidden_size}, embeddings {m.embedding_dim}, "
+            f"{m.pooling} pooling, {clf.n_parameters_:,} parameters",
+            f"data: {config.data.train}",
+            f"preprocessing: {clf.pipeline_.describe()}",
+            f"best epoch {clf.best_epoch_} of {info['epochs']} by validation "
+            f"{config.training.monitor} ({best_val['val_' + config.training.monitor]:.4f}); "
+            "test scored once with that checkpoint",
+            *log_lines,
+        ],
+        "metrics": test_metrics,
+        "class_counts": splits.class_counts(),
+        "images": {"Confusion matrix (test)": "confusion_matrix.png",
+                   "Learning curves": "learning_curves.png"},
+        "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
+                  "training seconds": round(info["train_seconds"], 1),
+                  "training tokens/s": round(info["train_tokens_per_second"]),
+                  "seed": config.seed, "model file": MODEL_FILE,
+                  "reproduce": f"seqlab train --config {run_dir / 'config.yaml'} --force"},
+    })
+    with open(run_dir / "train.log", "a", encoding="utf-8") as log:
+        log.write("\n".join(log_lines) + "\n")
+    return TrainOutcome(run_dir, model_path, test_metrics, clf)
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
+                  fmt: str | None = None, text_column: str | None = None,
+                  label_column: str | None = None, label_names: Sequence[str] | None = None,
+                  encoding: str = "utf-8", separator: str = ";") -> dict[str, Any]:
+    """Evaluate a saved model on a labeled file; write metrics, plot, report, predictions."""
+    clf = TextClassifier.load(model_path)
+    data = read_labeled(data_path, fmt, text_column, label_column, label_names, encoding,
+                        separator)
+    unknown = sorted(set(data.labels) - set(clf.labels_))
+    if unknown:
+        first = next(i for i, label in enumerate(data.labels) if label in unknown)
+        raise DataError(
+            f"{data_path}: labels the model never saw: {', '.join(unknown[:5])} (first at "
+            f"{data.where(first)}). The model knows: {', '.join(clf.labels_)}. Map them with "
+            "--label-names or evaluate on data with the model's labels."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    proba = clf.predict_proba(data.texts)
+    metrics = clf.evaluate(data.texts, data.labels)
+    metrics["text_facts"] = _text_facts(clf, data.texts)
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    _write_predictions(out / "predictions.csv", data.texts, clf, proba, data.labels)
+    plot_confusion_matrix(metrics["confusion_matrix"], metrics["labels"],
+                          out / "confusion_matrix.png", f"Confusion matrix: {Path(data_path).name}")
+    write_report(out, f"seqlab evaluation: {Path(data_path).name}", {
+        "summary": [f"model: {model_path}", f"data: {data_path} ({len(data)} rows)"],
+        "metrics": metrics,
+        "images": {"Confusion matrix": "confusion_matrix.png"},
+        "facts": {"model labels": ", ".join(clf.labels_),
+                  **{k.replace("_", " "): v for k, v in metrics["text_facts"].items()}},
+    })
+    return metrics
+
+
+def _write_predictions(path: Path, texts: Sequence[str], clf: TextClassifier,
+                       proba: np.ndarray, truth: Sequence[str] | None = None) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    header = ["text", *(["label"] if truth is not None else []), "predicted",
+              *(f"p_{label}" for label in clf.labels_)]
+    writer.writerow(header)
+    predicted = proba.argmax(axis=1)
+    for i, text in enumerate(texts):
+        row = [text, *([truth[i]] if truth is not None else []), clf.labels_[predicted[i]],
+               *(f"{p:.6f}" for p in proba[i])]
+        writer.writerow(row)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Path,
+                 fmt: str | None = None, text_column: str | None = None,
+                 encoding: str = "utf-8") -> int:
+    """Predict every text of a file; write text, prediction and probabilities to CSV."""
+    clf = TextClassifier.load(model_path)
+    frame = read_table(in_path, fmt, encoding)
+    column = _pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
+    texts = ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
+    _write_predictions(Path(out_path), texts, clf, clf.predict_proba(texts))
+    return len(texts)
+
+
+def dump_yaml(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+def default_threads() -> int:
+    return max(1, (os.cpu_count() or 1))

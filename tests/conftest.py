@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny data written per test, the shipped sample, fast model settings."""
+
+from __future__ import annotations
+
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import pytest
+
+from seqlab.data.readers import read_labeled
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("SEQLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
+SAMPLE = Path(str(files("seqlab") / "samples" / "emotion_sample.txt"))
+
+# Small and quick: enough to learn the sample, seconds per fit.
+TINY = dict(embedding_dim=16, hidden_size=16, batch_size=16, max_epochs=4, patience=10,
+            lr=0.01, threads=1)
+
+
+@pytest.fixture(scope="session")
+def sample():
+    """The 300-sentence, six-emotion sample that ships with seqlab."""
+    return read_labeled(SAMPLE)
+
+
+@pytest.fixture
+def toy_texts():
+    """A two-class toy problem a recurrent model learns in a few epochs."""
+    good = ["i love this", "what a great day", "so happy now", "great and lovely",
+            "i am happy", "lovely great fun", "happy happy day", "this is great"]
+    bad = ["i hate this", "what an awful day", "so sad now", "awful and horrid",
+           "i am sad", "horrid awful mess", "sad sad day", "this is awful"]
+    texts = (good + bad) * 3
+    labels = (["pos"] * len(good) + ["neg"] * len(bad)) * 3
+    return texts, labels
+
+
+def write_lines(path: Path, rows: list[tuple[str, str]], sep: str = ";") -> Path:
+    path.write_text("".join(f"{t}{sep}{label}\n" for t, label in rows), encoding="utf-8")
+    return path
+
+
+def emotion_dir() -> Path:
+    path = SHARED_DATA / "emotion"
+    if not (path / "train.txt").exists():
+        pytest.skip(f"real data not found at {path} (set SEQLAB_SHARED_DATA); skipping")
+    return path

@@ -1,0 +1,136 @@
+"""The command line: a full run, and one clear line (no traceback) for each bad input."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from seqlab.cli.main import app
+
+from conftest import SAMPLE, write_lines
+
+runner = CliRunner()
+FAST = ["--embedding-dim", "16", "--hidden-size", "16", "--epochs", "3", "--batch-size", "32",
+        "--threads", "1", "--quiet"]
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+def fails_cleanly(result, *fragments):
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    result = invoke("train", SAMPLE, "--output-dir", out, "--name", "t", *FAST)
+    assert result.exit_code == 0, result.output
+    return out / "t"
+
+
+def test_train_writes_a_complete_run_folder(trained_run):
+    for name in ("config.yaml", "metrics.json", "history.csv", "model.safetensors",
+                 "confusion_matrix.png", "learning_curves.png", "report.md", "report.html",
+                 "train.log", "checkpoints/best.safetensors", "checkpoints/last.safetensors"):
+        assert (trained_run / name).exists(), name
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert set(metrics["test"]["per_class"]) == {"anger", "fear", "joy", "love", "sadness",
+                                                 "surprise"}
+    assert metrics["class_counts"]["test"]["joy"] == 5  # 10 % of 50, stratified
+    assert len(pd.read_csv(trained_run / "history.csv")) == metrics["fit"]["epochs"]
+    html = (trained_run / "report.html").read_text()
+    assert "data:image/png;base64," in html and "macro-F1" in html
+    config = yaml.safe_load((trained_run / "config.yaml").read_text())
+    assert config["model"]["hidden_size"] == 16
+
+
+def test_saved_config_reproduces_the_run(trained_run, tmp_path):
+    config = yaml.safe_load((trained_run / "config.yaml").read_text())
+    config["output_dir"] = str(tmp_path)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert invoke("train", "--config", path, "--quiet").exit_code == 0
+    first = json.loads((trained_run / "metrics.json").read_text())["test"]
+    again = json.loads((tmp_path / "t" / "metrics.json").read_text())["test"]
+    assert again["confusion_matrix"] == first["confusion_matrix"]
+
+
+def test_an_existing_run_is_not_overwritten_by_accident(trained_run):
+    result = invoke("train", SAMPLE, "--output-dir", trained_run.parent, "--name", "t", *FAST)
+    fails_cleanly(result, "already holds a run", "--resume", "--force")
+
+
+def test_resume_with_other_options_is_refused(trained_run):
+    result = invoke("train", SAMPLE, "--output-dir", trained_run.parent, "--name", "t",
+                    *FAST[:-1], "--lr", "0.5", "--resume")
+    fails_cleanly(result, "training.lr")
+
+
+def test_predict_and_evaluate(trained_run, tmp_path):
+    result = invoke("predict", trained_run, "i feel so happy", "i am scared")
+    assert result.exit_code == 0 and "i feel so happy" in result.output
+    inputs = tmp_path / "in.csv"
+    pd.DataFrame({"text": ["i feel so happy", "", "i am scared"]}).to_csv(inputs, index=False)
+    out = tmp_path / "out.csv"
+    assert invoke("predict", trained_run / "model.safetensors", "--file", inputs,
+                  "--out", out).exit_code == 0
+    predictions = pd.read_csv(out)
+    assert len(predictions) == 3 and {"predicted", "p_joy"} <= set(predictions.columns)
+    evaluation = tmp_path / "eval"
+    result = invoke("evaluate", trained_run, SAMPLE, "--out", evaluation)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((evaluation / "metrics.json").read_text())
+    assert metrics["n"] == 300 and (evaluation / "report.html").exists()
+
+
+def test_evaluate_with_a_label_the_model_never_saw(trained_run, tmp_path):
+    data = write_lines(tmp_path / "d.txt", [("i feel fine", "joy"), ("meh", "boredom")])
+    fails_cleanly(invoke("evaluate", trained_run, data), "boredom", "line 2", "knows: anger")
+
+
+@pytest.mark.parametrize(("content", "fragments"), [
+    (None, ["no such file"]),
+    (b"", ["empty"]),
+    (b"body,label\nhello,joy\n", ["cannot find the text column", "body, label"]),
+    (b"text,label\na,joy\nb,\nc,sad\n", ["1 of 3 rows have no label", "data row 2"]),
+    (b"text,label\na,joy\nb,joy\n", ["two classes"]),
+    ("text,label\ncaf\u00e9,joy\nb,sad\n".encode("latin-1"), ["line 2", "--encoding"]),
+])
+def test_bad_training_data_gets_one_clear_message(tmp_path, content, fragments):
+    path = tmp_path / "data.csv"
+    if content is not None:
+        path.write_bytes(content)
+    result = invoke("train", path, "--output-dir", tmp_path / "runs", *FAST)
+    fails_cleanly(result, str(path), *fragments)
+    assert not (tmp_path / "runs" / "run" / "model.safetensors").exists()
+
+
+def test_missing_and_damaged_models(tmp_path):
+    fails_cleanly(invoke("predict", tmp_path / "none.safetensors", "hi"), "no such model file")
+    broken = tmp_path / "broken.safetensors"
+    broken.write_bytes(b"\x00" * 64)
+    fails_cleanly(invoke("predict", broken, "hi"), "damaged")
+
+
+def test_bad_config_key_fails_before_training(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"model": {"cel": "gru"}, "data": {"train": str(SAMPLE)}}))
+    fails_cleanly(invoke("train", "--config", path), "model.cel: unknown key", "cell")
+    fails_cleanly(invoke("train", SAMPLE, "--cell", "transformer"), "model.cell",
+                  "rnn, lstm, gru")
+
+
+def test_real_process_exit_code_and_no_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "seqlab.cli.main", "train",
+                             str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
