@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.classifier import TextClassifier
@@ -26,7 +24,7 @@ from seqlab.data.checks import DataSummary, clean_labeled
 from seqlab.data.readers import (
     TEXT_COLUMN_NAMES,
     LabeledData,
-    _pick_column,
+    pick_column,
     read_labeled,
     read_table,
 )
@@ -300,15 +298,9 @@ def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Pa
     """Predict every text of a file; write text, prediction and probabilities to CSV."""
     clf = TextClassifier.load(model_path)
     frame = read_table(in_path, fmt, encoding)
-    column = _pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
+    column = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
     texts = ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
     _write_predictions(Path(out_path), texts, clf, clf.predict_proba(texts))
     return len(texts)
 
 
-def dump_yaml(data: Any) -> str:
-    return yaml.safe_dump(data, sort_keys=False)
-
-
-def default_threads() -> int:
-    return max(1, (os.cpu_count() or 1))

@@ -202,7 +202,7 @@ def read_table(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
     return frame
 
 
-def _pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[str],
+def pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[str],
                  role: str, path: Path) -> str:
     columns = [str(c) for c in frame.columns if c != "__line__"]
     if wanted is not None:
@@ -249,8 +249,8 @@ def read_labeled(
     """
     path = Path(path)
     frame = read_table(path, fmt, encoding, separator)
-    text_col = _pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
-    label_col = _pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
+    text_col = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
+    label_col = pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
     if "__line__" in frame.columns:
         rows, unit = [int(n) for n in frame["__line__"]], "line"
     else:
