@@ -134,3 +134,48 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
                              str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_one_megabyte_text_is_trained_on_and_predicted(tmp_path):
+    rows = [line.rsplit(";", 1) for line in SAMPLE.read_text().splitlines()]
+    rows.append(["i feel " + "very " * 200_000 + "happy", "joy"])
+    path = tmp_path / "big.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
+    result = invoke("train", path, "--output-dir", tmp_path, "--name", "big", *FAST)
+    assert result.exit_code == 0, result.output
+    result = invoke("predict", tmp_path / "big", rows[-1][0])
+    assert result.exit_code == 0 and "Traceback" not in result.output
+
+
+def test_ctrl_c_keeps_finished_epochs_and_resume_finishes(tmp_path):
+    """A real process, interrupted by SIGINT after its first epoch, then resumed."""
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "seqlab.cli.main", "train", str(SAMPLE), "--output-dir",
+               str(tmp_path), "--name", "r", "--embedding-dim", "16", "--hidden-size", "16",
+               "--epochs", "30", "--patience", "30", "--batch-size", "4", "--threads", "1",
+               "--quiet"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    last = tmp_path / "r" / "checkpoints" / "last.safetensors"
+    deadline = time.monotonic() + 120
+    while not last.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert last.exists(), process.communicate()
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+
+    from seqlab.artifacts import load_tensors
+
+    saved = load_tensors(last, "checkpoint")[1]
+    assert 1 <= saved["epoch"] < 30
+    result = invoke("train", "--config", tmp_path / "r" / "config.yaml", "--resume", "--quiet")
+    assert result.exit_code == 0, result.output
+    history = pd.read_csv(tmp_path / "r" / "history.csv")
+    assert history["epoch"].tolist() == list(range(1, 31))
+    # the finished epochs were kept, not redone: their recorded timings are the originals
+    kept = [row["seconds"] for row in saved["history"]]
+    assert history["seconds"].tolist()[: len(kept)] == pytest.approx(kept, rel=1e-9)

@@ -51,3 +51,8 @@ def test_classifier_defaults_are_the_config_defaults():
     config = RunConfig()
     from_config = TextClassifier.from_config(config).get_params()
     assert from_config == defaults
+
+
+def test_classifier_rejects_impossible_hyper_parameters_before_training(toy_texts):
+    with pytest.raises(ConfigError, match="TextClassifier: dropout"):
+        TextClassifier(dropout=1.5).fit(*toy_texts)

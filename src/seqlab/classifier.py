@@ -20,13 +20,20 @@ from typing import Any
 
 import numpy as np
 import torch
+from pydantic import ValidationError
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.config import ModelConfig, RunConfig, TrainingConfig, VocabConfig
+from seqlab.config import (
+    ModelConfig,
+    RunConfig,
+    TrainingConfig,
+    VocabConfig,
+    describe_validation_error,
+)
 from seqlab.data.split import stratified_split
-from seqlab.errors import BundleError, DataError, SeqlabError
+from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.tasks.classification import (
     SequenceClassifier,
@@ -149,15 +156,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                 VocabConfig(min_freq=self.min_freq, max_size=self.max_vocab_size,
                             max_length=self.max_length),
             )
-        except Exception as err:
-            from pydantic import ValidationError
-
-            if isinstance(err, ValidationError):
-                from seqlab.config import describe_validation_error
-
-                raise SeqlabError(describe_validation_error(err, RunConfig, "TextClassifier"))\
-                    from None
-            raise
+        except ValidationError as err:
+            raise ConfigError(describe_validation_error(err, RunConfig, "TextClassifier")) \
+                from None
 
     # ---- fitting ---------------------------------------------------------------------
 

@@ -114,16 +114,24 @@ def load_splits(config: RunConfig) -> Splits:
     return Splits(train, val, test, notes)
 
 
+def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"cell": "gru"}}`` → ``{"model.cell": "gru"}``."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat |= _dotted(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def _check_resume(config: RunConfig, run_dir: Path) -> None:
     saved_path = run_dir / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
-    saved = load_config(saved_path).model_dump(mode="json")
-    given = config.model_dump(mode="json")
-    differing = [f"{section}.{key}" for section in given
-                 for key in (given[section] if isinstance(given[section], dict) else [""])
-                 if (given[section].get(key) if key else given[section])
-                 != (saved.get(section, {}).get(key) if key else saved.get(section))]
+    saved = _dotted(load_config(saved_path).model_dump(mode="json"))
+    given = _dotted(config.model_dump(mode="json"))
+    differing = [key for key in given if given[key] != saved.get(key)]
     if differing:
         raise ConfigError(
             f"{run_dir}: the options differ from the run's saved config at "

@@ -48,11 +48,11 @@ class RichProgress:
         self.progress.update(self.task, advance=1, loss=self.loss_sum / (batch + 1))
 
     def on_epoch_end(self, record: dict[str, float]) -> None:
-        shown = {"loss": "loss", "accuracy": "acc", self.monitor: self.monitor}
+        shown = {"loss": "loss", "accuracy": "acc", self.monitor: self.monitor.replace("_", "-")}
         metrics = "  ".join(f"{short} {record['val_' + key]:.4f}" for key, short in shown.items()
                             if "val_" + key in record)
         self.console.print(
-            f"epoch {int(record['epoch']):>3}  train loss {record['train_loss']:.4f}  "
-            f"val {metrics}  [{record['seconds']:.0f}s]", highlight=False,
+            f"epoch {int(record['epoch']):>3}  loss {record['train_loss']:.4f} | val {metrics}"
+            f" | {record['seconds']:.0f}s", highlight=False,
         )
         self._new_task(int(record["epoch"]) + 1)
