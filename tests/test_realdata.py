@@ -21,6 +21,23 @@ def test_emotion_files_read_as_documented():
     assert summary.duplicates_dropped == 1 and summary.conflicting_texts == 30
 
 
+def test_the_emotion_csv_layouts_read_like_the_text_file(tmp_path):
+    """The same data as Kaggle-style `id,sentence,emotion` and HF-style integer labels."""
+    import pandas as pd
+
+    original = read_labeled(emotion_dir() / "val.txt")
+    names = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+    kaggle = tmp_path / "emotions.csv"
+    pd.DataFrame({"id": range(len(original)), "sentence": original.texts,
+                  "emotion": original.labels}).to_csv(kaggle, index=False)
+    integer = tmp_path / "hf.csv"
+    pd.DataFrame({"text": original.texts,
+                  "label": [names.index(label) for label in original.labels]}).to_csv(
+        integer, index=False)
+    for data in (read_labeled(kaggle), read_labeled(integer, label_names=names)):
+        assert data.texts == original.texts and data.labels == original.labels
+
+
 def test_short_run_of_the_default_model_is_far_above_baselines():
     folder = emotion_dir()
     train, val, test = (read_labeled(folder / f"{s}.txt") for s in ("train", "val", "test"))
