@@ -227,6 +227,68 @@ def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")
         console.print(f"metrics: {clf.metrics_}")
 
 
+def _require(module: str, extra: str) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SeqlabError(f"this command needs {module}: pip install 'seqlab[{extra}]'")
+
+
+@app.command()
+@user_errors
+def serve(
+    model: Annotated[str, typer.Argument(help="model bundle, run folder, or ONNX export folder")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    runtime: Annotated[str, typer.Option(help="torch (a bundle) or onnx (an export)")] = "torch",
+    threads: Annotated[int | None, typer.Option(help="compute threads per worker")] = None,
+    max_texts: Annotated[int, typer.Option(help="texts per request")] = 256,
+    max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
+    max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
+) -> None:
+    """Serve a model over HTTP: POST /predict, GET /model, /health, a page at /, docs at /docs."""
+    import os
+
+    _require("fastapi", "serve")
+    _require("uvicorn", "serve")
+    if runtime == "onnx":
+        _require("onnxruntime", "onnx")
+    from seqlab.serving.app import ServeSettings
+    from seqlab.serving.app import serve as run_server
+
+    per_worker = threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
+    settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
+                             max_texts=max_texts, max_chars=max_chars,
+                             max_body_bytes=max_body_bytes)
+    console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
+                  f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
+    run_server(settings, host, port, workers)
+
+
+@app.command()
+@user_errors
+def export(
+    model: Annotated[str, typer.Argument(help="model bundle or run folder")],
+    fmt: Annotated[str, typer.Option("--format", help="export format: onnx")] = "onnx",
+    out: Annotated[str | None, typer.Option(help="output folder (default: MODEL's folder/onnx)")]
+    = None,
+) -> None:
+    """Export a model to ONNX (dynamic batch and length) with its preprocessing as JSON."""
+    if fmt != "onnx":
+        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
+    for module in ("onnx", "onnxruntime"):
+        _require(module, "onnx")
+    from seqlab.export.onnx_model import export_onnx
+
+    source = Path(model)
+    out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"
+    result = export_onnx(model, out_dir)
+    console.print(f"exported to {result.folder}/ (model.onnx, preprocessing.json); onnxruntime "
+                  f"matches PyTorch within {result.max_abs_difference:.1e} on "
+                  f"{result.texts_checked} texts")
+
+
 def main() -> None:
     app(prog_name="seqlab")
 

@@ -58,7 +58,8 @@ def reverse_within_lengths(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tens
     steps = torch.arange(x.size(1), device=x.device).unsqueeze(0)
     lengths = lengths.unsqueeze(1)
     index = torch.where(steps < lengths, lengths - 1 - steps, steps)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+    rows = torch.arange(x.size(0), device=x.device).unsqueeze(1)
+    return x[rows, index]
 
 
 class RecurrentEncoder(nn.Module):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from seqlab.text.vocab import PAD_ID
+
+if TYPE_CHECKING:
+    import torch
 
 
 def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool,
@@ -35,12 +38,20 @@ def bucket_batches(lengths: Sequence[int], batch_size: int, shuffle: bool,
     return batches
 
 
-def pad_batch(sequences: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-pad id arrays into a ``[batch, time]`` tensor; also return the lengths."""
+def pad_ids(sequences: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Right-pad id arrays into a ``[batch, time]`` array; also return the lengths."""
     lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
     ids = np.full((len(sequences), int(lengths.max())), PAD_ID, dtype=np.int64)
     for row, seq in enumerate(sequences):
         ids[row, : len(seq)] = seq
+    return ids, lengths
+
+
+def pad_batch(sequences: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`pad_ids` as torch tensors."""
+    import torch
+
+    ids, lengths = pad_ids(sequences)
     return torch.from_numpy(ids), torch.from_numpy(lengths)
 
 

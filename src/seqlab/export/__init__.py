@@ -1,0 +1,1 @@
+"""Exporting models to run without PyTorch (ONNX)."""

@@ -1,0 +1,226 @@
+"""The FastAPI app behind ``seqlab serve``.
+
+Endpoints: ``POST /predict``, ``GET /health``, ``GET /model``, ``GET /`` (a page to try
+the model) and the OpenAPI docs at ``/docs``. The model is loaded once per process and
+shared by all requests; a lock serialises inference so concurrent requests never run
+more compute threads than the process was given (``threads``), and each worker process
+gets ``cores / workers`` of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seqlab.errors import SeqlabError
+from seqlab.serving.identity import model_identity
+
+RUNTIMES = ("torch", "onnx")
+ENV_SETTINGS = "SEQLAB_SERVE_SETTINGS"
+
+
+class Predictor(Protocol):
+    labels_: list[str]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray: ...
+
+
+@dataclass
+class ServeSettings:
+    """What one server process loads and the limits it enforces."""
+
+    model: str
+    runtime: str = "torch"
+    threads: int = 1
+    max_texts: int = 256
+    max_chars: int = 20_000
+    max_body_bytes: int = 2_000_000
+
+
+class PredictRequest(BaseModel):
+    """Either ``texts`` (a list) or ``text`` (one string)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"texts": ["i feel great"]}]})
+    texts: list[str] | None = Field(None, description="texts to classify")
+    text: str | None = Field(None, description="a single text to classify")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictRequest:
+        if (self.texts is None) == (self.text is None):
+            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return self.texts if self.texts is not None else [self.text or ""]
+
+
+class Prediction(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class PredictResponse(BaseModel):
+    model: dict[str, str]
+    predictions: list[Prediction]
+
+
+def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
+    """Load the model for a runtime; return it with the facts ``GET /model`` reports."""
+    if settings.runtime not in RUNTIMES:
+        raise SeqlabError(f"unknown runtime {settings.runtime!r}; choose one of: "
+                          f"{', '.join(RUNTIMES)}")
+    if settings.runtime == "onnx":
+        from seqlab.export.onnx_predictor import OnnxClassifier
+
+        onnx = OnnxClassifier.load(settings.model, threads=settings.threads)
+        info = {"name": onnx.spec["name"], "version": onnx.spec["version"],
+                "labels": onnx.labels_, "preprocessing": onnx.spec["preprocessing"],
+                "metrics": onnx.spec.get("metrics", {}), "settings": {}}
+        return onnx, info
+    import torch
+
+    from seqlab.classifier import TextClassifier
+
+    torch.set_num_threads(settings.threads)
+    clf = TextClassifier.load(settings.model)
+    info = {**model_identity(settings.model), "labels": clf.labels_,
+            "preprocessing": clf.pipeline_.to_spec(), "metrics": clf.metrics_,
+            "settings": clf.get_params()}
+    return clf, info
+
+
+def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class BodyLimit:
+    """ASGI middleware: 413 for a body over ``max_bytes``, declared or streamed."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._reject(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _BodyTooLarge:
+            await self._reject(scope, receive, send)
+
+    async def _reject(self, scope: dict, receive: Any, send: Any) -> None:
+        response = _error(413, f"request body over {self.max_bytes} bytes; send fewer or "
+                               "shorter texts per request", limit=self.max_bytes)
+        await response(scope, receive, send)
+
+
+def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettings) -> FastAPI:
+    """The app for one loaded model."""
+    app = FastAPI(title="seqlab", description=f"Text classifier **{info['name']}**: "
+                  f"{', '.join(info['labels'])}", version=str(info["version"]))
+    lock = threading.Lock()
+    identity = {"name": str(info["name"]), "version": str(info["version"]),
+                "runtime": settings.runtime}
+    page = (files("seqlab") / "serving" / "page.html").read_text(encoding="utf-8")
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        if any(e["type"] == "json_invalid" for e in err.errors()):
+            return _error(422, "invalid request: the body is not valid JSON; send "
+                               '{"texts": ["..."]} or {"text": "..."}', fields=["body"])
+        fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body"
+                  for e in err.errors()]
+        problems = [f"{field}: {e['msg'].removeprefix('Value error, ')}"
+                    for field, e in zip(fields, err.errors(), strict=True)]
+        return _error(422, "invalid request: " + "; ".join(problems), fields=fields)
+
+    @app.exception_handler(Exception)
+    async def failed(_: Request, err: Exception) -> JSONResponse:
+        return _error(500, f"the model failed on this request ({type(err).__name__}); "
+                           "the server is still running")
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return page
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", **identity}
+
+    @app.get("/model")
+    def model() -> dict[str, Any]:
+        limits = {k: v for k, v in asdict(settings).items() if k.startswith("max_")}
+        return {**identity, "labels": info["labels"], "preprocessing": info["preprocessing"],
+                "metrics": info["metrics"], "settings": info["settings"], "limits": limits}
+
+    @app.post("/predict", response_model=PredictResponse,
+              responses={413: {"description": "a limit was exceeded"},
+                         422: {"description": "malformed request"}})
+    def predict(request: PredictRequest) -> Any:
+        texts = request.all_texts()
+        if len(texts) > settings.max_texts:
+            return _error(413, f"{len(texts)} texts in one request; the limit is "
+                               f"{settings.max_texts}", limit=settings.max_texts)
+        too_long = [i for i, t in enumerate(texts) if len(t) > settings.max_chars]
+        if too_long:
+            return _error(413, f"text {too_long[0]} has {len(texts[too_long[0]])} characters; "
+                               f"the limit is {settings.max_chars}", limit=settings.max_chars)
+        with lock:
+            proba = predictor.predict_proba(texts) if texts else np.zeros((0, 0))
+        labels = predictor.labels_
+        return {"model": identity, "predictions": [
+            {"label": labels[int(row.argmax())],
+             "probabilities": {label: float(p) for label, p in zip(labels, row, strict=True)}}
+            for row in proba]}
+
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory uvicorn calls in each worker process (settings come as JSON)."""
+    settings = ServeSettings(**json.loads(os.environ[ENV_SETTINGS]))
+    predictor, info = load_predictor(settings)
+    return create_app(predictor, info, settings)
+
+
+def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
+    """Run uvicorn with ``workers`` processes, each loading the model once."""
+    import uvicorn
+
+    settings.model = str(Path(settings.model).resolve())
+    load_predictor(settings)  # fail here, with a clear message, not in every worker
+    os.environ[ENV_SETTINGS] = json.dumps(asdict(settings))
+    uvicorn.run("seqlab.serving.app:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, log_level="info")

@@ -1,0 +1,152 @@
+"""The real server on 127.0.0.1: answers, limits, malformed bodies, concurrency, the page."""
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from seqlab.classifier import TextClassifier
+from seqlab.config import RunConfig, apply_overrides
+from seqlab.workflows import train_run
+
+from conftest import SAMPLE, TINY
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+
+LIMITS = {"max_texts": 5, "max_chars": 200, "max_body_bytes": 4000}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("serve")
+    config = apply_overrides(RunConfig(), {
+        "name": "served", "output_dir": str(out), "data.train": str(SAMPLE),
+        "model.embedding_dim": TINY["embedding_dim"], "model.hidden_size": TINY["hidden_size"],
+        "training.max_epochs": 3, "training.threads": 1})
+    return train_run(config).run_dir
+
+
+@pytest.fixture(scope="module")
+def server(run_dir):
+    port = free_port()
+    command = [sys.executable, "-m", "seqlab.cli.main", "serve", str(run_dir), "--port",
+               str(port), "--threads", "1",
+               *(f"--{k.replace('_', '-')}={v}" for k, v in LIMITS.items())]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def post(url, body=None, content=None):
+    return httpx.post(f"{url}/predict", json=body, content=content,
+                      headers={"content-type": "application/json"}, timeout=30)
+
+
+def test_predictions_equal_the_library(server, run_dir):
+    clf = TextClassifier.load(run_dir)
+    texts = ["i feel so happy", "i am terrified", ""]
+    response = post(server, {"texts": texts})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["model"]["name"] == "served" and len(body["model"]["version"]) == 12
+    expected = clf.predict_proba(texts)
+    for prediction, row in zip(body["predictions"], expected, strict=True):
+        assert prediction["label"] == clf.labels_[row.argmax()]
+        got = [prediction["probabilities"][label] for label in clf.labels_]
+        np.testing.assert_allclose(got, row, atol=1e-6)
+    single = post(server, {"text": "i feel so happy"}).json()["predictions"][0]
+    assert single["label"] == body["predictions"][0]["label"]
+    assert single["probabilities"] == pytest.approx(body["predictions"][0]["probabilities"],
+                                                    abs=1e-6)
+
+
+@pytest.mark.parametrize(("body", "content", "status", "fragment"), [
+    ({"texts": ["a"] * 6}, None, 413, "limit is 5"),
+    ({"text": "x" * 201}, None, 413, "limit is 200"),
+    (None, b'{"text": "' + b"y" * 5000 + b'"}', 413, "over 4000 bytes"),
+    (None, b'{"texts": ["unclosed', 422, "not valid JSON"),
+    ({"texts": ["ok", 3]}, None, 422, "texts.1"),
+    ({"texts": "not a list"}, None, 422, "texts"),
+    ({}, None, 422, "exactly one of"),
+    ({"text": "a", "extra": 1}, None, 422, "extra"),
+])
+def test_limits_and_malformed_bodies(server, body, content, status, fragment):
+    response = post(server, body, content)
+    assert response.status_code == status
+    assert fragment in response.json()["error"]
+    assert httpx.get(f"{server}/health").json()["status"] == "ok"
+
+
+def test_concurrent_requests_all_get_their_own_answers(server, run_dir):
+    clf = TextClassifier.load(run_dir)
+    texts = [line.rsplit(";", 1)[0] for line in SAMPLE.read_text().splitlines()[:64]]
+    expected = clf.predict(texts)
+
+    def ask(i):
+        return post(server, {"text": texts[i]})
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        responses = list(pool.map(ask, range(len(texts))))
+    assert all(r.status_code == 200 for r in responses)
+    assert [r.json()["predictions"][0]["label"] for r in responses] == list(expected)
+
+
+def test_model_docs_and_page(server):
+    info = httpx.get(f"{server}/model").json()
+    assert info["labels"] == ["anger", "fear", "joy", "love", "sadness", "surprise"]
+    assert info["limits"]["max_texts"] == 5 and "accuracy" in info["metrics"]["test"]
+    assert httpx.get(f"{server}/docs").status_code == 200
+    assert "/predict" in httpx.get(f"{server}/openapi.json").json()["paths"]
+    page = httpx.get(f"{server}/")
+    assert page.status_code == 200 and "Try the model" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN: offline
+
+
+def test_page_in_headless_chromium(server, run_dir):
+    """Type a sentence, submit, read the label shown; keep a screenshot in the run folder."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api",
+                                     reason="playwright is not installed (pip install playwright)")
+    text = "i feel so happy and grateful today"
+    expected = TextClassifier.load(run_dir).predict([text])[0]
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        page = browser.new_page()
+        page.goto(f"{server}/")
+        page.fill("#input", text)
+        page.click("#go")
+        page.wait_for_selector(".prediction", timeout=20_000)
+        shown = page.inner_text(".prediction")
+        page.screenshot(path=str(Path(run_dir) / "page.png"), full_page=True)
+        browser.close()
+    assert shown == expected
+    assert (Path(run_dir) / "page.png").stat().st_size > 1000
