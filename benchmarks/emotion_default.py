@@ -44,6 +44,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a config key, e.g. model.cell=gru (repeatable)")
+    parser.add_argument("--save", metavar="FILE", help="also save the trained model bundle here")
     args = parser.parse_args()
     overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     config = apply_overrides(RunConfig(), overrides)
@@ -89,6 +90,9 @@ def main() -> None:
     print(f"overrides: {overrides or 'none (defaults)'}")
     print(f"prediction timed on {len(texts):,} sentences (test ×5), preprocessing included\n")
     print(markdown_table(rows))
+    if args.save:
+        clf.save(args.save, metrics={"test": scores(test.labels, test_pred)})
+        print(f"\nmodel saved to {args.save}")
     per_class = clf.evaluate(test.texts, test.labels)["per_class"]
     print("\nper-class F1 of the recurrent model: " + ", ".join(
         f"{k} {v['f1']:.3f}" for k, v in per_class.items()))
