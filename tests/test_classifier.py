@@ -51,6 +51,14 @@ def test_works_inside_cross_val_score(toy_texts):
     assert len(scores) == 3 and all(0.0 <= s <= 1.0 for s in scores)
 
 
+def test_numpy_inputs_and_validation_arrays(toy_texts):
+    texts, labels = (np.array(v) for v in toy_texts)
+    clf = TextClassifier(**TINY).fit(texts, labels, texts[:6], labels[:6])
+    assert clf.predict(texts[:3]).shape == (3,)
+    with pytest.raises(DataError, match="without y_val"):
+        TextClassifier(**TINY).fit(texts, labels, texts[:6])
+
+
 def test_integer_labels_come_back_as_integers(toy_texts):
     texts, labels = toy_texts
     y = np.array([1 if label == "pos" else 0 for label in labels])

@@ -188,7 +188,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             val_texts, val_labels = [texts[i] for i in val_idx], labels[val_idx]
             texts, labels = [texts[i] for i in train_idx], labels[train_idx]
         else:
-            val_texts, val_labels = _as_texts(X_val), np.asarray(list(y_val or []))
+            if y_val is None:
+                raise DataError("X_val was given without y_val")
+            val_texts, val_labels = _as_texts(X_val), np.asarray(list(y_val))
         if len(val_texts) == 0:
             raise DataError("no validation data: pass X_val/y_val or more training data")
 
