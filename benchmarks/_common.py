@@ -32,8 +32,14 @@ def markdown_table(rows: list[dict[str, object]]) -> str:
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        cells = [f"{v:.4f}" if isinstance(v, float) and abs(v) < 10 else
-                 f"{v:,.0f}" if isinstance(v, float | int) and not isinstance(v, bool) else str(v)
-                 for v in row.values()]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(format_cell(v) for v in row.values()) + " |")
     return "\n".join(lines)
+
+
+def format_cell(value: object) -> str:
+    """Scores with 4 decimals, mid-sized numbers with 1, large ones as thousands."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, int) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4f}"
