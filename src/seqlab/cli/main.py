@@ -227,6 +227,124 @@ def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")
         console.print(f"metrics: {clf.metrics_}")
 
 
+def _spec_data(spec: Path | None) -> dict[str, Any]:
+    if spec is None:
+        return {}
+    if not spec.exists():
+        raise SeqlabError(f"{spec}: no such file")
+    import yaml
+
+    try:
+        data = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as err:
+        raise SeqlabError(f"{spec}: not valid YAML ({err})") from None
+    if not isinstance(data, dict):
+        raise SeqlabError(f"{spec}: expected a mapping of keys to values")
+    return data
+
+
+def _key_values(items: list[str] | None, option: str) -> dict[str, Any]:
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SeqlabError(f"{option} {item!r}: write KEY=VALUE, e.g. model.cell=gru")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
+def _base_with_data(data: dict[str, Any], train: str | None, val: str | None,
+                    test: str | None, settings: list[str] | None) -> dict[str, Any]:
+    base = dict(data.get("base") or {})
+    files = {k: v for k, v in (("train", train), ("val", val), ("test", test)) if v}
+    if files:
+        base["data"] = {**base.get("data", {}), **files}
+    for key, value in _key_values(settings, "--set").items():
+        target = base
+        *parents, leaf = key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    return base
+
+
+@app.command()
+@user_errors
+def compare(
+    spec: Annotated[Path | None, typer.Argument(help="YAML: base, grid, seeds, metric")] = None,
+    data: Annotated[str | None, typer.Option(help="labeled training file")] = None,
+    val: Annotated[str | None, typer.Option()] = None,
+    test: Annotated[str | None, typer.Option()] = None,
+    grid: Annotated[list[str] | None, typer.Option(
+        help="KEY=V1,V2 … e.g. model.cell=rnn,lstm,gru (repeatable)")] = None,
+    seeds: Annotated[str | None, typer.Option(help="comma-separated, e.g. 1,2,3")] = None,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="KEY=VALUE for every run, e.g. training.max_epochs=5")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    output_dir: Annotated[str | None, typer.Option()] = None,
+    jobs: Annotated[int, typer.Option(help="runs in parallel (processes)")] = 1,
+) -> None:
+    """Train every configuration of a grid on one split, with seeds; write a leaderboard."""
+    from seqlab.experiments.compare import load_spec, run_comparison
+
+    raw = _spec_data(spec)
+    raw["base"] = _base_with_data(raw, data, val, test, settings)
+    if grid:
+        raw["grid"] = {**raw.get("grid", {}), **{
+            k: v.split(",") if isinstance(v, str) else [v]
+            for k, v in _key_values(grid, "--grid").items()}}
+        raw["grid"] = {k: [_yaml_value(x) for x in v] for k, v in raw["grid"].items()}
+    if seeds:
+        raw["seeds"] = [int(x) for x in seeds.split(",")]
+    raw |= {k: v for k, v in (("name", name), ("output_dir", output_dir)) if v}
+    parsed = load_spec(raw, str(spec or "options"))
+    folder = run_comparison(parsed, jobs=jobs, notify=console.print)
+    console.print((folder / "leaderboard.md").read_text(encoding="utf-8").split("![")[0])
+    console.print(f"leaderboard: {folder / 'leaderboard.html'}\n"
+                  f"best model: {folder / 'best_model.safetensors'}")
+
+
+def _yaml_value(value: Any) -> Any:
+    import yaml
+
+    return yaml.safe_load(value) if isinstance(value, str) else value
+
+
+@app.command()
+@user_errors
+def tune(
+    spec: Annotated[Path | None, typer.Argument(help="YAML: base, space, trials, storage…")]
+    = None,
+    data: Annotated[str | None, typer.Option(help="labeled training file")] = None,
+    val: Annotated[str | None, typer.Option()] = None,
+    test: Annotated[str | None, typer.Option()] = None,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="KEY=VALUE for every trial, e.g. model.cell=gru")] = None,
+    trials: Annotated[int | None, typer.Option(help="trials for the whole study")] = None,
+    timeout: Annotated[float | None, typer.Option(help="seconds for this worker")] = None,
+    storage: Annotated[str | None, typer.Option(
+        help="SQLAlchemy URL; default: sqlite in the tune folder")] = None,
+    study: Annotated[str | None, typer.Option(help="study name (default: --name)")] = None,
+    name: Annotated[str | None, typer.Option()] = None,
+    output_dir: Annotated[str | None, typer.Option()] = None,
+    retrain: Annotated[bool, typer.Option(help="retrain the best config and test it")] = True,
+) -> None:
+    """Search hyper-parameters with Optuna (TPE, pruning); workers can share one storage."""
+    _require("optuna", "tune")
+    from seqlab.experiments.tune import load_spec, run_tuning
+
+    raw = _spec_data(spec)
+    raw["base"] = _base_with_data(raw, data, val, test, settings)
+    raw |= {k: v for k, v in (("trials", trials), ("timeout", timeout), ("storage", storage),
+                               ("study", study), ("name", name), ("output_dir", output_dir))
+            if v is not None}
+    parsed = load_spec(raw, str(spec or "options"))
+    folder = run_tuning(parsed, retrain=retrain, notify=console.print)
+    console.print(f"trials: {folder / 'trials.md'}\nbest config: {folder / 'best_config.yaml'}")
+
+
 def _require(module: str, extra: str) -> None:
     import importlib.util
 

@@ -1,0 +1,1 @@
+"""Compare configurations (a grid → a leaderboard) and tune them (an Optuna study)."""

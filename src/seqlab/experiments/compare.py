@@ -1,0 +1,156 @@
+"""``seqlab compare``: every configuration of a grid, on one split, with several seeds.
+
+A comparison folder holds ``spec.yaml`` (what was asked), ``environment.json``, the
+frozen split under ``data/``, one full run folder per configuration and seed under
+``runs/``, and the leaderboard (``leaderboard.md``/``.csv``/``.html``, ``runs.csv``,
+plots) with the best model as ``best_model.safetensors``. Finished runs are skipped when
+the same comparison is started again; an interrupted one resumes from its checkpoint.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.config import apply_overrides, describe_validation_error
+from seqlab.errors import ConfigError
+from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
+from seqlab.experiments.leaderboard import write_leaderboard
+
+Notify = Callable[[str], None]
+
+
+class CompareSpec(BaseModel):
+    """What to compare: a base config, a grid of dotted keys, seeds and the metric."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "compare"
+    output_dir: str = "runs"
+    base: dict[str, Any] = Field(default_factory=dict)
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+    seeds: list[int] = Field(default_factory=lambda: [13], min_length=1)
+    metric: str = "macro_f1"
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        allowed = ("macro_f1", "accuracy", "weighted_f1")
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not one of: {', '.join(allowed)}")
+        return value
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+
+def load_spec(data: dict[str, Any], source: str) -> CompareSpec:
+    from pydantic import ValidationError
+
+    try:
+        spec = CompareSpec.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, CompareSpec, source)) from None
+    check_keys(list(spec.grid), f"{source}: grid")
+    for key, values in spec.grid.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{source}: grid.{key} must be a non-empty list of values")
+    return spec
+
+
+def _slug(overrides: dict[str, Any]) -> str:
+    if not overrides:
+        return "base"
+    parts = [f"{key.split('.')[-1]}-{value}" for key, value in overrides.items()]
+    return "_".join(parts).replace("/", "-").replace(" ", "")
+
+
+def plan_runs(spec: CompareSpec) -> list[dict[str, Any]]:
+    """Every (configuration, seed) pair with its validated run config, before any run."""
+    base = base_config(spec.base, spec.name, spec.output_dir)
+    keys = list(spec.grid)
+    plan = []
+    for values in itertools.product(*(spec.grid[k] for k in keys)):
+        overrides = dict(zip(keys, values, strict=True))
+        slug = _slug(overrides)
+        for seed in spec.seeds:
+            config = apply_overrides(base, {**overrides, "seed": seed,
+                                            "name": f"{slug}__seed{seed}",
+                                            "output_dir": str(spec.folder / "runs")})
+            plan.append({"config_id": slug, "overrides": overrides, "seed": seed,
+                         "config": config})
+    return plan
+
+
+def _summary(run_dir: Path) -> dict[str, Any]:
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    history = metrics["best_validation"]
+    return {"run_dir": str(run_dir), "test": {k: v for k, v in metrics["test"].items()
+                                              if isinstance(v, float)},
+            "validation": {k.removeprefix("val_"): v for k, v in history.items()
+                           if k.startswith("val_")},
+            "fit": metrics["fit"]}
+
+
+def run_one(config_data: dict[str, Any], threads: int) -> dict[str, Any]:
+    """Train one run (or resume it); safe to call in a fresh process."""
+    import torch
+
+    from seqlab.config import parse_config
+    from seqlab.workflows import train_run
+
+    torch.set_num_threads(threads)
+    config = parse_config(config_data, "run")
+    run_dir = config.run_dir
+    resume = (run_dir / "checkpoints" / "last.safetensors").exists()
+    train_run(config, resume=resume, overwrite=not resume)
+    return _summary(run_dir)
+
+
+def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> Path:
+    """Run every planned run not finished yet, then write the leaderboard."""
+    folder = spec.folder
+    plan = plan_runs(spec)  # validates every configuration first
+    folder.mkdir(parents=True, exist_ok=True)
+    spec_path = folder / "spec.yaml"
+    if spec_path.exists():
+        previous = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+        if previous != spec.model_dump(mode="json"):
+            raise ConfigError(f"{folder} holds a different comparison; pick another --name")
+    atomic_write_text(spec_path, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
+    split = freeze_split(plan[0]["config"], folder / "data")
+    for item in plan:
+        item["config"] = with_split(item["config"], split)
+
+    todo = [item for item in plan if not (item["config"].run_dir / "metrics.json").exists()]
+    notify(f"{len(plan)} runs planned, {len(plan) - len(todo)} already finished")
+    threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    payloads = [item["config"].model_dump(mode="json") for item in todo]
+    if jobs <= 1:
+        for item, payload in zip(todo, payloads, strict=True):
+            notify(f"training {item['config'].name}")
+            run_one(payload, threads)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(run_one, payload, threads) for payload in payloads]
+            for item, future in zip(todo, futures, strict=True):
+                future.result()
+                notify(f"finished {item['config'].name}")
+
+    results = [{**_summary(item["config"].run_dir), "config_id": item["config_id"],
+                "overrides": item["overrides"], "seed": item["seed"]} for item in plan]
+    best = write_leaderboard(folder, results, spec.metric, title=f"seqlab compare: {spec.name}")
+    shutil.copyfile(Path(best["run_dir"]) / "model.safetensors", folder / "best_model.safetensors")
+    return folder

@@ -1,0 +1,234 @@
+"""``seqlab tune``: an Optuna study over a search space, with pruning and shared storage.
+
+The study lives in a storage URL: by default a SQLite file in the tune folder; any
+SQLAlchemy URL (e.g. PostgreSQL) lets workers on many machines run the same command and
+share one study. ``--trials`` counts for the whole study, not per worker: trial numbers
+are handed out by the storage, and a worker that draws a number past the total stops
+(that draw is recorded as a failed trial marked ``surplus``). Validation scores every
+trial; the test split is used once, by the retrained best model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.config import RunConfig, apply_overrides, describe_validation_error
+from seqlab.errors import ConfigError
+from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
+
+Notify = Callable[[str], None]
+
+
+class Param(BaseModel):
+    """One dimension of the search space."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Param:
+        if self.type == "categorical" and not self.choices:
+            raise ValueError("a categorical parameter needs `choices`")
+        if self.type != "categorical" and (self.low is None or self.high is None
+                                           or self.low > self.high):
+            raise ValueError("a numeric parameter needs `low` <= `high`")
+        return self
+
+
+_RECURRENT = {
+    "model.embedding_dim": {"type": "categorical", "choices": [64, 128, 200]},
+    "model.hidden_size": {"type": "int", "low": 32, "high": 256, "log": True},
+    "model.num_layers": {"type": "int", "low": 1, "high": 2},
+    "model.bidirectional": {"type": "categorical", "choices": [False, True]},
+    "model.pooling": {"type": "categorical", "choices": ["max", "mean", "attention", "last"]},
+    "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "model.embedding_dropout": {"type": "float", "low": 0.0, "high": 0.4},
+    "training.lr": {"type": "float", "low": 3e-4, "high": 5e-3, "log": True},
+    "training.batch_size": {"type": "categorical", "choices": [32, 64, 128]},
+    "training.class_weights": {"type": "categorical", "choices": ["none", "balanced"]},
+}
+DEFAULT_SPACES: dict[str, dict[str, Any]] = {
+    "lstm": _RECURRENT,
+    "gru": _RECURRENT,
+    # plain RNNs want smaller steps and gain little from width
+    "rnn": _RECURRENT | {"model.hidden_size": {"type": "int", "low": 32, "high": 128,
+                                               "log": True},
+                         "training.lr": {"type": "float", "low": 1e-4, "high": 2e-3,
+                                         "log": True}},
+}
+
+
+class TuneSpec(BaseModel):
+    """What to tune: the base config, the space, the budget and where the study lives."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "tune"
+    output_dir: str = "runs"
+    base: dict[str, Any] = Field(default_factory=dict)
+    space: dict[str, Param] | None = None
+    metric: Literal["macro_f1", "accuracy", "weighted_f1"] = "macro_f1"
+    trials: int = Field(20, ge=0)
+    timeout: float | None = Field(None, gt=0, description="seconds for this worker")
+    storage: str | None = None
+    study: str | None = None
+    pruning: bool = True
+    seed: int = 13
+
+    @property
+    def folder(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def storage_url(self) -> str:
+        return self.storage or f"sqlite:///{(self.folder / 'study.db').resolve()}"
+
+    def study_name(self) -> str:
+        return self.study or self.name
+
+
+def load_spec(data: dict[str, Any], source: str) -> TuneSpec:
+    try:
+        spec = TuneSpec.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, TuneSpec, source)) from None
+    if spec.space is not None:
+        check_keys(list(spec.space), f"{source}: space")
+    return spec
+
+
+def search_space(spec: TuneSpec, base: RunConfig) -> dict[str, Param]:
+    if spec.space is not None:
+        return spec.space
+    return {k: Param(**v) for k, v in DEFAULT_SPACES[base.model.cell].items()}
+
+
+def _suggest(trial: Any, key: str, param: Param) -> Any:
+    if param.type == "categorical":
+        return trial.suggest_categorical(key, param.choices)
+    if param.type == "int":
+        return trial.suggest_int(key, int(param.low), int(param.high), log=param.log,
+                                 step=int(param.step or 1))
+    return trial.suggest_float(key, param.low, param.high, log=param.log, step=param.step)
+
+
+class _Surplus(Exception):
+    """This worker drew a trial number past the study's total: stop."""
+
+
+class _PruningReporter:
+    """Trainer callbacks that report each epoch's validation metric to Optuna."""
+
+    def __init__(self, trial: Any, metric: str, pruning: bool) -> None:
+        self.trial, self.metric, self.pruning = trial, metric, pruning
+
+    def on_train_start(self, *args: Any) -> None:
+        pass
+
+    def on_batch_end(self, *args: Any) -> None:
+        pass
+
+    def on_epoch_end(self, record: dict[str, float]) -> None:
+        import optuna
+
+        self.trial.report(record[f"val_{self.metric}"], int(record["epoch"]))
+        if self.pruning and self.trial.should_prune():
+            raise optuna.TrialPruned()
+
+
+def open_study(spec: TuneSpec) -> Any:
+    import optuna
+
+    url = spec.storage_url()
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
+    return optuna.create_study(
+        study_name=spec.study_name(), storage=storage, direction="maximize",
+        load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+    )
+
+
+def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> Path:
+    """Run this worker's share of the study, then write the report (and retrain the best)."""
+    import optuna
+
+    from seqlab.classifier import TextClassifier
+    from seqlab.data import read_labeled
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    folder = spec.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    base = base_config(spec.base, spec.name, spec.output_dir)
+    space = search_space(spec, base)
+    for key in space:  # every value the space can take must make a valid config
+        probe = space[key].choices[0] if space[key].type == "categorical" else space[key].low
+        apply_overrides(base, {key: int(probe) if space[key].type == "int" else probe})
+    split = freeze_split(base, folder / "data")
+    base = with_split(base, split)
+    atomic_write_text(folder / "spec.yaml",
+                      yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
+    atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
+    train, val = (read_labeled(getattr(base.data, part), "jsonl", "text", "label")
+                  for part in ("train", "val"))
+    study = open_study(spec)
+
+    def objective(trial: Any) -> float:
+        if trial.number >= spec.trials:
+            trial.set_user_attr("surplus", True)
+            study.stop()
+            raise _Surplus
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        overrides = {key: _suggest(trial, key, param) for key, param in space.items()}
+        config = apply_overrides(base, overrides | {"seed": spec.seed})
+        clf = TextClassifier.from_config(config)
+        clf.fit(train.texts, train.labels, val.texts, val.labels,
+                callbacks=_PruningReporter(trial, spec.metric, spec.pruning))
+        best = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
+        trial.set_user_attr("best_epoch", clf.best_epoch_)
+        trial.set_user_attr("train_seconds", clf.fit_info_["train_seconds"])
+        return best[f"val_{spec.metric}"]
+
+    def finished(study: Any) -> int:
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+        return len(study.get_trials(deepcopy=False, states=states))
+
+    began = time.monotonic()
+    if finished(study) < spec.trials:
+        study.optimize(
+            objective, timeout=spec.timeout, catch=(_Surplus,), gc_after_trial=True,
+            callbacks=[optuna.study.MaxTrialsCallback(
+                spec.trials, states=(optuna.trial.TrialState.COMPLETE,
+                                     optuna.trial.TrialState.PRUNED))],
+        )
+    notify(f"this worker ran for {time.monotonic() - began:.0f}s; the study has "
+           f"{finished(study)} finished trials")
+    from seqlab.experiments.tune_report import write_tune_report
+
+    best_config = write_tune_report(study, base, spec, folder)
+    if retrain and best_config is not None:
+        from seqlab.workflows import train_run
+
+        notify("retraining the best configuration and scoring the test split once")
+        outcome = train_run(best_config, overwrite=True)
+        notify(f"best model: {outcome.model_path}; test macro-F1 "
+               f"{outcome.test_metrics['macro_f1']:.4f}")
+    return folder
+
+
+def best_run_config(base: RunConfig, params: dict[str, Any], folder: Path) -> RunConfig:
+    """The base config with the best parameters: what ``seqlab train --config`` takes."""
+    return apply_overrides(base, {**params, "name": "best", "output_dir": str(folder)})

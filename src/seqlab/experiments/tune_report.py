@@ -1,0 +1,106 @@
+"""What a study leaves behind: trials table, history and importance plots, best config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.config import RunConfig
+
+
+def trials_frame(study: Any) -> pd.DataFrame:
+    rows = []
+    for trial in study.get_trials(deepcopy=False):
+        if trial.user_attrs.get("surplus"):
+            continue
+        duration = trial.duration.total_seconds() if trial.duration else None
+        rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
+                     "best_epoch": trial.user_attrs.get("best_epoch"),
+                     "seconds": duration, **trial.params})
+    return pd.DataFrame(rows)
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "" if value != value else f"{value:.4g}"
+        return str(value)
+
+    header = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join([header, "|" + "---|" * len(frame.columns), *rows])
+
+
+def _history_plot(frame: pd.DataFrame, metric: str, path: Path) -> None:
+    done = frame[frame["state"] == "COMPLETE"].sort_values("number")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.scatter(done["number"], done["value"], label="trial", color="tab:blue")
+    ax.plot(done["number"], done["value"].cummax(), color="tab:red", label="best so far")
+    pruned = frame[frame["state"] == "PRUNED"]
+    if len(pruned):
+        ax.scatter(pruned["number"], [done["value"].min()] * len(pruned), marker="x",
+                   color="grey", label="pruned (shown at the bottom)")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"validation {metric}")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _importance_plot(study: Any, path: Path) -> dict[str, float]:
+    import optuna
+
+    try:
+        importances = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError):  # too few complete trials
+        return {}
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(importances) + 1.5))
+    names = list(importances)[::-1]
+    ax.barh(names, [importances[n] for n in names], color="tab:green")
+    ax.set_xlabel("importance (fANOVA)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return dict(importances)
+
+
+def write_tune_report(study: Any, base: RunConfig, spec: Any, folder: Path) -> RunConfig | None:
+    """Write trials.csv/md, the plots and best_config.yaml; return the best run config."""
+    from seqlab.experiments.tune import best_run_config
+
+    frame = trials_frame(study)
+    if frame.empty:
+        return None
+    frame.to_csv(folder / "trials.csv", index=False)
+    complete = frame[frame["state"] == "COMPLETE"]
+    if complete.empty:
+        return None
+    _history_plot(frame, spec.metric, folder / "optimization_history.png")
+    importances = _importance_plot(study, folder / "param_importances.png")
+    best = study.best_trial
+    config = best_run_config(base, best.params, folder)
+    atomic_write_text(folder / "best_config.yaml", config.to_yaml())
+    shown = frame.sort_values("value", ascending=False, na_position="last")
+    lines = [f"# seqlab tune: {spec.name}", "",
+             f"Study `{spec.study_name()}` in `{spec.storage_url()}`: {len(complete)} complete, "
+             f"{int((frame['state'] == 'PRUNED').sum())} pruned trials. Best trial "
+             f"{best.number}: validation {spec.metric} {best.value:.4f}.", "",
+             "Best parameters (also in `best_config.yaml`, for `seqlab train --config`):", "",
+             *(f"- `{k}`: {v}" for k, v in best.params.items()), ""]
+    if importances:
+        lines += ["Parameter importance (fANOVA): " +
+                  ", ".join(f"{k} {v:.2f}" for k, v in importances.items()), ""]
+    lines += [_markdown(shown), "",
+              "![history](optimization_history.png)", "",
+              "![importance](param_importances.png)" if importances else "", ""]
+    atomic_write_text(folder / "trials.md", "\n".join(lines))
+    return config
