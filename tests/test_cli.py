@@ -179,3 +179,18 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_finishes(tmp_path):
     # the finished epochs were kept, not redone: their recorded timings are the originals
     kept = [row["seconds"] for row in saved["history"]]
     assert history["seconds"].tolist()[: len(kept)] == pytest.approx(kept, rel=1e-9)
+
+
+def test_tensorboard_events_and_a_clear_error_for_missing_mlflow(tmp_path):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed")
+    result = invoke("train", SAMPLE, "--output-dir", tmp_path, "--name", "tb", "--tensorboard",
+                    *FAST)
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        result = invoke("train", SAMPLE, "--output-dir", tmp_path, "--name", "ml", "--mlflow",
+                        *FAST)
+        fails_cleanly(result, "pip install mlflow")
+        assert not (tmp_path / "ml").exists()

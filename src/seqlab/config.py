@@ -95,6 +95,14 @@ class TrainingConfig(_Strict):
     threads: int | None = Field(None, ge=1, description="torch threads; all cores if unset")
 
 
+class TrackingConfig(_Strict):
+    """Optional experiment tracking (extra packages)."""
+
+    tensorboard: bool = Field(False, description="events under the run's tensorboard/")
+    mlflow: bool = Field(False, description="log to MLflow (pip install mlflow)")
+    mlflow_uri: str | None = None
+
+
 class RunConfig(_Strict):
     """Everything a training run needs; saved as ``config.yaml`` in the run folder."""
 
@@ -106,6 +114,7 @@ class RunConfig(_Strict):
     vocab: VocabConfig = Field(default_factory=VocabConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
 
     @field_validator("preprocessing")
     @classmethod

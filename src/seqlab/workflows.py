@@ -32,6 +32,7 @@ from seqlab.data.split import stratified_split
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import write_report
+from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
@@ -176,8 +177,12 @@ def _text_facts(clf: TextClassifier, texts: Sequence[str]) -> dict[str, int]:
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
               overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome:
     """Train, evaluate on test once, and write the complete run folder."""
+    t = config.tracking
+    require_trackers(t.tensorboard, t.mlflow)
     splits = load_splits(config)
     run_dir = prepare_run_dir(config, resume, overwrite)
+    trackers = make_trackers(t.tensorboard, t.mlflow, t.mlflow_uri, run_dir, config.name,
+                             _dotted(config.model_dump(mode="json")))
     log_lines: list[str] = []
 
     def say(line: str) -> None:
@@ -192,7 +197,8 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
 
     clf = TextClassifier.from_config(config)
     clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
-            checkpoint_dir=run_dir / "checkpoints", resume=resume, callbacks=callbacks)
+            checkpoint_dir=run_dir / "checkpoints", resume=resume,
+            callbacks=CallbackList([callbacks, *trackers]))
     info = clf.fit_info_
     if info["train_texts_empty_dropped"]:
         say(f"{info['train_texts_empty_dropped']} training texts were empty after "

@@ -108,6 +108,9 @@ def train(
     max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
     seed: Annotated[int | None, typer.Option()] = None,
+    tensorboard: Annotated[bool | None, typer.Option(
+        "--tensorboard", help="write TensorBoard events to the run folder")] = None,
+    mlflow: Annotated[bool | None, typer.Option("--mlflow", help="log to MLflow")] = None,
     resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
     force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
@@ -127,7 +130,8 @@ def train(
         "training.max_epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
         "training.patience": patience, "training.monitor": monitor,
         "training.class_weights": class_weights, "training.max_minutes": max_minutes,
-        "training.threads": threads,
+        "training.threads": threads, "tracking.tensorboard": tensorboard,
+        "tracking.mlflow": mlflow,
     })
     _train(resolved, resume, force, quiet)
 
@@ -301,7 +305,20 @@ def compare(
     raw |= {k: v for k, v in (("name", name), ("output_dir", output_dir)) if v}
     parsed = load_spec(raw, str(spec or "options"))
     folder = run_comparison(parsed, jobs=jobs, notify=console.print)
-    console.print((folder / "leaderboard.md").read_text(encoding="utf-8").split("![")[0])
+    import pandas as pd
+
+    board = pd.read_csv(folder / "leaderboard.csv")
+    metric = parsed.metric
+    table = Table("rank", "configuration", f"val {metric}", "test macro-F1", "test accuracy",
+                  "train s", title=f"seqlab compare: {parsed.name} (ranked on validation)")
+    for rank, row in enumerate(board.itertuples(index=False), start=1):
+        r = row._asdict()
+        table.add_row(str(rank), r["config"],
+                      f"{r[f'val_{metric}_mean']:.4f} ± {r[f'val_{metric}_std']:.4f}",
+                      f"{r['test_macro_f1_mean']:.4f} ± {r['test_macro_f1_std']:.4f}",
+                      f"{r['test_accuracy_mean']:.4f} ± {r['test_accuracy_std']:.4f}",
+                      f"{r['train_seconds_mean']:.0f}")
+    console.print(table)
     console.print(f"leaderboard: {folder / 'leaderboard.html'}\n"
                   f"best model: {folder / 'best_model.safetensors'}")
 
