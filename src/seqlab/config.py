@@ -168,8 +168,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(describe_validation_error(err, RunConfig, source)) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a YAML config file."""
+def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
+    """A YAML file's top-level mapping; a missing file or bad YAML is a ConfigError."""
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: no such config file")
@@ -179,7 +179,12 @@ def load_config(path: str | Path) -> RunConfig:
         raise ConfigError(f"{path}: not valid YAML ({err})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the config must be a mapping of keys to values")
-    return parse_config(data, str(path))
+    return data
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a YAML config file."""
+    return parse_config(read_yaml_mapping(path), str(path))
 
 
 def apply_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seqlab.config import RunConfig, apply_overrides, load_config
+from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -232,19 +232,7 @@ def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")
 
 
 def _spec_data(spec: Path | None) -> dict[str, Any]:
-    if spec is None:
-        return {}
-    if not spec.exists():
-        raise SeqlabError(f"{spec}: no such file")
-    import yaml
-
-    try:
-        data = yaml.safe_load(spec.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as err:
-        raise SeqlabError(f"{spec}: not valid YAML ({err})") from None
-    if not isinstance(data, dict):
-        raise SeqlabError(f"{spec}: expected a mapping of keys to values")
-    return data
+    return read_yaml_mapping(spec) if spec is not None else {}
 
 
 def _key_values(items: list[str] | None, option: str) -> dict[str, Any]:
