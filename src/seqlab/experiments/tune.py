@@ -174,9 +174,10 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
     folder.mkdir(parents=True, exist_ok=True)
     base = base_config(spec.base, spec.name, spec.output_dir)
     space = search_space(spec, base)
-    for key in space:  # every value the space can take must make a valid config
-        probe = space[key].choices[0] if space[key].type == "categorical" else space[key].low
-        apply_overrides(base, {key: int(probe) if space[key].type == "int" else probe})
+    for key, param in space.items():  # every choice and both bounds must make a valid config
+        values = param.choices if param.type == "categorical" else [param.low, param.high]
+        for value in values or []:
+            apply_overrides(base, {key: int(value) if param.type == "int" else value})
     split = freeze_split(base, folder / "data")
     base = with_split(base, split)
     atomic_write_text(folder / "spec.yaml",
