@@ -194,3 +194,15 @@ def test_tensorboard_events_and_a_clear_error_for_missing_mlflow(tmp_path):
                         *FAST)
         fails_cleanly(result, "pip install mlflow")
         assert not (tmp_path / "ml").exists()
+
+
+def test_compare_from_flags(tmp_path):
+    result = invoke("compare", "--data", SAMPLE, "--grid", "model.cell=rnn,gru",
+                    "--grid", "model.hidden_size=8", "--seeds", "1", "--set",
+                    "training.max_epochs=1", "--set", "model.embedding_dim=8", "--set",
+                    "training.threads=1", "--output-dir", tmp_path, "--name", "flags")
+    assert result.exit_code == 0, result.output
+    board = pd.read_csv(tmp_path / "flags" / "leaderboard.csv")
+    assert sorted(board["config"]) == ["cell-gru_hidden_size-8", "cell-rnn_hidden_size-8"]
+    assert board["model.hidden_size"].tolist() == [8, 8]  # values parsed as YAML, not text
+    fails_cleanly(invoke("compare", "--data", SAMPLE, "--grid", "model.cell"), "KEY=V1,V2")

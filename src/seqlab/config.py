@@ -187,15 +187,18 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_yaml_mapping(path), str(path))
 
 
+def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``data["model"]["cell"] = value`` for ``dotted="model.cell"``, in place."""
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        data = data.setdefault(part, {})
+    data[leaf] = value
+
+
 def apply_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
     """A copy of ``config`` with dotted keys (``model.cell``) set; None values skipped."""
     data = config.model_dump(mode="json")
     for dotted, value in overrides.items():
-        if value is None:
-            continue
-        target = data
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
+        if value is not None:
+            set_dotted(data, dotted, value)
     return parse_config(data, "options")

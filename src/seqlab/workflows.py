@@ -30,6 +30,7 @@ from seqlab.data.readers import (
 )
 from seqlab.data.split import stratified_split
 from seqlab.errors import ConfigError, DataError
+from seqlab.evaluation.metrics import classification_metrics
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import write_report
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
@@ -275,7 +276,8 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     proba = clf.predict_proba(data.texts)
-    metrics = clf.evaluate(data.texts, data.labels)
+    targets = [clf.labels_.index(label) for label in data.labels]
+    metrics = classification_metrics(targets, proba.argmax(axis=1), clf.labels_)
     metrics["text_facts"] = _text_facts(clf, data.texts)
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     _write_predictions(out / "predictions.csv", data.texts, clf, proba, data.labels)

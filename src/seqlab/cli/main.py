@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping
+from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -254,11 +254,7 @@ def _base_with_data(data: dict[str, Any], train: str | None, val: str | None,
     if files:
         base["data"] = {**base.get("data", {}), **files}
     for key, value in _key_values(settings, "--set").items():
-        target = base
-        *parents, leaf = key.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
+        set_dotted(base, key, value)
     return base
 
 
@@ -284,10 +280,7 @@ def compare(
     raw = _spec_data(spec)
     raw["base"] = _base_with_data(raw, data, val, test, settings)
     if grid:
-        raw["grid"] = {**raw.get("grid", {}), **{
-            k: v.split(",") if isinstance(v, str) else [v]
-            for k, v in _key_values(grid, "--grid").items()}}
-        raw["grid"] = {k: [_yaml_value(x) for x in v] for k, v in raw["grid"].items()}
+        raw["grid"] = {**raw.get("grid", {}), **_grid_values(grid)}
     if seeds:
         raw["seeds"] = [int(x) for x in seeds.split(",")]
     raw |= {k: v for k, v in (("name", name), ("output_dir", output_dir)) if v}
@@ -311,10 +304,17 @@ def compare(
                   f"best model: {folder / 'best_model.safetensors'}")
 
 
-def _yaml_value(value: Any) -> Any:
+def _grid_values(items: list[str]) -> dict[str, list[Any]]:
+    """``model.cell=rnn,lstm`` → ``{"model.cell": ["rnn", "lstm"]}``, each value as YAML."""
     import yaml
 
-    return yaml.safe_load(value) if isinstance(value, str) else value
+    out: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep:
+            raise SeqlabError(f"--grid {item!r}: write KEY=V1,V2, e.g. model.cell=rnn,lstm")
+        out[key.strip()] = [yaml.safe_load(v) for v in values.split(",")]
+    return out
 
 
 @app.command()

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig, apply_overrides, parse_config
+from seqlab.config import RunConfig, parse_config
 from seqlab.errors import ConfigError
 from seqlab.workflows import load_splits
 
@@ -86,6 +86,3 @@ def environment() -> dict[str, str]:
             out[package] = "not installed"
     return out
 
-
-__all__ = ["apply_overrides", "base_config", "check_keys", "dotted_keys", "environment",
-           "freeze_split", "with_split"]
