@@ -93,6 +93,27 @@ def test_tune_writes_a_best_config_that_train_takes(tmp_path):
     assert (folder / "optimization_history.png").exists()
 
 
+def test_tune_starts_from_the_base_and_scores_the_mean_over_seeds(tmp_path):
+    spec = tune_spec(tmp_path, trials=2, seeds=[3, 4], pruning=False)
+    folder = tune.run_tuning(spec, retrain=False, notify=lambda _: None)
+    import optuna
+
+    study = optuna.load_study(study_name="tn", storage=spec.storage_url())
+    first = study.trials[0]
+    base = tune.base_config(spec.base, spec.name, spec.output_dir)
+    assert first.user_attrs["base"] is True
+    assert first.params == {"training.lr": base.training.lr, "model.pooling": base.model.pooling}
+    for trial in study.trials:
+        scores = trial.user_attrs["seed_scores"]
+        assert len(scores) == 2 and trial.value == pytest.approx(sum(scores) / 2)
+    assert load_config(folder / "best_config.yaml").seed == 3
+    outside = tune_spec(tmp_path / "o", trials=1, space={
+        "training.lr": {"type": "float", "low": 1e-2, "high": 2e-2}})
+    notes: list[str] = []
+    tune.run_tuning(outside, retrain=False, notify=notes.append)
+    assert any("outside the search space" in n for n in notes)
+
+
 def test_unknown_space_parameter_fails_before_any_trial(tmp_path):
     bad = {"model.hiddensize": {"type": "int", "low": 8, "high": 16}}
     with pytest.raises(ConfigError, match=r"unknown parameter 'model\.hiddensize'"):

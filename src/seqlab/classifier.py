@@ -11,7 +11,6 @@ Constructor arguments are hyper-parameters (so ``clone``, ``GridSearchCV`` and
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -45,7 +44,7 @@ from seqlab.tasks.classification import (
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer
+from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
 
 BUNDLE_KIND = "seqlab.text_classifier"
 _MODEL_KEYS = list(ModelConfig.model_fields)
@@ -57,13 +56,6 @@ def seqlab_version() -> str:
         return version("seqlab")
     except PackageNotFoundError:
         return "unknown"
-
-
-def set_seed(seed: int) -> None:
-    """Seed python, numpy and torch."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def _as_texts(X: Any) -> list[str]:

@@ -9,7 +9,7 @@ takes back as is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -20,18 +20,20 @@ from seqlab.nn.pooling import POOLINGS
 from seqlab.registry import Registry
 from seqlab.text.preprocess import Pipeline
 
+M = TypeVar("M", bound=BaseModel)
 
-class _Strict(BaseModel):
+
+class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-def _in_registry(value: str, registry: Registry[Any]) -> str:
+def in_registry(value: str, registry: Registry[Any]) -> str:
     if value not in registry:
         raise ValueError(f"{value!r} is not one of: {', '.join(registry.names())}")
     return value
 
 
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     """Where the data is and how to read it."""
 
     train: str | None = Field(None, description="labeled training file")
@@ -47,7 +49,7 @@ class DataConfig(_Strict):
     test_fraction: float = Field(0.1, ge=0.0, lt=0.5)
 
 
-class VocabConfig(_Strict):
+class VocabConfig(StrictModel):
     """Vocabulary size and sequence length."""
 
     min_freq: int = Field(1, ge=1)
@@ -55,7 +57,7 @@ class VocabConfig(_Strict):
     max_length: int = Field(200, ge=1, description="tokens kept per text (the rest is cut)")
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     """The recurrent classifier."""
 
     cell: str = "lstm"
@@ -70,15 +72,15 @@ class ModelConfig(_Strict):
     @field_validator("cell")
     @classmethod
     def _cell(cls, value: str) -> str:
-        return _in_registry(value, CELLS)
+        return in_registry(value, CELLS)
 
     @field_validator("pooling")
     @classmethod
     def _pooling(cls, value: str) -> str:
-        return _in_registry(value, POOLINGS)
+        return in_registry(value, POOLINGS)
 
 
-class TrainingConfig(_Strict):
+class TrainingConfig(StrictModel):
     """Optimisation, early stopping and checkpoints."""
 
     optimizer: Literal["adam", "adamw"] = "adamw"
@@ -95,7 +97,7 @@ class TrainingConfig(_Strict):
     threads: int | None = Field(None, ge=1, description="torch threads; all cores if unset")
 
 
-class TrackingConfig(_Strict):
+class TrackingConfig(StrictModel):
     """Optional experiment tracking (extra packages)."""
 
     tensorboard: bool = Field(False, description="events under the run's tensorboard/")
@@ -103,7 +105,7 @@ class TrackingConfig(_Strict):
     mlflow_uri: str | None = None
 
 
-class RunConfig(_Strict):
+class RunConfig(StrictModel):
     """Everything a training run needs; saved as ``config.yaml`` in the run folder."""
 
     name: str = "run"
@@ -160,12 +162,17 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel],
     return f"{source}: " + "; ".join(lines)
 
 
+def validate_model(model: type[M], data: dict[str, Any], source: str = "config") -> M:
+    """Validate a mapping into ``model`` (a config class), or raise a readable ConfigError."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, model, source)) from None
+
+
 def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:
     """Validate a mapping into a :class:`RunConfig`, or raise a readable ConfigError."""
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, RunConfig, source)) from None
+    return validate_model(RunConfig, data, source)
 
 
 def read_yaml_mapping(path: str | Path) -> dict[str, Any]:
@@ -195,10 +202,10 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     data[leaf] = value
 
 
-def apply_overrides(config: RunConfig, overrides: dict[str, Any]) -> RunConfig:
+def apply_overrides(config: M, overrides: dict[str, Any]) -> M:
     """A copy of ``config`` with dotted keys (``model.cell``) set; None values skipped."""
     data = config.model_dump(mode="json")
     for dotted, value in overrides.items():
         if value is not None:
             set_dotted(data, dotted, value)
-    return parse_config(data, "options")
+    return validate_model(type(config), data, "options")

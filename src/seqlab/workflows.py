@@ -13,13 +13,14 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.classifier import TextClassifier
-from seqlab.config import RunConfig, load_config
+from seqlab.config import RunConfig, describe_validation_error, read_yaml_mapping
 from seqlab.data.checks import DataSummary, clean_labeled
 from seqlab.data.readers import (
     TEXT_COLUMN_NAMES,
@@ -32,7 +33,7 @@ from seqlab.data.split import stratified_split
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
-from seqlab.evaluation.report import write_report
+from seqlab.evaluation.report import classification_sections, write_report
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
@@ -127,11 +128,26 @@ def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _check_resume(config: RunConfig, run_dir: Path) -> None:
+class RunSettings(Protocol):
+    """What a run folder needs of a task's config (RunConfig, ForecastConfig, …)."""
+
+    @property
+    def run_dir(self) -> Path: ...
+
+    def to_yaml(self) -> str: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+def _check_resume(config: RunSettings, run_dir: Path) -> None:
     saved_path = run_dir / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
-    saved = _dotted(load_config(saved_path).model_dump(mode="json"))
+    try:
+        saved_config = type(config).model_validate(read_yaml_mapping(saved_path))
+    except ValidationError as err:
+        raise ConfigError(describe_validation_error(err, type(config), str(saved_path))) from None
+    saved = _dotted(saved_config.model_dump(mode="json"))
     given = _dotted(config.model_dump(mode="json"))
     differing = [key for key in given if given[key] != saved.get(key)]
     if differing:
@@ -141,7 +157,7 @@ def _check_resume(config: RunConfig, run_dir: Path) -> None:
         )
 
 
-def prepare_run_dir(config: RunConfig, resume: bool, overwrite: bool) -> Path:
+def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
     """Create the run folder; refuse to mix a new run into an old one."""
     run_dir = config.run_dir
     if resume:
@@ -238,8 +254,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             "test scored once with that checkpoint",
             *log_lines,
         ],
-        "metrics": test_metrics,
-        "class_counts": splits.class_counts(),
+        **classification_sections(test_metrics, splits.class_counts()),
         "images": {"Confusion matrix (test)": "confusion_matrix.png",
                    "Learning curves": "learning_curves.png"},
         "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
@@ -285,7 +300,7 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
                           out / "confusion_matrix.png", f"Confusion matrix: {Path(data_path).name}")
     write_report(out, f"seqlab evaluation: {Path(data_path).name}", {
         "summary": [f"model: {model_path}", f"data: {data_path} ({len(data)} rows)"],
-        "metrics": metrics,
+        **classification_sections(metrics),
         "images": {"Confusion matrix": "confusion_matrix.png"},
         "facts": {"model labels": ", ".join(clf.labels_),
                   **{k.replace("_", " "): v for k, v in metrics["text_facts"].items()}},

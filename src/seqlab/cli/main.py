@@ -2,45 +2,21 @@
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from seqlab.cli.common import console, errors, key_values, user_errors
+from seqlab.cli.forecast import forecast_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and use recurrent sequence models.")
-console = Console()
-errors = Console(stderr=True)
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def user_errors(fn: F) -> F:
-    """Turn seqlab's own errors and file errors into one line and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except SeqlabError as err:
-            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except OSError as err:
-            where = f" ({err.filename})" if err.filename else ""
-            errors.print(f"[bold red]error:[/] {err.strerror or err}{where}", highlight=False)
-            raise typer.Exit(2) from None
-
-    return wrapper  # type: ignore[return-value]
-
-
 def _split_names(value: str | None) -> list[str] | None:
     return [name.strip() for name in value.split(",")] if value else None
 
@@ -235,25 +211,13 @@ def _spec_data(spec: Path | None) -> dict[str, Any]:
     return read_yaml_mapping(spec) if spec is not None else {}
 
 
-def _key_values(items: list[str] | None, option: str) -> dict[str, Any]:
-    import yaml
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SeqlabError(f"{option} {item!r}: write KEY=VALUE, e.g. model.cell=gru")
-        out[key.strip()] = yaml.safe_load(value)
-    return out
-
-
 def _base_with_data(data: dict[str, Any], train: str | None, val: str | None,
                     test: str | None, settings: list[str] | None) -> dict[str, Any]:
     base = dict(data.get("base") or {})
     files = {k: v for k, v in (("train", train), ("val", val), ("test", test)) if v}
     if files:
         base["data"] = {**base.get("data", {}), **files}
-    for key, value in _key_values(settings, "--set").items():
+    for key, value in key_values(settings, "--set").items():
         set_dotted(base, key, value)
     return base
 
@@ -410,6 +374,9 @@ def export(
     console.print(f"exported to {result.folder}/ (model.onnx, preprocessing.json); onnxruntime "
                   f"matches PyTorch within {result.max_abs_difference:.1e} on "
                   f"{result.texts_checked} texts")
+
+
+app.add_typer(forecast_app, name="forecast")
 
 
 def main() -> None:

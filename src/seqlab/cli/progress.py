@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 class RichProgress:
@@ -56,3 +63,35 @@ class RichProgress:
             f" | {record['seconds']:.0f}s", highlight=False,
         )
         self._new_task(int(record["epoch"]) + 1)
+
+
+class EpochProgress:
+    """One bar over epochs, for tasks with many short epochs (forecasting)."""
+
+    def __init__(self, console: Console, monitor: str) -> None:
+        self.monitor = monitor
+        self.progress = Progress(
+            TextColumn("[bold]training"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("epochs · validation {task.fields[metric]}"), TimeElapsedColumn(),
+            console=console, transient=True,
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> EpochProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def on_train_start(self, max_epochs: int, batches_per_epoch: int, start_epoch: int) -> None:
+        self.task = self.progress.add_task("train", total=max_epochs, completed=start_epoch - 1,
+                                           metric="")
+
+    def on_batch_end(self, epoch: int, batch: int, loss: float) -> None:
+        pass
+
+    def on_epoch_end(self, record: dict[str, float]) -> None:
+        value = record.get(f"val_{self.monitor}")
+        shown = f"{self.monitor} {value:.4g}" if value is not None else ""
+        self.progress.update(self.task, advance=1, metric=shown)

@@ -41,36 +41,48 @@ def _html_table(header: list[str], rows: list[list[Any]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _per_class_rows(metrics: dict[str, Any]) -> list[list[Any]]:
-    return [[label, m["precision"], m["recall"], m["f1"], m["support"]]
-            for label, m in metrics["per_class"].items()]
+Table = tuple[list[str], list[list[Any]]]
+
+
+def classification_sections(metrics: dict[str, Any],
+                            class_counts: dict[str, dict[str, int]] | None = None
+                            ) -> dict[str, Any]:
+    """Cards and tables of a classification report: headline metrics, per class, counts."""
+    cards = [("accuracy", metrics["accuracy"]), ("macro-F1", metrics["macro_f1"]),
+             ("weighted-F1", metrics["weighted_f1"]), ("examples", metrics["n"])]
+    per_class = [[label, m["precision"], m["recall"], m["f1"], m["support"]]
+                 for label, m in metrics["per_class"].items()]
+    averages = [[f"{avg} avg", metrics[f"{avg}_precision"], metrics[f"{avg}_recall"],
+                 metrics[f"{avg}_f1"], metrics["n"]] for avg in ("macro", "weighted")]
+    tables: dict[str, Table] = {
+        "Per class": (["class", "precision", "recall", "F1", "support"], per_class + averages)}
+    counts = class_counts or {}
+    labels = sorted({label for split in counts.values() for label in split})
+    if labels:
+        tables["Class distribution"] = (
+            ["class", *counts], [[label, *(counts[s].get(label, 0) for s in counts)]
+                                 for label in labels])
+    return {"cards_title": "Test metrics", "cards": cards, "tables": tables}
 
 
 def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Path, Path]:
-    """Write ``report.md`` and ``report.html`` in ``folder``.
+    """Write ``report.md`` and ``report.html`` in ``folder``; every task uses this one.
 
-    ``sections`` holds: ``summary`` (list of lines), ``metrics`` (test metrics),
-    ``facts`` (key → value table), ``images`` (caption → PNG path relative to folder)
-    and optionally ``class_counts`` (split → {label: n}).
+    ``sections`` holds: ``summary`` (list of lines), ``cards`` (headline name/value pairs
+    under ``cards_title``), ``tables`` (caption → (header, rows)), ``images`` (caption →
+    PNG path relative to folder) and ``facts`` (key → value).
     """
-    metrics = sections["metrics"]
-    cards = [("accuracy", metrics["accuracy"]), ("macro-F1", metrics["macro_f1"]),
-             ("weighted-F1", metrics["weighted_f1"]), ("examples", metrics["n"])]
-    per_class_header = ["class", "precision", "recall", "F1", "support"]
-    averages = [[f"{avg} avg", metrics[f"{avg}_precision"], metrics[f"{avg}_recall"],
-                 metrics[f"{avg}_f1"], metrics["n"]] for avg in ("macro", "weighted")]
+    cards = sections.get("cards", [])
+    cards_title = sections.get("cards_title", "Results")
+    tables: dict[str, Table] = sections.get("tables", {})
     facts = [[k, v] for k, v in sections.get("facts", {}).items()]
-    counts = sections.get("class_counts") or {}
-    count_header = ["class", *counts]
-    labels = sorted({label for split in counts.values() for label in split})
-    count_rows = [[label, *(counts[s].get(label, 0) for s in counts)] for label in labels]
 
-    md = [f"# {title}", "", *[f"- {line}" for line in sections.get("summary", [])], "",
-          "## Test metrics", "",
-          _md_table(["metric", "value"], [[name, value] for name, value in cards]), "",
-          "## Per class", "", _md_table(per_class_header, _per_class_rows(metrics) + averages)]
-    if count_rows:
-        md += ["", "## Class distribution", "", _md_table(count_header, count_rows)]
+    md = [f"# {title}", "", *[f"- {line}" for line in sections.get("summary", [])], ""]
+    if cards:
+        md += [f"## {cards_title}", "",
+               _md_table(["metric", "value"], [[name, value] for name, value in cards])]
+    for caption, (header, rows) in tables.items():
+        md += ["", f"## {caption}", "", _md_table(header, rows)]
     for caption, image in sections.get("images", {}).items():
         md += ["", f"## {caption}", "", f"![{caption}]({image})"]
     md += ["", "## Run facts", "", _md_table(["", ""], facts), ""]
@@ -81,12 +93,11 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
                         for name, value in cards)
     parts = [f"<h1>{html.escape(title)}</h1>",
              "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in sections.get("summary", []))
-             + "</ul>",
-             f'<h2>Test metrics</h2><div class="cards">{card_html}</div>',
-             "<h2>Per class</h2>" + _html_table(per_class_header,
-                                                 _per_class_rows(metrics) + averages)]
-    if count_rows:
-        parts.append("<h2>Class distribution</h2>" + _html_table(count_header, count_rows))
+             + "</ul>"]
+    if cards:
+        parts.append(f'<h2>{html.escape(cards_title)}</h2><div class="cards">{card_html}</div>')
+    for caption, (header, rows) in tables.items():
+        parts.append(f"<h2>{html.escape(caption)}</h2>" + _html_table(header, rows))
     for caption, image in sections.get("images", {}).items():
         data = base64.b64encode((folder / image).read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(caption)}</h2>"

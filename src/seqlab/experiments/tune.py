@@ -1,5 +1,11 @@
 """``seqlab tune``: an Optuna study over a search space, with pruning and shared storage.
 
+A trial trains once per seed in ``seeds`` and scores the mean validation metric, so
+that the search ranks configurations rather than lucky seeds; only the first seed's
+epochs feed the pruner. Unless ``start_from_base`` is off, the first trial is the base
+configuration itself (where the space admits its values), so the search can only
+replace the default with something that scored better on validation.
+
 The study lives in a storage URL: by default a SQLite file in the tune folder; any
 SQLAlchemy URL (e.g. PostgreSQL) lets workers on many machines run the same command and
 share one study. ``--trials`` counts for the whole study, not per worker: trial numbers
@@ -87,7 +93,11 @@ class TuneSpec(BaseModel):
     storage: str | None = None
     study: str | None = None
     pruning: bool = True
-    seed: int = 13
+    prune_after_trials: int = Field(8, ge=0, description="trials finished before pruning starts")
+    prune_after_epochs: int = Field(4, ge=0, description="epochs a trial always gets")
+    seeds: list[int] = Field(default_factory=lambda: [13], min_length=1,
+                             description="each trial's score is the mean over these seeds")
+    start_from_base: bool = Field(True, description="the first trial is the base config")
 
     @property
     def folder(self) -> Path:
@@ -134,6 +144,7 @@ class _PruningReporter:
 
     def __init__(self, trial: Any, metric: str, pruning: bool) -> None:
         self.trial, self.metric, self.pruning = trial, metric, pruning
+        self.best = float("-inf")
 
     def on_train_start(self, *args: Any) -> None:
         pass
@@ -144,7 +155,9 @@ class _PruningReporter:
     def on_epoch_end(self, record: dict[str, float]) -> None:
         import optuna
 
-        self.trial.report(record[f"val_{self.metric}"], int(record["epoch"]))
+        # the best so far, so that a trial is judged on what early stopping would keep
+        self.best = max(self.best, record[f"val_{self.metric}"])
+        self.trial.report(self.best, int(record["epoch"]))
         if self.pruning and self.trial.should_prune():
             raise optuna.TrialPruned()
 
@@ -158,8 +171,33 @@ def open_study(spec: TuneSpec) -> Any:
     return optuna.create_study(
         study_name=spec.study_name(), storage=storage, direction="maximize",
         load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        pruner=optuna.pruners.MedianPruner(n_startup_trials=spec.prune_after_trials,
+                                           n_warmup_steps=spec.prune_after_epochs),
     )
+
+
+def base_point(space: dict[str, Param], base: RunConfig) -> dict[str, Any] | None:
+    """The base config's value for every key of the space, or None where one lies outside."""
+    flat = _dotted_values(base.model_dump(mode="json"))
+    point = {}
+    for key, param in space.items():
+        value = flat[key]
+        inside = (value in param.choices if param.type == "categorical"
+                  else param.low <= value <= param.high)
+        if not inside:
+            return None
+        point[key] = value
+    return point
+
+
+def _dotted_values(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out |= _dotted_values(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> Path:
@@ -186,6 +224,12 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
     train, val = (read_labeled(getattr(base.data, part), "jsonl", "text", "label")
                   for part in ("train", "val"))
     study = open_study(spec)
+    if spec.start_from_base and not study.get_trials(deepcopy=False):
+        point = base_point(space, base)
+        if point is None:
+            notify("the base config lies outside the search space: not enqueued as trial 0")
+        else:
+            study.enqueue_trial(point, user_attrs={"base": True}, skip_if_exists=True)
 
     def objective(trial: Any) -> float:
         if trial.number >= spec.trials:
@@ -194,14 +238,21 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
             raise _Surplus
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         overrides = {key: _suggest(trial, key, param) for key, param in space.items()}
-        config = apply_overrides(base, overrides | {"seed": spec.seed})
-        clf = TextClassifier.from_config(config)
-        clf.fit(train.texts, train.labels, val.texts, val.labels,
-                callbacks=_PruningReporter(trial, spec.metric, spec.pruning))
-        best = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
-        trial.set_user_attr("best_epoch", clf.best_epoch_)
-        trial.set_user_attr("train_seconds", clf.fit_info_["train_seconds"])
-        return best[f"val_{spec.metric}"]
+        scores, epochs, seconds = [], [], 0.0
+        for index, seed in enumerate(spec.seeds):
+            config = apply_overrides(base, overrides | {"seed": seed})
+            clf = TextClassifier.from_config(config)
+            reporter = _PruningReporter(trial, spec.metric, spec.pruning and index == 0)
+            clf.fit(train.texts, train.labels, val.texts, val.labels,
+                    callbacks=reporter if index == 0 else None)
+            best = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
+            scores.append(best[f"val_{spec.metric}"])
+            epochs.append(clf.best_epoch_)
+            seconds += clf.fit_info_["train_seconds"]
+        trial.set_user_attr("seed_scores", scores)
+        trial.set_user_attr("best_epoch", epochs[0])
+        trial.set_user_attr("train_seconds", seconds)
+        return sum(scores) / len(scores)
 
     def finished(study: Any) -> int:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)

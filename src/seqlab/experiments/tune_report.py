@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,10 @@ def trials_frame(study: Any) -> pd.DataFrame:
         if trial.user_attrs.get("surplus"):
             continue
         duration = trial.duration.total_seconds() if trial.duration else None
+        scores = trial.user_attrs.get("seed_scores") or []
         rows.append({"number": trial.number, "state": trial.state.name, "value": trial.value,
+                     "per_seed": " ".join(f"{v:.4f}" for v in scores),
+                     "base": bool(trial.user_attrs.get("base")),
                      "best_epoch": trial.user_attrs.get("best_epoch"),
                      "seconds": duration, **trial.params})
     return pd.DataFrame(rows)
@@ -60,7 +64,9 @@ def _importance_plot(study: Any, path: Path) -> dict[str, float]:
     import optuna
 
     try:
-        importances = optuna.importance.get_param_importances(study)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "too few trials": the report says so instead
+            importances = optuna.importance.get_param_importances(study)
     except (RuntimeError, ValueError):  # too few complete trials
         return {}
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(importances) + 1.5))
@@ -87,13 +93,14 @@ def write_tune_report(study: Any, base: RunConfig, spec: Any, folder: Path) -> R
     _history_plot(frame, spec.metric, folder / "optimization_history.png")
     importances = _importance_plot(study, folder / "param_importances.png")
     best = study.best_trial
-    config = best_run_config(base, best.params, folder)
+    config = best_run_config(base, {**best.params, "seed": spec.seeds[0]}, folder)
     atomic_write_text(folder / "best_config.yaml", config.to_yaml())
     shown = frame.sort_values("value", ascending=False, na_position="last")
     lines = [f"# seqlab tune: {spec.name}", "",
              f"Study `{spec.study_name()}` in `{spec.storage_url()}`: {len(complete)} complete, "
              f"{int((frame['state'] == 'PRUNED').sum())} pruned trials. Best trial "
-             f"{best.number}: validation {spec.metric} {best.value:.4f}.", "",
+             f"{best.number}{' (the base config)' if best.user_attrs.get('base') else ''}: "
+             f"validation {spec.metric} {best.value:.4f}, the mean over seeds {spec.seeds}.", "",
              "Best parameters (also in `best_config.yaml`, for `seqlab train --config`):", "",
              *(f"- `{k}`: {v}" for k, v in best.params.items()), ""]
     if importances:

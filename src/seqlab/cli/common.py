@@ -1,0 +1,50 @@
+"""What every command shares: the consoles and the one-line error handling."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from seqlab.errors import SeqlabError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def user_errors(fn: F) -> F:
+    """Turn seqlab's own errors and file errors into one line and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SeqlabError as err:
+            errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        except OSError as err:
+            where = f" ({err.filename})" if err.filename else ""
+            errors.print(f"[bold red]error:[/] {err.strerror or err}{where}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
+    """`KEY=VALUE` strings (values read as YAML: numbers, booleans, lists) as a dict."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SeqlabError(f"{option} {item!r}: write KEY=VALUE, e.g. model.cell=gru")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+

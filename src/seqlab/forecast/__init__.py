@@ -1,0 +1,1 @@
+"""Time-series forecasting: windows, recurrent forecasters, baselines and backtests."""

@@ -1,0 +1,101 @@
+"""Chronological split, scaling fitted on the training part only, and sliding windows.
+
+A window at origin ``o`` reads ``values[o - lookback:o]`` and predicts
+``target[o:o + horizon]``. The end of the series is held out in time order::
+
+    | train ............ | val (early stopping, intervals) | test (rolling origins) |
+
+The test part holds ``folds`` origins, ``step`` apart, the last one ending at the final
+point. The validation part has the same length, just before it. Nothing after the
+training part reaches the scaler or the weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqlab.errors import DataError
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """Where train, validation and test begin and end, in points of the series."""
+
+    n: int
+    lookback: int
+    horizon: int
+    folds: int
+    step: int
+    stride: int = 1
+
+    @property
+    def held_out(self) -> int:
+        """Points in each of the validation and test parts."""
+        return self.horizon + (self.folds - 1) * self.step
+
+    @property
+    def test_start(self) -> int:
+        return self.n - self.held_out
+
+    @property
+    def val_start(self) -> int:
+        return self.test_start - self.held_out
+
+    @property
+    def test_origins(self) -> list[int]:
+        return [self.test_start + k * self.step for k in range(self.folds)]
+
+    @property
+    def val_origins(self) -> list[int]:
+        """Every origin whose targets lie inside the validation part."""
+        return list(range(max(self.val_start, self.lookback), self.test_start - self.horizon + 1))
+
+    @property
+    def train_origins(self) -> list[int]:
+        return list(range(self.lookback, self.val_start - self.horizon + 1, self.stride))
+
+    def check(self, source: str = "series") -> SplitPlan:
+        """Raise a DataError unless every part gets at least one window."""
+        need = self.lookback + self.horizon + 2 * self.held_out
+        if not self.train_origins or not self.val_origins or self.test_start < self.lookback:
+            raise DataError(
+                f"{source}: the series has {self.n} points, too short for lookback "
+                f"{self.lookback} + horizon {self.horizon} with {self.held_out} points held out "
+                f"for validation and {self.held_out} for test ({need} needed at least). "
+                "Use a shorter --lookback or --horizon, or fewer --folds.")
+        return self
+
+
+@dataclass
+class Scaler:
+    """Per-column standardisation, fitted on the training part only."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, values: np.ndarray) -> Scaler:
+        mean = values.mean(axis=0)
+        scale = values.std(axis=0)
+        return cls(mean.astype(np.float32), np.where(scale > 1e-8, scale, 1.0).astype(np.float32))
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        return ((values - self.mean) / self.scale).astype(np.float32)
+
+    def inverse_target(self, scaled: np.ndarray) -> np.ndarray:
+        """Column 0 (the target) back to its units."""
+        return scaled * float(self.scale[0]) + float(self.mean[0])
+
+
+def make_windows(values: np.ndarray, origins: list[int], lookback: int,
+                 horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``[W, lookback, F]`` and targets ``[W, horizon]`` (column 0) at ``origins``."""
+    if not origins:
+        return (np.zeros((0, lookback, values.shape[1]), np.float32),
+                np.zeros((0, horizon), np.float32))
+    starts = np.asarray(origins)
+    x = np.stack([values[o - lookback:o] for o in starts]).astype(np.float32)
+    y = np.stack([values[o:o + horizon, 0] for o in starts]).astype(np.float32)
+    return x, y
