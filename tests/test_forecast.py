@@ -217,3 +217,25 @@ def test_airline_passengers_lstm_beats_the_naive_forecasts(tmp_path):
     assert set(board.index) == {"lstm", "naive", "seasonal_naive", "drift", "ets", "arima"}
     assert board.loc["lstm", "mase"] < min(board.loc["naive", "mase"],
                                            board.loc["seasonal_naive", "mase"])
+
+
+def test_server_forecasts_from_posted_history(tmp_path):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    values = 20 + 3 * np.sin(2 * np.pi * np.arange(96) / 12)
+    cfg = config(tmp_path, monthly_csv(tmp_path / "s.csv", values), **{
+        "window.lookback": 12, "window.horizon": 4, "training.max_epochs": 5})
+    run = train_forecast(cfg).run_dir
+    client = TestClient(app_for(ServeSettings(model=str(run))))
+    expected = Forecaster.load(run).forecast(read_series(cfg.data.path))
+    response = client.post("/forecast", json={"history": values[-30:].tolist()})
+    assert response.status_code == 200, response.text
+    assert np.allclose(response.json()["forecast"], expected["forecast"], atol=1e-4)
+    assert set(response.json()) >= {"lower_80", "upper_95", "model"}
+    short = client.post("/forecast", json={"history": [1.0, 2.0]})
+    assert short.status_code == 422 and "at least 12 points" in short.json()["error"]
+    assert client.post("/forecast", json={"values": [1]}).status_code == 422
+    assert client.get("/model").json()["horizon"] == 4

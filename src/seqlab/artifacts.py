@@ -57,6 +57,18 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
     atomic_write_bytes(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
+def bundle_kind(path: str | Path) -> str | None:
+    """The ``format`` a seqlab file (or run folder) declares, without loading tensors."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return json.loads((handle.metadata() or {})[META_KEY]).get("format")
+    except Exception:  # missing or damaged: the loader that follows says which
+        return None
+
+
 def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read a file written by :func:`save_tensors`; any damage is a BundleError."""
     path = Path(path)

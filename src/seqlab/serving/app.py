@@ -1,6 +1,8 @@
 """The FastAPI app behind ``seqlab serve``.
 
-Endpoints: ``POST /predict``, ``GET /health``, ``GET /model``, ``GET /`` (a page to try
+For a forecaster bundle the app is :mod:`seqlab.serving.forecast_app` (``POST
+/forecast``). For a text classifier, endpoints: ``POST /predict``, ``GET /health``,
+``GET /model``, ``GET /`` (a page to try
 the model) and the OpenAPI docs at ``/docs``. The model is loaded once per process and
 shared by all requests; a lock serialises inference so concurrent requests never run
 more compute threads than the process was given (``threads``), and each worker process
@@ -208,11 +210,34 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
     return app
 
 
-def app_from_environment() -> FastAPI:
-    """The app factory uvicorn calls in each worker process (settings come as JSON)."""
-    settings = ServeSettings(**json.loads(os.environ[ENV_SETTINGS]))
+def is_forecaster(model: str) -> bool:
+    """Whether the bundle at ``model`` (file or run folder) holds a forecaster."""
+    from seqlab.artifacts import bundle_kind
+    from seqlab.forecast.forecaster import BUNDLE_KIND
+
+    return bundle_kind(model) == BUNDLE_KIND
+
+
+def app_for(settings: ServeSettings) -> FastAPI:
+    """The app for the bundle in ``settings``: text classifier or forecaster."""
+    if settings.runtime == "torch" and is_forecaster(settings.model):
+        import torch
+
+        from seqlab.forecast.forecaster import Forecaster
+        from seqlab.serving.forecast_app import create_forecast_app
+
+        torch.set_num_threads(settings.threads)
+        forecaster = Forecaster.load(settings.model)
+        app = create_forecast_app(forecaster, model_identity(settings.model))
+        app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+        return app
     predictor, info = load_predictor(settings)
     return create_app(predictor, info, settings)
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory uvicorn calls in each worker process (settings come as JSON)."""
+    return app_for(ServeSettings(**json.loads(os.environ[ENV_SETTINGS])))
 
 
 def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
@@ -220,7 +245,7 @@ def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings.model = str(Path(settings.model).resolve())
-    load_predictor(settings)  # fail here, with a clear message, not in every worker
+    app_for(settings)  # fail here, with a clear message, not in every worker
     os.environ[ENV_SETTINGS] = json.dumps(asdict(settings))
     uvicorn.run("seqlab.serving.app:app_from_environment", factory=True, host=host,
                 port=port, workers=workers, log_level="info")
