@@ -162,18 +162,28 @@ class _PruningReporter:
             raise optuna.TrialPruned()
 
 
-def open_study(spec: TuneSpec) -> Any:
+def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
+    """Create or join the study. Workers started together may race to create the
+    storage's tables; the loser waits a moment and joins."""
     import optuna
+    from sqlalchemy.exc import SQLAlchemyError
 
     url = spec.storage_url()
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
-    return optuna.create_study(
-        study_name=spec.study_name(), storage=storage, direction="maximize",
-        load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=spec.prune_after_trials,
-                                           n_warmup_steps=spec.prune_after_epochs),
-    )
+    for attempt in range(attempts):
+        try:
+            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
+            return optuna.create_study(
+                study_name=spec.study_name(), storage=storage, direction="maximize",
+                load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
+                pruner=optuna.pruners.MedianPruner(n_startup_trials=spec.prune_after_trials,
+                                                   n_warmup_steps=spec.prune_after_epochs),
+            )
+        except SQLAlchemyError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 + attempt)
+    raise AssertionError("unreachable")
 
 
 def base_point(space: dict[str, Param], base: RunConfig) -> dict[str, Any] | None:
