@@ -194,6 +194,17 @@ def load_config(path: str | Path) -> RunConfig:
     return parse_config(read_yaml_mapping(path), str(path))
 
 
+def flatten_dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"cell": "gru"}}`` → ``{"model.cell": "gru"}``."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat |= flatten_dotted(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set ``data["model"]["cell"] = value`` for ``dotted="model.cell"``, in place."""
     *parents, leaf = dotted.split(".")

@@ -20,7 +20,12 @@ from pydantic import ValidationError
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.classifier import TextClassifier
-from seqlab.config import RunConfig, describe_validation_error, read_yaml_mapping
+from seqlab.config import (
+    RunConfig,
+    describe_validation_error,
+    flatten_dotted,
+    read_yaml_mapping,
+)
 from seqlab.data.checks import DataSummary, clean_labeled
 from seqlab.data.readers import (
     TEXT_COLUMN_NAMES,
@@ -117,17 +122,6 @@ def load_splits(config: RunConfig) -> Splits:
     return Splits(train, val, test, notes)
 
 
-def _dotted(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"model": {"cell": "gru"}}`` → ``{"model.cell": "gru"}``."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            flat |= _dotted(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 class RunSettings(Protocol):
     """What a run folder needs of a task's config (RunConfig, ForecastConfig, …)."""
 
@@ -147,8 +141,8 @@ def _check_resume(config: RunSettings, run_dir: Path) -> None:
         saved_config = type(config).model_validate(read_yaml_mapping(saved_path))
     except ValidationError as err:
         raise ConfigError(describe_validation_error(err, type(config), str(saved_path))) from None
-    saved = _dotted(saved_config.model_dump(mode="json"))
-    given = _dotted(config.model_dump(mode="json"))
+    saved = flatten_dotted(saved_config.model_dump(mode="json"))
+    given = flatten_dotted(config.model_dump(mode="json"))
     differing = [key for key in given if given[key] != saved.get(key)]
     if differing:
         raise ConfigError(
@@ -199,7 +193,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     splits = load_splits(config)
     run_dir = prepare_run_dir(config, resume, overwrite)
     trackers = make_trackers(t.tensorboard, t.mlflow, t.mlflow_uri, run_dir, config.name,
-                             _dotted(config.model_dump(mode="json")))
+                             flatten_dotted(config.model_dump(mode="json")))
     log_lines: list[str] = []
 
     def say(line: str) -> None:

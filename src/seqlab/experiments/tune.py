@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig, apply_overrides, describe_validation_error
+from seqlab.config import RunConfig, apply_overrides, describe_validation_error, flatten_dotted
 from seqlab.errors import ConfigError
 from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
 
@@ -188,7 +188,7 @@ def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
 
 def base_point(space: dict[str, Param], base: RunConfig) -> dict[str, Any] | None:
     """The base config's value for every key of the space, or None where one lies outside."""
-    flat = _dotted_values(base.model_dump(mode="json"))
+    flat = flatten_dotted(base.model_dump(mode="json"))
     point = {}
     for key, param in space.items():
         value = flat[key]
@@ -198,16 +198,6 @@ def base_point(space: dict[str, Param], base: RunConfig) -> dict[str, Any] | Non
             return None
         point[key] = value
     return point
-
-
-def _dotted_values(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            out |= _dotted_values(value, f"{prefix}{key}.")
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
 
 
 def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> Path:
