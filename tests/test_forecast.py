@@ -103,6 +103,7 @@ def test_split_is_chronological_and_every_window_stays_in_its_part():
     assert all(plan.val_start <= o and o + plan.horizon <= plan.test_start
                for o in plan.val_origins)
     assert plan.test_origins == [85, 90, 95]
+    assert plan.refit_origins == list(range(10, 81))  # train + validation, never test
     assert max(plan.train_origins) < min(plan.val_origins) < min(plan.test_origins)
 
 

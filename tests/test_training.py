@@ -58,3 +58,24 @@ def test_early_stopping_keeps_the_best_epoch(toy_texts):
     # the model in memory is the best epoch's, not the last one's
     loss_now = clf.evaluate(texts, labels)
     assert loss_now["accuracy"] == pytest.approx(best["val_accuracy"])
+
+
+def test_without_validation_every_epoch_runs_and_the_last_is_kept():
+    import torch
+    from torch import nn
+
+    from seqlab.config import TrainingConfig
+    from seqlab.training.trainer import Trainer
+
+    torch.manual_seed(0)
+    model = nn.Linear(3, 1)
+    x, y = torch.randn(32, 3), torch.randn(32, 1)
+    trainer = Trainer(model, TrainingConfig(max_epochs=5, patience=1, lr=0.1),
+                      lambda epoch: [(x, y)],
+                      lambda m, batch: nn.functional.mse_loss(m(batch[0]), batch[1]), None)
+    result = trainer.fit()
+    assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
+    assert result.best_epoch == 5 and result.stopped == "max_epochs"
+    assert not any(key.startswith("val_") for key in result.history[-1])
+    final_loss = float(nn.functional.mse_loss(model(x), y))
+    assert final_loss < result.history[0]["train_loss"]

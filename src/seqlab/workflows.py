@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from pydantic import ValidationError
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.classifier import TextClassifier
 from seqlab.config import (
     RunConfig,
-    describe_validation_error,
     flatten_dotted,
     read_yaml_mapping,
+    validate_model,
 )
 from seqlab.data.checks import DataSummary, clean_labeled
 from seqlab.data.readers import (
@@ -137,10 +136,7 @@ def _check_resume(config: RunSettings, run_dir: Path) -> None:
     saved_path = run_dir / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
-    try:
-        saved_config = type(config).model_validate(read_yaml_mapping(saved_path))
-    except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, type(config), str(saved_path))) from None
+    saved_config = validate_model(type(config), read_yaml_mapping(saved_path), str(saved_path))
     saved = flatten_dotted(saved_config.model_dump(mode="json"))
     given = flatten_dotted(config.model_dump(mode="json"))
     differing = [key for key in given if given[key] != saved.get(key)]
@@ -169,7 +165,8 @@ def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
     return run_dir
 
 
-def _write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
+def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    """The per-epoch records as ``history.csv`` (every task's run folder has one)."""
     if not history:
         return
     buffer = io.StringIO()
@@ -229,7 +226,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
                "test_text_facts": test_facts, "data_notes": splits.notes,
                "class_counts": splits.class_counts()}
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    _write_history(run_dir / "history.csv", clf.history_)
+    write_history(run_dir / "history.csv", clf.history_)
     model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
     plot_confusion_matrix(test_metrics["confusion_matrix"], test_metrics["labels"],
                           run_dir / "confusion_matrix.png", "Test confusion matrix")

@@ -48,3 +48,8 @@ def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
     return out
 
 
+
+
+def split_names(value: str | None) -> list[str] | None:
+    """``"a, b,c"`` → ``["a", "b", "c"]`` (empty names dropped); None stays None."""
+    return [name.strip() for name in value.split(",") if name.strip()] if value else None

@@ -7,15 +7,13 @@ from typing import Annotated
 
 import typer
 
-from seqlab.cli.common import console, key_values, user_errors
+from seqlab.cli.common import console, key_values, split_names, user_errors
+from seqlab.config import apply_overrides
 from seqlab.errors import SeqlabError
+from seqlab.forecast.config import ForecastConfig, load_forecast_config
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series with RNN/LSTM/GRU "
                            "and compare them with naive, seasonal, drift, ETS and ARIMA.")
-
-
-def _names(value: str | None) -> list[str] | None:
-    return [name.strip() for name in value.split(",") if name.strip()] if value else None
 
 
 @forecast_app.command("train")
@@ -51,30 +49,34 @@ def train(
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Train a forecaster on DATA, backtest it against the baselines, write a run folder."""
-    from seqlab.cli.progress import EpochProgress
-    from seqlab.config import apply_overrides
-    from seqlab.forecast.config import ForecastConfig, load_forecast_config
-    from seqlab.forecast.workflow import train_forecast
 
     base = load_forecast_config(config) if config else ForecastConfig()
     resolved = apply_overrides(base, {
         "data.path": data, "data.time_column": time_column, "data.target": target,
-        "data.covariates": _names(covariates), "data.freq": freq, "data.season": season,
+        "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
         "model.cell": cell, "model.hidden_size": hidden_size, "model.num_layers": layers,
-        "baselines": _names(baselines), "name": name, "output_dir": output_dir, "seed": seed,
+        "baselines": split_names(baselines), "name": name, "output_dir": output_dir, "seed": seed,
         **key_values(settings, "--set"),
     })
     if not resolved.data.path:
         raise SeqlabError("give the data file: seqlab forecast train DATA --target COLUMN")
+    _train(resolved, resume, force, quiet)
+
+
+def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> None:
+    """Train, backtest and print the leaderboard."""
+    from rich.table import Table
+
+    from seqlab.cli.progress import EpochProgress
+    from seqlab.forecast.workflow import train_forecast
+
     console.print(f"run folder: [bold]{resolved.run_dir}[/]")
     with EpochProgress(console, "mae") as progress:
         outcome = train_forecast(resolved, callbacks=None if quiet else progress,
                                  resume=resume, overwrite=force,
                                  notify=(lambda _: None) if quiet else console.print)
     board = outcome.leaderboard
-    from rich.table import Table
-
     table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE",
                   title="test backtest (best MASE first)")
     for _, row in board.iterrows():
@@ -120,7 +122,7 @@ def demo(
     sample = Path(str(files("seqlab") / "samples" / "monthly_sales.csv"))
     console.print(f"sample: {sample} (11 years of monthly sales with a promotion flag; "
                   "synthetic, written for seqlab)")
-    train(data=str(sample), target="sales", covariates="promotion", name="forecast-demo",
-          output_dir=output_dir, force=True, config=None, time_column=None, freq=None,
-          season=None, horizon=None, lookback=None, folds=None, cell=None, hidden_size=None,
-          layers=None, baselines=None, settings=None, seed=None, resume=False, quiet=False)
+    config = apply_overrides(ForecastConfig(), {
+        "data.path": str(sample), "data.target": "sales", "data.covariates": ["promotion"],
+        "name": "forecast-demo", "output_dir": output_dir})
+    _train(config, resume=False, force=True, quiet=False)

@@ -10,17 +10,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import console, errors, key_values, user_errors
+from seqlab.cli.common import console, errors, key_values, split_names, user_errors
 from seqlab.cli.forecast import forecast_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and use recurrent sequence models.")
-def _split_names(value: str | None) -> list[str] | None:
-    return [name.strip() for name in value.split(",")] if value else None
-
-
 def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
     from seqlab.cli.progress import RichProgress
     from seqlab.workflows import train_run
@@ -97,7 +93,7 @@ def train(
         "name": name, "output_dir": output_dir, "seed": seed,
         "data.train": data, "data.val": val, "data.test": test, "data.format": fmt,
         "data.text_column": text_column, "data.label_column": label_column,
-        "data.label_names": _split_names(label_names), "data.encoding": encoding,
+        "data.label_names": split_names(label_names), "data.encoding": encoding,
         "data.separator": separator, "preprocessing": preprocessing,
         "model.cell": cell, "model.embedding_dim": embedding_dim,
         "model.hidden_size": hidden_size, "model.num_layers": layers,
@@ -130,7 +126,7 @@ def evaluate(
 
     out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
     metrics = evaluate_file(model, data, out_dir, fmt, text_column, label_column,
-                            _split_names(label_names), encoding, separator)
+                            split_names(label_names), encoding, separator)
     table = Table("class", "precision", "recall", "F1", "support", title=f"{data}")
     for label, m in metrics["per_class"].items():
         table.add_row(label, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",

@@ -23,7 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import apply_overrides, describe_validation_error
+from seqlab.config import apply_overrides, validate_model
 from seqlab.errors import ConfigError
 from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
 from seqlab.experiments.leaderboard import write_leaderboard
@@ -56,12 +56,7 @@ class CompareSpec(BaseModel):
 
 
 def load_spec(data: dict[str, Any], source: str) -> CompareSpec:
-    from pydantic import ValidationError
-
-    try:
-        spec = CompareSpec.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, CompareSpec, source)) from None
+    spec = validate_model(CompareSpec, data, source)
     check_keys(list(spec.grid), f"{source}: grid")
     for key, values in spec.grid.items():
         if not isinstance(values, list) or not values:

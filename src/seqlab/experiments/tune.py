@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig, apply_overrides, describe_validation_error, flatten_dotted
-from seqlab.errors import ConfigError
+from seqlab.config import RunConfig, apply_overrides, flatten_dotted, validate_model
 from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
 
 Notify = Callable[[str], None]
@@ -111,10 +110,7 @@ class TuneSpec(BaseModel):
 
 
 def load_spec(data: dict[str, Any], source: str) -> TuneSpec:
-    try:
-        spec = TuneSpec.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(describe_validation_error(err, TuneSpec, source)) from None
+    spec = validate_model(TuneSpec, data, source)
     if spec.space is not None:
         check_keys(list(spec.space), f"{source}: space")
     return spec
@@ -239,12 +235,12 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         overrides = {key: _suggest(trial, key, param) for key, param in space.items()}
         scores, epochs, seconds = [], [], 0.0
+        reporter = _PruningReporter(trial, spec.metric, spec.pruning)
         for index, seed in enumerate(spec.seeds):
             config = apply_overrides(base, overrides | {"seed": seed})
             clf = TextClassifier.from_config(config)
-            reporter = _PruningReporter(trial, spec.metric, spec.pruning and index == 0)
             clf.fit(train.texts, train.labels, val.texts, val.labels,
-                    callbacks=reporter if index == 0 else None)
+                    callbacks=reporter if index == 0 else None)  # the first seed is pruned
             best = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
             scores.append(best[f"val_{spec.metric}"])
             epochs.append(clf.best_epoch_)

@@ -32,6 +32,7 @@ METRICS = ("mase", "smape", "mae", "rmse", "mape")
 class Backtest:
     """Every forecast point, and the leaderboard of pooled errors (best MASE first)."""
 
+    plan: SplitPlan
     points: pd.DataFrame
     leaderboard: pd.DataFrame
     notes: list[str] = field(default_factory=list)
@@ -73,12 +74,12 @@ def run_backtest(series: Series, forecaster: Forecaster, baselines: list[str],
                       "seconds": seconds[model]})
     leaderboard = pd.DataFrame(board).sort_values("mase", kind="stable").reset_index(drop=True)
     leaderboard.insert(0, "rank", range(1, len(leaderboard) + 1))
-    return Backtest(pd.DataFrame(records), leaderboard, notes)
+    return Backtest(plan, pd.DataFrame(records), leaderboard, notes)
 
 
-def plot_backtest(series: Series, backtest: Backtest, plan: SplitPlan, path: Path,
-                  title: str) -> Path:
+def plot_backtest(series: Series, backtest: Backtest, path: Path, title: str) -> Path:
     """The end of the series, the validation and test parts, and each model's forecasts."""
+    plan = backtest.plan
     start = max(0, plan.val_start - plan.lookback)
     index = series.frame.index[start:]
     fig, ax = plt.subplots(figsize=(11, 4.5))

@@ -19,7 +19,7 @@ from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.forecast.config import ForecastConfig
 from seqlab.forecast.series import Series
-from seqlab.forecast.windows import Scaler, SplitPlan, make_windows
+from seqlab.forecast.windows import Scaler, SplitPlan, make_inputs, make_windows
 from seqlab.tasks.classification import count_parameters
 from seqlab.tasks.forecasting import SequenceForecaster
 from seqlab.training.trainer import TrainCallbacks, Trainer, TrainResult, set_seed
@@ -105,15 +105,12 @@ class Forecaster:
         self.intervals_ = self._interval_widths(x_val, y_val)
         seconds, windows = result.seconds, len(plan.train_origins)
         if self.config.refit:
-            refit_origins = list(range(plan.lookback, plan.test_start - plan.horizon + 1,
-                                       plan.stride))
-            again, _, _ = self._train(values, plan.test_start, refit_origins, [],
+            again, _, _ = self._train(values, plan.test_start, plan.refit_origins, [],
                                       checkpoints / "refit" if checkpoints else None, resume,
                                       None, epochs=max(result.best_epoch, 1))
-            seconds, windows = seconds + again.seconds, len(refit_origins)
+            seconds, windows = seconds + again.seconds, len(plan.refit_origins)
         self.module_.eval()
-        self.columns_, self.target_ = series.columns, series.target
-        self.freq_, self.season_ = series.freq, series.season
+        self.columns_, self.target_, self.freq_ = series.columns, series.target, series.freq
         self.fit_info_ = {
             "train_windows": len(plan.train_origins), "val_windows": len(x_val),
             "final_windows": windows, "refit": self.config.refit,
@@ -159,16 +156,11 @@ class Forecaster:
                     "mae": float(np.abs(self._from_model_units(predicted.numpy()) - truth)
                                  .mean())}
 
-        monitor = "mae"
-        if epochs is not None:  # the refit: no validation, keep the last epoch
-            train_cfg = train_cfg.model_copy(update={"max_epochs": epochs, "patience": epochs})
-
-            def validate(model: nn.Module) -> dict[str, float]:
-                return {"epochs_done": float(len(trainer.history) + 1)}
-
-            monitor = "epochs_done"
-        trainer = Trainer(self.module_, train_cfg, batches, loss_fn, validate,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks, monitor=monitor)
+        if epochs is not None:  # the refit: no validation, the trainer keeps the last epoch
+            train_cfg = train_cfg.model_copy(update={"max_epochs": epochs})
+        trainer = Trainer(self.module_, train_cfg, batches, loss_fn,
+                          validate if epochs is None else None,
+                          checkpoint_dir=checkpoint_dir, callbacks=callbacks, monitor="mae")
         result = trainer.fit(resume=resume, batches_per_epoch=-(-len(x_train) // batch_size))
         return result, x_val, y_val
 
@@ -201,9 +193,7 @@ class Forecaster:
             raise DataError(f"{series.source}: a forecast needs {lookback} past points; "
                             f"the series has {min(origins)} before the origin")
         scaled = self.scaler_.transform(self._to_model_units(series))
-        x, _ = make_windows(np.concatenate([scaled, np.zeros_like(scaled[:self.horizon])]),
-                            origins, lookback, self.horizon)
-        return self._from_model_units(self._run(x))
+        return self._from_model_units(self._run(make_inputs(scaled, origins, lookback)))
 
     @property
     def horizon(self) -> int:

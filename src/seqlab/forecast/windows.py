@@ -56,6 +56,11 @@ class SplitPlan:
     def train_origins(self) -> list[int]:
         return list(range(self.lookback, self.val_start - self.horizon + 1, self.stride))
 
+    @property
+    def refit_origins(self) -> list[int]:
+        """Training and validation windows together: the final fit, test left out."""
+        return list(range(self.lookback, self.test_start - self.horizon + 1, self.stride))
+
     def check(self, source: str = "series") -> SplitPlan:
         """Raise a DataError unless every part gets at least one window."""
         need = self.lookback + self.horizon + 2 * self.held_out
@@ -89,13 +94,16 @@ class Scaler:
         return scaled * float(self.scale[0]) + float(self.mean[0])
 
 
+def make_inputs(values: np.ndarray, origins: list[int], lookback: int) -> np.ndarray:
+    """The ``lookback`` rows before each origin: ``[W, lookback, F]``."""
+    if not origins:
+        return np.zeros((0, lookback, values.shape[1]), np.float32)
+    return np.stack([values[o - lookback:o] for o in origins]).astype(np.float32)
+
+
 def make_windows(values: np.ndarray, origins: list[int], lookback: int,
                  horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``[W, lookback, F]`` and targets ``[W, horizon]`` (column 0) at ``origins``."""
-    if not origins:
-        return (np.zeros((0, lookback, values.shape[1]), np.float32),
-                np.zeros((0, horizon), np.float32))
-    starts = np.asarray(origins)
-    x = np.stack([values[o - lookback:o] for o in starts]).astype(np.float32)
-    y = np.stack([values[o:o + horizon, 0] for o in starts]).astype(np.float32)
-    return x, y
+    targets = [values[o:o + horizon, 0] for o in origins]
+    y = np.stack(targets).astype(np.float32) if targets else np.zeros((0, horizon), np.float32)
+    return make_inputs(values, origins, lookback), y

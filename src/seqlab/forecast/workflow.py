@@ -17,7 +17,7 @@ from seqlab.forecast.config import ForecastConfig
 from seqlab.forecast.forecaster import Forecaster
 from seqlab.forecast.series import Series, read_series
 from seqlab.training.trainer import TrainCallbacks
-from seqlab.workflows import prepare_run_dir
+from seqlab.workflows import prepare_run_dir, write_history
 
 Notify = Callable[[str], None]
 MODEL_FILE = "model.safetensors"
@@ -76,7 +76,7 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=str))
     _csv(backtest.leaderboard, run_dir / "leaderboard.csv")
     _csv(backtest.points, run_dir / "backtest.csv")
-    _csv(pd.DataFrame(forecaster.history_), run_dir / "history.csv")
+    write_history(run_dir / "history.csv", forecaster.history_)
     future = future_frame(forecaster, series)
     _csv(future, run_dir / "forecast.csv")
     _write_images(run_dir, series, forecaster, backtest, future)
@@ -86,14 +86,19 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
 
 def _write_images(run_dir: Path, series: Series, forecaster: Forecaster, backtest: Backtest,
                   future: pd.DataFrame) -> None:
-    plan = forecaster.plan(series)
-    plot_backtest(series, backtest, plan, run_dir / "backtest.png",
-                  f"{series.target}: test forecasts from {plan.folds} origins")
+    plot_backtest(series, backtest, run_dir / "backtest.png",
+                  f"{series.target}: test forecasts from {backtest.plan.folds} origins")
     plot_learning_curves(forecaster.history_, run_dir / "learning_curves.png", "mae",
                          forecaster.best_epoch_)
-    plot_forecast(series, future, run_dir / "forecast.png",
-                  f"{series.target}: the next {forecaster.horizon} steps",
-                  min(len(series), 4 * forecaster.horizon + forecaster.config.window.lookback))
+    _plot_future(series, forecaster, future, run_dir / "forecast.png")
+
+
+def _plot_future(series: Series, forecaster: Forecaster, future: pd.DataFrame,
+                 path: Path) -> None:
+    """The forecast after the last few horizons of history (and the model's lookback)."""
+    history = min(len(series), 4 * forecaster.horizon + forecaster.config.window.lookback)
+    plot_forecast(series, future, path, f"{series.target}: the next {forecaster.horizon} "
+                  "steps", history)
 
 
 def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series,
@@ -118,7 +123,7 @@ def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series
             f"horizon {w.horizon} (direct multi-step), level {m.level}, "
             f"{info['parameters']:,} parameters",
             f"backtest: {w.folds} rolling origins {w.step} steps apart over the last "
-            f"{forecaster.plan(series).held_out} points; the validation part before them chose "
+            f"{backtest.plan.held_out} points; the validation part before them chose "
             f"epoch {forecaster.best_epoch_} of {info['epochs']}",
             verdict,
             *[f"data: {note}" for note in series.notes],
@@ -154,8 +159,6 @@ def predict_forecast(model_path: str | Path, data_path: str | Path,
     if output:
         _csv(future, Path(output))
     if plot:
-        history = min(len(series), 4 * forecaster.horizon + forecaster.config.window.lookback)
-        plot_forecast(series, future, Path(plot),
-                      f"{series.target}: the next {forecaster.horizon} steps", history)
+        _plot_future(series, forecaster, future, Path(plot))
     return future
 

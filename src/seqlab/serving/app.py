@@ -103,7 +103,8 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
     return clf, info
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
+def refuse(status: int, message: str, **extra: Any) -> JSONResponse:
+    """The JSON every refusal answers with: ``{"error": message, …}``."""
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
@@ -142,7 +143,7 @@ class BodyLimit:
             await self._reject(scope, receive, send)
 
     async def _reject(self, scope: dict, receive: Any, send: Any) -> None:
-        response = _error(413, f"request body over {self.max_bytes} bytes; send fewer or "
+        response = refuse(413, f"request body over {self.max_bytes} bytes; send fewer or "
                                "shorter texts per request", limit=self.max_bytes)
         await response(scope, receive, send)
 
@@ -159,17 +160,17 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         if any(e["type"] == "json_invalid" for e in err.errors()):
-            return _error(422, "invalid request: the body is not valid JSON; send "
+            return refuse(422, "invalid request: the body is not valid JSON; send "
                                '{"texts": ["..."]} or {"text": "..."}', fields=["body"])
         fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body"
                   for e in err.errors()]
         problems = [f"{field}: {e['msg'].removeprefix('Value error, ')}"
                     for field, e in zip(fields, err.errors(), strict=True)]
-        return _error(422, "invalid request: " + "; ".join(problems), fields=fields)
+        return refuse(422, "invalid request: " + "; ".join(problems), fields=fields)
 
     @app.exception_handler(Exception)
     async def failed(_: Request, err: Exception) -> JSONResponse:
-        return _error(500, f"the model failed on this request ({type(err).__name__}); "
+        return refuse(500, f"the model failed on this request ({type(err).__name__}); "
                            "the server is still running")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -192,11 +193,11 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
     def predict(request: PredictRequest) -> Any:
         texts = request.all_texts()
         if len(texts) > settings.max_texts:
-            return _error(413, f"{len(texts)} texts in one request; the limit is "
+            return refuse(413, f"{len(texts)} texts in one request; the limit is "
                                f"{settings.max_texts}", limit=settings.max_texts)
         too_long = [i for i, t in enumerate(texts) if len(t) > settings.max_chars]
         if too_long:
-            return _error(413, f"text {too_long[0]} has {len(texts[too_long[0]])} characters; "
+            return refuse(413, f"text {too_long[0]} has {len(texts[too_long[0]])} characters; "
                                f"the limit is {settings.max_chars}", limit=settings.max_chars)
         with lock:
             proba = predictor.predict_proba(texts) if texts else np.zeros((0, 0))

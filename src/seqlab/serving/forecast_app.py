@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.forecast.forecaster import Forecaster
 from seqlab.forecast.series import Series
+from seqlab.serving.app import refuse
 
 
 class ForecastRequest(BaseModel):
@@ -28,10 +29,6 @@ class ForecastRequest(BaseModel):
         "examples": [{"history": [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]}]})
     history: list[float] | list[list[float]] = Field(
         ..., description="numbers, or rows [target, covariate…] in the model's column order")
-
-
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
 
 
 def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
@@ -47,7 +44,7 @@ def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
                     f"{e['msg']}" for e in err.errors()]
-        return _error(422, "invalid request: " + "; ".join(problems[:3]) +
+        return refuse(422, "invalid request: " + "; ".join(problems[:3]) +
                       '; send {"history": [numbers or rows]}')
 
     @app.get("/health")
@@ -69,15 +66,15 @@ def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
         if rows.ndim == 1:
             rows = rows[:, None]
         if len(rows) > max_points:
-            return _error(413, f"{len(rows)} points; the limit is {max_points}",
+            return refuse(413, f"{len(rows)} points; the limit is {max_points}",
                           limit=max_points)
         if rows.shape[1] != len(columns):
-            return _error(422, f"each row needs {len(columns)} values: {columns}")
+            return refuse(422, f"each row needs {len(columns)} values: {columns}")
         if len(rows) < lookback:
-            return _error(422, f"send at least {lookback} points (the model's lookback); "
-                               f"got {len(rows)}")
+            return refuse(422, f"send at least {lookback} points (the model's lookback); "
+                          f"got {len(rows)}")
         if not np.isfinite(rows).all():
-            return _error(422, "the history holds a missing or non-finite value; fill it")
+            return refuse(422, "the history holds a missing or non-finite value; fill it")
         series = Series(pd.DataFrame(rows, columns=columns), forecaster.target_,
                         forecaster.freq_, forecaster.season_, "request")
         with lock:

@@ -81,7 +81,9 @@ class Trainer:
     """Fit ``model`` with early stopping; see the module docstring for the contract.
 
     ``batches(epoch)`` yields batches; ``loss_fn(model, batch)`` returns the mean loss
-    of a batch; ``validate(model)`` returns metrics including ``config.monitor``.
+    of a batch; ``validate(model)`` returns metrics including ``config.monitor``. With
+    ``validate=None`` there is no validation: every epoch up to ``max_epochs`` runs and
+    the last one is kept (a final fit for an epoch count chosen earlier).
     """
 
     def __init__(
@@ -90,7 +92,7 @@ class Trainer:
         config: TrainingConfig,
         batches: Callable[[int], Iterable[Any]],
         loss_fn: Callable[[nn.Module, Any], torch.Tensor],
-        validate: Callable[[nn.Module], dict[str, float]],
+        validate: Callable[[nn.Module], dict[str, float]] | None,
         checkpoint_dir: str | Path | None = None,
         callbacks: TrainCallbacks | None = None,
         monitor: str | None = None,
@@ -222,9 +224,11 @@ class Trainer:
                 began = time.perf_counter()
                 train_loss = self._train_epoch(epoch)
                 self.model.eval()
-                with torch.inference_mode():
-                    metrics = self.validate(self.model)
-                score = metrics[self.monitor]
+                metrics: dict[str, float] = {}
+                if self.validate is not None:
+                    with torch.inference_mode():
+                        metrics = self.validate(self.model)
+                score = metrics.get(self.monitor, float(epoch))
                 if self.scheduler is not None:
                     if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                         self.scheduler.step(score)
@@ -235,7 +239,7 @@ class Trainer:
                           **{f"val_{k}": v for k, v in metrics.items()},
                           "lr": self.optimizer.param_groups[0]["lr"], "seconds": self.elapsed}
                 self.history.append(record)
-                if self._improved(score):
+                if self.validate is None or self._improved(score):
                     self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
                     self._keep_best(epoch)
                 else:
