@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from seqlab.config import ModelConfig
-from seqlab.nn.encoder import CELLS, RecurrentEncoder, reverse_within_lengths
+from seqlab.nn.encoder import CELLS, RecurrentEncoder, detach_state, reverse_within_lengths
 from seqlab.nn.pooling import POOLINGS
 from seqlab.tasks.classification import SequenceClassifier
 
@@ -45,3 +45,20 @@ def test_bidirectional_summary_matches_a_reference_bilstm():
         out = encoder(x, torch.tensor([6]))
         expected, _ = reference(x)
     torch.testing.assert_close(out.states, expected)
+
+
+@pytest.mark.parametrize("cell", CELLS.names())
+def test_streaming_in_chunks_with_the_carried_state_equals_one_pass(cell):
+    torch.manual_seed(0)
+    encoder = RecurrentEncoder(4, 6, cell, num_layers=2, bidirectional=False).eval()
+    x = torch.randn(3, 20, 4)
+    with torch.no_grad():
+        whole, _ = encoder.stream(x)
+        first, state = encoder.stream(x[:, :7])
+        second, _ = encoder.stream(x[:, 7:], detach_state(state))
+        cold, _ = encoder.stream(x[:, 7:])
+    torch.testing.assert_close(torch.cat([first, second], dim=1), whole)
+    assert not torch.allclose(cold, whole[:, 7:])  # the carried state matters
+    bidirectional = RecurrentEncoder(4, 6, cell, bidirectional=True)
+    with pytest.raises(ValueError, match="bidirectional"):
+        bidirectional.stream(x)

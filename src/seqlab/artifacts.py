@@ -53,6 +53,12 @@ def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[
     """Write ``tensors`` and the JSON ``meta`` to ``path`` atomically."""
     header = {"format": kind, "format_version": FORMAT_VERSION, **meta}
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    # safetensors refuses tensors that share memory (tied weights): store copies
+    seen: set[int] = set()
+    for key, value in tensors.items():
+        if value.numel() and value.data_ptr() in seen:
+            tensors[key] = value.clone()
+        seen.add(value.data_ptr())
     metadata = {META_KEY: json.dumps(header)}
     atomic_write_bytes(Path(path), lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 

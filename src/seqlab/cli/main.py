@@ -12,6 +12,7 @@ from rich.table import Table
 
 from seqlab.cli.common import console, errors, key_values, split_names, user_errors
 from seqlab.cli.forecast import forecast_app
+from seqlab.cli.lm import lm_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
@@ -330,7 +331,8 @@ def serve(
     max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
     max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
 ) -> None:
-    """Serve a model over HTTP: POST /predict, GET /model, /health, a page at /, docs at /docs."""
+    """Serve a model over HTTP: POST /predict (classifier), /forecast (forecaster),
+    /generate and /complete (language model); GET /model, /health; docs at /docs."""
     import os
 
     _require("fastapi", "serve")
@@ -373,6 +375,7 @@ def export(
 
 
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(lm_app, name="lm")
 
 
 def main() -> None:

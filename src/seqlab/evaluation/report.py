@@ -18,6 +18,7 @@ padding:.7em 1.1em;min-width:8em}.card b{display:block;font-size:1.5em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:.3em .7em;
 text-align:right}th{background:#f4f7fb}td:first-child,th:first-child{text-align:left}
 img{max-width:100%}.muted{color:#666;font-size:.9em}code{background:#f4f4f4;padding:0 .3em}
+pre{background:#f8f8f8;padding:.7em;white-space:pre-wrap}
 """
 
 
@@ -70,7 +71,8 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
 
     ``sections`` holds: ``summary`` (list of lines), ``cards`` (headline name/value pairs
     under ``cards_title``), ``tables`` (caption → (header, rows)), ``images`` (caption →
-    PNG path relative to folder) and ``facts`` (key → value).
+    PNG path relative to folder), ``texts`` (caption → preformatted text, such as
+    generated samples) and ``facts`` (key → value).
     """
     cards = sections.get("cards", [])
     cards_title = sections.get("cards_title", "Results")
@@ -83,6 +85,9 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
                _md_table(["metric", "value"], [[name, value] for name, value in cards])]
     for caption, (header, rows) in tables.items():
         md += ["", f"## {caption}", "", _md_table(header, rows)]
+    fence = "~~~~"
+    for caption, text in sections.get("texts", {}).items():
+        md += ["", f"## {caption}", "", fence + "text", text, fence]
     for caption, image in sections.get("images", {}).items():
         md += ["", f"## {caption}", "", f"![{caption}]({image})"]
     md += ["", "## Run facts", "", _md_table(["", ""], facts), ""]
@@ -98,6 +103,8 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
         parts.append(f'<h2>{html.escape(cards_title)}</h2><div class="cards">{card_html}</div>')
     for caption, (header, rows) in tables.items():
         parts.append(f"<h2>{html.escape(caption)}</h2>" + _html_table(header, rows))
+    for caption, text in sections.get("texts", {}).items():
+        parts.append(f"<h2>{html.escape(caption)}</h2><pre>{html.escape(text)}</pre>")
     for caption, image in sections.get("images", {}).items():
         data = base64.b64encode((folder / image).read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(caption)}</h2>"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -97,3 +98,25 @@ class RecurrentEncoder(nn.Module):
         if self.backward_cells:
             last = torch.cat([last, x[:, 0, self.hidden_size :]], dim=-1)
         return EncoderOutput(states=x, mask=mask, last=last)
+
+    def stream(self, x: torch.Tensor, state: list[Any] | None = None
+               ) -> tuple[torch.Tensor, list[Any]]:
+        """Run a forward-only encoder over ``[B, T, input]`` from ``state`` (one entry per
+        layer, as the cell returns it; None: zeros) and return the outputs ``[B, T, D]``
+        with the state after the last step, so the next chunk of a long stream continues
+        where this one stopped (truncated backpropagation through time)."""
+        if self.backward_cells:
+            raise ValueError("a bidirectional encoder cannot carry its state forward")
+        new_state = []
+        for layer, cell in enumerate(self.forward_cells):
+            if layer > 0:
+                x = self.between_layers(x)
+            x, layer_state = cell(x, None if state is None else state[layer])
+            new_state.append(layer_state)
+        return x, new_state
+
+
+def detach_state(state: list[Any]) -> list[Any]:
+    """The state cut from the graph that made it (LSTM states are ``(h, c)`` pairs)."""
+    return [tuple(t.detach() for t in s) if isinstance(s, tuple) else s.detach()
+            for s in state]

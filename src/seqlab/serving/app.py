@@ -1,7 +1,8 @@
 """The FastAPI app behind ``seqlab serve``.
 
 For a forecaster bundle the app is :mod:`seqlab.serving.forecast_app` (``POST
-/forecast``). For a text classifier, endpoints: ``POST /predict``, ``GET /health``,
+/forecast``), for a language model :mod:`seqlab.serving.lm_app` (``POST /generate``,
+``POST /complete``). For a text classifier, endpoints: ``POST /predict``, ``GET /health``,
 ``GET /model``, ``GET /`` (a page to try
 the model) and the OpenAPI docs at ``/docs``. The model is loaded once per process and
 shared by all requests; a lock serialises inference so concurrent requests never run
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -26,6 +28,8 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seqlab.errors import SeqlabError
+from seqlab.forecast.forecaster import BUNDLE_KIND as FORECASTER_KIND
+from seqlab.lm.model import BUNDLE_KIND as LANGUAGE_MODEL_KIND
 from seqlab.serving.identity import model_identity
 
 RUNTIMES = ("torch", "onnx")
@@ -211,25 +215,40 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
     return app
 
 
-def is_forecaster(model: str) -> bool:
-    """Whether the bundle at ``model`` (file or run folder) holds a forecaster."""
-    from seqlab.artifacts import bundle_kind
-    from seqlab.forecast.forecaster import BUNDLE_KIND
+def _forecast_app(settings: ServeSettings) -> FastAPI:
+    from seqlab.forecast.forecaster import Forecaster
+    from seqlab.serving.forecast_app import create_forecast_app
 
-    return bundle_kind(model) == BUNDLE_KIND
+    return create_forecast_app(Forecaster.load(settings.model), model_identity(settings.model))
+
+
+def _lm_app(settings: ServeSettings) -> FastAPI:
+    from seqlab.lm.model import LanguageModel
+    from seqlab.serving.lm_app import create_lm_app
+
+    return create_lm_app(LanguageModel.load(settings.model), model_identity(settings.model),
+                         max_chars=settings.max_chars)
+
+
+# bundle format → the app for that task; anything else is served as a text classifier
+TASK_APPS: dict[str, Callable[[ServeSettings], FastAPI]] = {
+    FORECASTER_KIND: _forecast_app,
+    LANGUAGE_MODEL_KIND: _lm_app,
+}
 
 
 def app_for(settings: ServeSettings) -> FastAPI:
-    """The app for the bundle in ``settings``: text classifier or forecaster."""
-    if settings.runtime == "torch" and is_forecaster(settings.model):
+    """The app for the bundle in ``settings``: the task's own app (forecaster, language
+    model) chosen by the bundle's format, else the text classifier's."""
+    from seqlab.artifacts import bundle_kind
+
+    builder = TASK_APPS.get(bundle_kind(settings.model) or "") \
+        if settings.runtime == "torch" else None
+    if builder is not None:
         import torch
 
-        from seqlab.forecast.forecaster import Forecaster
-        from seqlab.serving.forecast_app import create_forecast_app
-
         torch.set_num_threads(settings.threads)
-        forecaster = Forecaster.load(settings.model)
-        app = create_forecast_app(forecaster, model_identity(settings.model))
+        app = builder(settings)
         app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
         return app
     predictor, info = load_predictor(settings)

@@ -1,0 +1,303 @@
+"""Language models: tokens, corpus split, n-gram baseline, training, generation,
+completion, bundle, CLI and server."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from seqlab.cli.main import app
+from seqlab.config import apply_overrides
+from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
+from seqlab.lm.config import LMConfig
+from seqlab.lm.corpus import Corpus, read_corpus, split_tokens
+from seqlab.lm.model import LanguageModel
+from seqlab.lm.ngram import KneserNey
+from seqlab.lm.sampling import next_token
+from seqlab.lm.tokens import LEVELS
+from seqlab.lm.workflow import train_lm
+
+from conftest import SHARED_DATA
+
+runner = CliRunner()
+PATTERN = "abcdefgh " * 300
+TINY = {"model.hidden_size": 32, "model.embedding_dim": 16, "model.num_layers": 1,
+        "model.dropout": 0.0, "training.max_epochs": 15, "training.patience": 20,
+        "training.threads": 1, "training.batch_size": 8, "training.lr": 0.01, "bptt": 32}
+QUERIES = ["san francisco weather", "san francisco hotels", "san diego zoo",
+           "san francisco weather", "santa fe hotels", "new york weather",
+           "san francisco weather", "new york pizza"] * 25
+
+
+def tiny_config(tmp_path=None, **overrides) -> LMConfig:
+    base = LMConfig(name="lm", output_dir=str(tmp_path or "runs"))
+    return apply_overrides(base, {**TINY, **overrides})
+
+
+def corpus_of(text: str, level: str = "char", lines: bool = False) -> Corpus:
+    tokens = LEVELS.get(level).split(text)
+    train, val, test = split_tokens(tokens, 0.1, 0.0, lines)
+    return Corpus(train, val, test, "memory")
+
+
+@pytest.fixture(scope="module")
+def pattern_lm() -> LanguageModel:
+    return LanguageModel(tiny_config()).fit(corpus_of(PATTERN))
+
+
+@pytest.fixture(scope="module")
+def query_lm() -> LanguageModel:
+    config = tiny_config(**{"corpus.documents": "lines", "model.hidden_size": 48,
+                            "training.max_epochs": 25})
+    text = "".join(q + "\n" for q in QUERIES)
+    return LanguageModel(config).fit(corpus_of(text, lines=True))
+
+
+# ---- tokens and corpus ----------------------------------------------------------------
+
+def test_word_tokens_join_back_into_readable_text():
+    level = LEVELS.get("word")
+    text = "Hello, world! It's (really) fine.\nNext line"
+    tokens = level.split(text)
+    assert tokens[:4] == ["Hello", ",", "world", "!"] and "It's" in tokens and "\n" in tokens
+    assert level.join(tokens) == "Hello, world! It's (really) fine.\nNext line"
+    assert level.join(["more"], after="the ") == "more"
+    assert level.join(["more"], after="the") == " more"
+
+
+def test_split_keeps_order_and_lines_mode_never_cuts_a_line():
+    tokens = list("one\ntwo\nthree\nfour\nfive\n")
+    train, val, test = split_tokens(tokens, 0.3, 0.0, snap_to_lines=True)
+    assert train + val == tokens and not test
+    assert train[-1] == "\n" and "".join(val).count("\n") == len("".join(val).splitlines())
+    train, val, test = split_tokens(list(range(100)), 0.1, 0.2, snap_to_lines=False)
+    assert (len(train), len(val), len(test)) == (70, 10, 20)
+    assert train + val + test == list(range(100))
+
+
+def test_bad_corpus_gets_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n  \n", encoding="utf-8")
+    with pytest.raises(DataError, match="empty"):
+        read_corpus(tiny_config(tmp_path, **{"corpus.path": str(empty),
+                                             "corpus.documents": "lines"}).corpus)
+    latin = tmp_path / "latin.txt"
+    latin.write_bytes("fine line\ncaf\xe9 au lait\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"line 2 is not valid utf-8.*--encoding"):
+        read_corpus(tiny_config(tmp_path, **{"corpus.path": str(latin)}).corpus)
+    short = tmp_path / "short.txt"
+    short.write_text("abc", encoding="utf-8")
+    with pytest.raises(DataError, match="too few"):
+        read_corpus(tiny_config(tmp_path, **{"corpus.path": str(short)}).corpus)
+    with pytest.raises(DataError, match="no such file"):
+        read_corpus(tiny_config(tmp_path, **{"corpus.path": str(tmp_path / "nope.txt")}).corpus)
+    with pytest.raises(ConfigError, match="tie_weights"):
+        tiny_config(**{"model.tie_weights": True, "model.embedding_dim": 8})
+
+
+# ---- the n-gram baseline ----------------------------------------------------------------
+
+def test_kneser_ney_matches_a_hand_worked_bigram_and_sums_to_one():
+    model = KneserNey(2, 3).fit([0, 1, 0, 1, 2])
+    # bigram counts (0,1)=2, (1,0)=1, (1,2)=1 → D2 = 2/(2+2·1) = 0.5; the unigram level
+    # (continuation counts, one each) with D1 = 1 is uniform: 1/3
+    assert model.prob([0], 1) == pytest.approx(1.5 / 2 + 0.5 * 1 / 2 / 3)
+    assert model.prob([1], 0) == pytest.approx(0.5 / 2 + 0.5 * 2 / 2 / 3)
+    assert model.prob([2], 0) == pytest.approx(1 / 3)  # unseen context: the lower order
+    generator = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 6, (400,), generator=generator).tolist()
+    trigram = KneserNey(3, 8).fit(ids)
+    for context in ([], [3], [3, 4], [7, 7], [1, 2, 5]):
+        assert sum(trigram.prob(context, w) for w in range(8)) == pytest.approx(1.0)
+
+
+def test_real_text_higher_orders_predict_better():
+    path = SHARED_DATA / "text" / "tinyshakespeare.txt"
+    if not path.exists():
+        pytest.skip(f"real data not found at {path} (set SEQLAB_SHARED_DATA); skipping")
+    text = path.read_text(encoding="utf-8")[:200_000]
+    vocab = {c: i for i, c in enumerate(sorted(set(text)))}
+    ids = [vocab[c] for c in text]
+    cut = int(len(ids) * 0.9)
+    nats = [KneserNey(order, len(vocab)).fit(ids[:cut]).nats(ids[cut:]) for order in (1, 3, 5)]
+    assert nats[0] > nats[1] > nats[2]
+    assert nats[2] < math.log(len(vocab)) / 2  # far better than guessing among the characters
+
+
+# ---- training, generation, completion ---------------------------------------------------
+
+def test_model_learns_a_repeated_pattern_and_greedy_generation_continues_it(pattern_lm):
+    losses = [row["val_loss"] for row in pattern_lm.history_]
+    assert losses[0] > 0.5 and min(losses) < 0.05
+    assert pattern_lm.generate_text("abc", 23, temperature=0) == "abcdefgh abcdefgh abcdefgh"
+    assert pattern_lm.score("abcdefgh abcdefgh")["perplexity"] < 1.2
+
+
+def test_sampling_with_a_seed_is_reproducible(query_lm):
+    first = query_lm.generate_text("san", 60, temperature=1.5, seed=7)
+    assert first == query_lm.generate_text("san", 60, temperature=1.5, seed=7)
+    others = {query_lm.generate_text("san", 60, temperature=1.5, seed=s) for s in range(8)}
+    assert len(others) > 1
+    assert first.startswith("san")
+
+
+def test_top_k_and_top_p_only_draw_from_the_kept_tokens():
+    logits = torch.log(torch.tensor([0.5, 0.3, 0.15, 0.05]))
+    generator = torch.Generator().manual_seed(0)
+    drawn = {next_token(logits, 1.0, top_k=2, generator=generator) for _ in range(200)}
+    assert drawn == {0, 1}
+    drawn = {next_token(logits, 1.0, top_p=0.85, generator=generator) for _ in range(300)}
+    assert drawn == {0, 1, 2}  # 0.5 + 0.3 < 0.85, so the third token is needed
+    assert next_token(logits, 0.0) == 0
+
+
+def test_completions_start_with_the_prefix_and_are_ranked(query_lm):
+    found = query_lm.complete("san f", n=3)
+    assert len(found) == 3 and found[0].text == "san francisco weather"
+    assert all(c.text.startswith("san f") for c in found)
+    probabilities = [c.probability for c in found]
+    assert probabilities == sorted(probabilities, reverse=True) and probabilities[0] < 1
+    words = query_lm.complete("san f", n=2, until="word")
+    assert words[0].text == "san francisco" and words[0].completion == "rancisco"
+    assert sum(c.probability for c in query_lm.complete("new york ", n=5)) == \
+        pytest.approx(1.0, abs=0.05)  # two ways to finish it, nearly all the mass
+
+
+def test_word_level_completion_finishes_the_typed_word(tmp_path):
+    config = tiny_config(**{"corpus.level": "word", "corpus.documents": "lines"})
+    text = "".join(q + "\n" for q in QUERIES)
+    lm = LanguageModel(config).fit(corpus_of(text, level="word", lines=True))
+    found = lm.complete("san fr", n=2, until="word")
+    assert found[0].text == "san francisco"
+    line = lm.complete("new", n=2)
+    assert line[0].text in {"new york weather", "new york pizza"}
+    assert lm.complete("san qq") == []
+
+
+def test_bad_requests_get_clear_errors(pattern_lm):
+    with pytest.raises(DataError, match="unknown to the model"):
+        next(pattern_lm.generate("XYZ", 5))
+    for bad in ({"length": 0}, {"temperature": -1.0}, {"top_p": 1.5}, {"top_k": 0}):
+        with pytest.raises(SeqlabError):
+            next(pattern_lm.generate("abc", **{"length": 5, **bad}))
+    with pytest.raises(SeqlabError, match="until"):
+        pattern_lm.complete("ab", until="sentence")
+
+
+# ---- bundle, resume, run folder ---------------------------------------------------------
+
+def test_bundle_round_trip_keeps_every_prediction(pattern_lm, tmp_path):
+    path = pattern_lm.save(tmp_path / "lm.safetensors")
+    loaded = LanguageModel.load(path)
+    assert loaded.generate_text("ab", 40, temperature=1.0, seed=3) == \
+        pattern_lm.generate_text("ab", 40, temperature=1.0, seed=3)
+    assert loaded.score(PATTERN[:200]) == pytest.approx(pattern_lm.score(PATTERN[:200]))
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(BundleError):
+        LanguageModel.load(damaged)
+
+
+def test_tied_weights_share_one_matrix_and_survive_saving(tmp_path):
+    config = tiny_config(**{"model.tie_weights": True, "model.embedding_dim": 32,
+                            "training.max_epochs": 2})
+    lm = LanguageModel(config).fit(corpus_of(PATTERN))
+    module = lm.module_
+    assert module.output.weight is module.embedding.weight
+    loaded = LanguageModel.load(lm.save(tmp_path / "tied.safetensors"))
+    assert loaded.module_.output.weight is loaded.module_.embedding.weight
+    assert torch.equal(loaded.module_.embedding.weight, module.embedding.weight)
+
+
+def test_run_folder_report_and_resume(tmp_path):
+    corpus = tmp_path / "pattern.txt"
+    corpus.write_text(PATTERN, encoding="utf-8")
+    config = tiny_config(tmp_path, **{"corpus.path": str(corpus), "training.max_epochs": 4,
+                                      "model.dropout": 0.2, "samples": 2, "ngram_order": 3})
+    outcome = train_lm(config)
+    run = outcome.run_dir
+    for name in ("model.safetensors", "config.yaml", "metrics.json", "history.csv",
+                 "samples.txt", "learning_curves.png", "report.html", "report.md"):
+        assert (run / name).exists(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert {row["model"] for row in metrics["leaderboard"]} == {"lstm 1×32", "kneser-ney 3-gram"}
+    assert "Sample 2" in (run / "report.md").read_text()
+    # interrupted in epoch 3, then resumed: the same history and model as the straight run
+    cut = apply_overrides(config, {"name": "cut"})
+    with pytest.raises(KeyboardInterrupt):
+        train_lm(cut, callbacks=StopIn(epoch=3))
+    resumed = train_lm(cut, resume=True)
+    straight = json.loads((run / "metrics.json").read_text())["val"]
+    again = json.loads((resumed.run_dir / "metrics.json").read_text())["val"]
+    assert again["loss"] == pytest.approx(straight["loss"], abs=1e-6)
+
+
+class StopIn:
+    """Progress callbacks that interrupt training in the middle of one epoch."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_start(self, max_epochs, batches_per_epoch, start_epoch):
+        pass
+
+    def on_batch_end(self, epoch, batch, loss):
+        if epoch == self.epoch and batch == 1:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, record):
+        pass
+
+
+def test_cli_train_generate_complete(tmp_path):
+    corpus = tmp_path / "queries.txt"
+    corpus.write_text("".join(q + "\n" for q in QUERIES), encoding="utf-8")
+    args = ["lm", "train", str(corpus), "--lines", "--output-dir", str(tmp_path), "--name",
+            "q", "--hidden-size", "48", "--embedding-dim", "16", "--layers", "1", "--epochs",
+            "25", "--bptt", "32", "--set", "training.batch_size=8", "--set",
+            "training.threads=1", "--set", "training.lr=0.01", "--set", "training.patience=30",
+            "--quiet"]
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "kneser-ney 5-gram" in result.output
+    model = str(tmp_path / "q")
+    result = runner.invoke(app, ["lm", "complete", model, "san f", "--n", "2"])
+    assert result.exit_code == 0 and "san francisco weather" in result.output
+    result = runner.invoke(app, ["lm", "generate", model, "--prompt", "new", "--length", "20",
+                                 "--seed", "1"])
+    assert result.exit_code == 0 and result.output.startswith("new")
+    again = runner.invoke(app, ["lm", "generate", model, "--prompt", "new", "--length", "20",
+                                "--seed", "1"])
+    assert again.output == result.output
+    bad = runner.invoke(app, ["lm", "generate", model, "--prompt", "@@@", "--length", "5"])
+    assert bad.exit_code == 2 and "unknown to the model" in bad.output
+    bad = runner.invoke(app, ["lm", "generate", model, "--length", "0"])
+    assert bad.exit_code == 2 and "length 0" in bad.output
+    empty = tmp_path / "empty.txt"
+    empty.write_text("", encoding="utf-8")
+    bad = runner.invoke(app, ["lm", "train", str(empty), "--output-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "empty" in bad.output
+
+
+def test_server_generates_and_completes(query_lm, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    path = query_lm.save(tmp_path / "queries.safetensors")
+    client = TestClient(app_for(ServeSettings(model=str(path))))
+    done = client.post("/complete", json={"prefix": "san f", "n": 2}).json()
+    assert done["completions"][0]["text"] == "san francisco weather"
+    body = {"prompt": "new", "length": 30, "seed": 4, "temperature": 1.0}
+    made = client.post("/generate", json=body).json()
+    assert made["text"] == query_lm.generate_text("new", 30, temperature=1.0, seed=4)
+    streamed = client.post("/generate", json={**body, "stream": True})
+    assert streamed.text == made["text"]
+    refused = client.post("/generate", json={"prompt": "@@", "length": 5})
+    assert refused.status_code == 422 and "unknown" in refused.json()["error"]
+    assert client.post("/generate", json={"length": 0}).status_code == 422
+    assert client.get("/model").json()["task"] == "language-model"
