@@ -47,3 +47,20 @@ def emotion_dir() -> Path:
     if not (path / "train.txt").exists():
         pytest.skip(f"real data not found at {path} (set SEQLAB_SHARED_DATA); skipping")
     return path
+
+
+class StopAfter:
+    """Callbacks that interrupt training like Ctrl-C in the middle of an epoch."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_train_start(self, *args):
+        pass
+
+    def on_batch_end(self, epoch, batch, loss):
+        if epoch == self.epoch and batch == 1:
+            raise KeyboardInterrupt
+
+    def on_epoch_end(self, record):
+        pass

@@ -21,7 +21,7 @@ from seqlab.lm.sampling import next_token
 from seqlab.lm.tokens import LEVELS
 from seqlab.lm.workflow import train_lm
 
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, StopAfter
 
 runner = CliRunner()
 PATTERN = "abcdefgh " * 300
@@ -229,28 +229,11 @@ def test_run_folder_report_and_resume(tmp_path):
     # interrupted in epoch 3, then resumed: the same history and model as the straight run
     cut = apply_overrides(config, {"name": "cut"})
     with pytest.raises(KeyboardInterrupt):
-        train_lm(cut, callbacks=StopIn(epoch=3))
+        train_lm(cut, callbacks=StopAfter(3))
     resumed = train_lm(cut, resume=True)
     straight = json.loads((run / "metrics.json").read_text())["val"]
     again = json.loads((resumed.run_dir / "metrics.json").read_text())["val"]
     assert again["loss"] == pytest.approx(straight["loss"], abs=1e-6)
-
-
-class StopIn:
-    """Progress callbacks that interrupt training in the middle of one epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_train_start(self, max_epochs, batches_per_epoch, start_epoch):
-        pass
-
-    def on_batch_end(self, epoch, batch, loss):
-        if epoch == self.epoch and batch == 1:
-            raise KeyboardInterrupt
-
-    def on_epoch_end(self, record):
-        pass
 
 
 def test_cli_train_generate_complete(tmp_path):

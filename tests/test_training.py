@@ -5,24 +5,7 @@ import pytest
 
 from seqlab.classifier import TextClassifier
 
-from conftest import TINY
-
-
-class StopAfter:
-    """Callbacks that interrupt training like Ctrl-C in the middle of an epoch."""
-
-    def __init__(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def on_train_start(self, *args):
-        pass
-
-    def on_batch_end(self, epoch, batch, loss):
-        if epoch == self.epoch and batch == 1:
-            raise KeyboardInterrupt
-
-    def on_epoch_end(self, record):
-        pass
+from conftest import TINY, StopAfter
 
 
 def test_interrupted_run_resumes_to_the_same_result(tmp_path, toy_texts):

@@ -105,12 +105,25 @@ class TrackingConfig(StrictModel):
     mlflow_uri: str | None = None
 
 
-class RunConfig(StrictModel):
-    """Everything a training run needs; saved as ``config.yaml`` in the run folder."""
+class RunFolderConfig(StrictModel):
+    """What every task's config shares: the run's name, the folder it goes in, its seed,
+    and the YAML it is saved as (``config.yaml`` in the run folder)."""
 
     name: str = "run"
     output_dir: str = "runs"
     seed: int = 13
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+class RunConfig(RunFolderConfig):
+    """Everything a training run needs; saved as ``config.yaml`` in the run folder."""
+
     data: DataConfig = Field(default_factory=DataConfig)
     preprocessing: str | list[Any] = "default"
     vocab: VocabConfig = Field(default_factory=VocabConfig)
@@ -126,13 +139,6 @@ class RunConfig(StrictModel):
         except ConfigError as err:
             raise ValueError(str(err)) from None
         return value
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, field_validator
 
 from seqlab.config import (
+    RunFolderConfig,
     StrictModel,
     TrainingConfig,
     in_registry,
@@ -72,12 +72,10 @@ def _forecast_training() -> TrainingConfig:
                           patience=30, clip_grad_norm=1.0, threads=1)
 
 
-class ForecastConfig(StrictModel):
+class ForecastConfig(RunFolderConfig):
     """Everything a forecasting run needs."""
 
     name: str = "forecast"
-    output_dir: str = "runs"
-    seed: int = 13
     data: SeriesConfig = Field(default_factory=SeriesConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     model: ForecastModelConfig = Field(default_factory=ForecastModelConfig)
@@ -102,13 +100,6 @@ class ForecastConfig(StrictModel):
         if any(not 0 < level < 1 for level in value):
             raise ValueError("interval coverages lie between 0 and 1, e.g. 0.8")
         return sorted(value)
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 def load_forecast_config(path: str | Path) -> ForecastConfig:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import Field, field_validator, model_validator
 
 from seqlab.config import (
+    RunFolderConfig,
     StrictModel,
     TrainingConfig,
     in_registry,
@@ -72,12 +72,10 @@ def _lm_training() -> TrainingConfig:
                           patience=3, clip_grad_norm=1.0, monitor="loss")
 
 
-class LMConfig(StrictModel):
+class LMConfig(RunFolderConfig):
     """Everything a language-model run needs."""
 
     name: str = "lm"
-    output_dir: str = "runs"
-    seed: int = 13
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     model: LMModelConfig = Field(default_factory=LMModelConfig)
     training: TrainingConfig = Field(default_factory=_lm_training)
@@ -86,13 +84,6 @@ class LMConfig(StrictModel):
     ngram_order: int = Field(5, ge=0, le=10, description="order of the Kneser-Ney baseline "
                              "(0: no baseline)")
     samples: int = Field(3, ge=0, description="generated samples shown in the report")
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
 
 def load_lm_config(path: str | Path) -> LMConfig:
