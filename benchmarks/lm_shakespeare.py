@@ -74,8 +74,7 @@ def main() -> None:
         began = time.perf_counter()
         model = KneserNey(order, len(last_lm.vocab_)).fit(train_ids)
         nats = model.nats(val_ids)
-        rows.append({"model": f"Kneser-Ney {order}-gram", "parameters": sum(
-            len(nexts) for table in model.tables.values() for nexts in table.values()),
+        rows.append({"model": f"Kneser-Ney {order}-gram", "parameters": model.size,
             "epochs (best)": "—", "train min": (time.perf_counter() - began) / 60,
             "val nats/char": nats, "bits/char": nats / math.log(2),
             "perplexity": math.exp(nats), "vs nanoGPT": nats / NANOGPT_NATS,

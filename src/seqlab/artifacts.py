@@ -135,3 +135,16 @@ def unflatten_state(structure: Any, tensors: dict[str, torch.Tensor]) -> Any:
     if isinstance(structure, list):
         return [unflatten_state(v, tensors) for v in structure]
     return structure
+
+
+def prefixed(state: dict[str, torch.Tensor], prefix: str = "model") -> dict[str, torch.Tensor]:
+    """``state`` with keys ``prefix.key``: a module's weights beside other tensors in a file."""
+    return {f"{prefix}.{key}": value for key, value in state.items()}
+
+
+def unprefixed(tensors: dict[str, torch.Tensor], prefix: str = "model"
+               ) -> dict[str, torch.Tensor]:
+    """The tensors under ``prefix.``, with the prefix taken off (inverse of :func:`prefixed`)."""
+    start = len(prefix) + 1
+    return {key[start:]: value for key, value in tensors.items()
+            if key.startswith(prefix + ".")}

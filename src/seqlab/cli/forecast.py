@@ -68,14 +68,13 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
     """Train, backtest and print the leaderboard."""
     from rich.table import Table
 
-    from seqlab.cli.progress import EpochProgress
+    from seqlab.cli.progress import EpochProgress, train_with_progress
     from seqlab.forecast.workflow import train_forecast
 
-    console.print(f"run folder: [bold]{resolved.run_dir}[/]")
-    with EpochProgress(console, "mae") as progress:
-        outcome = train_forecast(resolved, callbacks=None if quiet else progress,
-                                 resume=resume, overwrite=force,
-                                 notify=(lambda _: None) if quiet else console.print)
+    outcome = train_with_progress(
+        EpochProgress(console, "mae"), resolved.run_dir, "seqlab forecast train", quiet,
+        lambda callbacks, notify: train_forecast(resolved, callbacks=callbacks, resume=resume,
+                                                 overwrite=force, notify=notify))
     board = outcome.leaderboard
     table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE",
                   title="test backtest (best MASE first)")

@@ -68,13 +68,13 @@ def _train(resolved: LMConfig, resume: bool, force: bool, quiet: bool) -> None:
     """Train, then print the leaderboard and a sample."""
     from rich.table import Table
 
-    from seqlab.cli.progress import RichProgress
+    from seqlab.cli.progress import RichProgress, train_with_progress
     from seqlab.lm.workflow import train_lm
 
-    console.print(f"run folder: [bold]{resolved.run_dir}[/]")
-    with RichProgress(console, "perplexity") as progress:
-        outcome = train_lm(resolved, callbacks=None if quiet else progress, resume=resume,
-                           overwrite=force, notify=(lambda _: None) if quiet else console.print)
+    outcome = train_with_progress(
+        RichProgress(console, "perplexity"), resolved.run_dir, "seqlab lm train", quiet,
+        lambda callbacks, notify: train_lm(resolved, callbacks=callbacks, resume=resume,
+                                           overwrite=force, notify=notify))
     unit = "char" if resolved.corpus.level == "char" else "token"
     table = Table("model", f"val nats/{unit}", "val perplexity", f"val bits/{unit}",
                   "seconds", title="validation (lowest loss first)")

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import console, errors, key_values, split_names, user_errors
+from seqlab.cli.common import console, key_values, split_names, user_errors
 from seqlab.cli.forecast import forecast_app
 from seqlab.cli.lm import lm_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
@@ -19,22 +19,13 @@ from seqlab.errors import SeqlabError
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and use recurrent sequence models.")
 def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
-    from seqlab.cli.progress import RichProgress
+    from seqlab.cli.progress import RichProgress, train_with_progress
     from seqlab.workflows import train_run
 
-    run_dir = config.run_dir
-    console.print(f"run folder: [bold]{run_dir}[/]")
-    try:
-        with RichProgress(console, config.training.monitor) as progress:
-            outcome = train_run(config, callbacks=None if quiet else progress, resume=resume,
-                                overwrite=force,
-                                notify=(lambda _: None) if quiet else console.print)
-    except KeyboardInterrupt:
-        errors.print(
-            f"\ninterrupted. Finished epochs are kept in {run_dir / 'checkpoints'}; continue "
-            f"with:\n  seqlab train --config {run_dir / 'config.yaml'} --resume"
-        )
-        raise typer.Exit(130) from None
+    outcome = train_with_progress(
+        RichProgress(console, config.training.monitor), config.run_dir, "seqlab train", quiet,
+        lambda callbacks, notify: train_run(config, callbacks=callbacks, resume=resume,
+                                            overwrite=force, notify=notify))
     m = outcome.test_metrics
     console.print(
         f"[bold green]done[/]: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "

@@ -1,7 +1,13 @@
-"""A rich progress bar fed by the trainer's callbacks."""
+"""Rich progress bars fed by the trainer's callbacks, and the one way every training
+command runs under them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -12,8 +18,26 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from seqlab.cli.common import console, errors
+from seqlab.training.trainer import TrainCallbacks
 
-class RichProgress:
+T = TypeVar("T")
+
+
+class _Bars:
+    """A rich ``Progress`` shown while the ``with`` block runs."""
+
+    progress: Progress
+
+    def __enter__(self) -> _Bars:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+class RichProgress(_Bars):
     """Shows a bar per epoch with the running loss, and a line of metrics after each."""
 
     def __init__(self, console: Console, monitor: str) -> None:
@@ -28,13 +52,6 @@ class RichProgress:
         self.max_epochs = 0
         self.batches = 0
         self.loss_sum = 0.0
-
-    def __enter__(self) -> RichProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
     def on_train_start(self, max_epochs: int, batches_per_epoch: int, start_epoch: int) -> None:
         self.max_epochs = max_epochs
@@ -65,7 +82,7 @@ class RichProgress:
         self._new_task(int(record["epoch"]) + 1)
 
 
-class EpochProgress:
+class EpochProgress(_Bars):
     """One bar over epochs, for tasks with many short epochs (forecasting)."""
 
     def __init__(self, console: Console, monitor: str) -> None:
@@ -76,13 +93,6 @@ class EpochProgress:
             console=console, transient=True,
         )
         self.task: TaskID | None = None
-
-    def __enter__(self) -> EpochProgress:
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
 
     def on_train_start(self, max_epochs: int, batches_per_epoch: int, start_epoch: int) -> None:
         self.task = self.progress.add_task("train", total=max_epochs, completed=start_epoch - 1,
@@ -95,3 +105,21 @@ class EpochProgress:
         value = record.get(f"val_{self.monitor}")
         shown = f"{self.monitor} {value:.4g}" if value is not None else ""
         self.progress.update(self.task, advance=1, metric=shown)
+
+
+def train_with_progress(bars: RichProgress | EpochProgress, run_dir: Path, command: str,
+                        quiet: bool,
+                        train: Callable[[TrainCallbacks | None, Callable[[str], None]], T]) -> T:
+    """Print the run folder and call ``train(callbacks, notify)`` under ``bars`` (no
+    output when ``quiet``). Ctrl-C ends with where the finished epochs are and the
+    ``command`` that resumes them, exit code 130."""
+    console.print(f"run folder: [bold]{run_dir}[/]")
+    try:
+        with bars:
+            return train(None if quiet else bars, (lambda _: None) if quiet else console.print)
+    except KeyboardInterrupt:
+        errors.print(
+            f"\ninterrupted. Finished epochs are kept in {run_dir / 'checkpoints'}; continue "
+            f"with:\n  {command} --config {run_dir / 'config.yaml'} --resume"
+        )
+        raise typer.Exit(130) from None

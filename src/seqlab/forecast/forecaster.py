@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.artifacts import load_tensors, save_tensors
+from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.forecast.config import ForecastConfig
 from seqlab.forecast.series import Series
@@ -215,7 +215,7 @@ class Forecaster:
     def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
         """Write weights, scaler and settings as one safetensors file, atomically."""
         self._check_fitted()
-        tensors = {f"model.{k}": v for k, v in self.module_.state_dict().items()}
+        tensors = prefixed(self.module_.state_dict())
         tensors |= {"scaler.mean": torch.from_numpy(self.scaler_.mean),
                     "scaler.scale": torch.from_numpy(self.scaler_.scale)}
         meta = {"config": self.config.model_dump(mode="json"), "columns": self.columns_,
@@ -237,8 +237,7 @@ class Forecaster:
             self.metrics_ = meta.get("metrics", {})
             self.scaler_ = Scaler(tensors["scaler.mean"].numpy(), tensors["scaler.scale"].numpy())
             self.module_ = self._build(len(self.columns_), self.season_)
-            self.module_.load_state_dict({k[6:]: v for k, v in tensors.items()
-                                          if k.startswith("model.")})
+            self.module_.load_state_dict(unprefixed(tensors))
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise BundleError(f"{path}: the forecaster bundle is damaged or incomplete "
                               f"({str(err)[:200]})") from None

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.artifacts import load_tensors, save_tensors
+from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
 from seqlab.errors import BundleError, DataError, SeqlabError
 from seqlab.lm.config import LMConfig
 from seqlab.lm.corpus import Corpus
@@ -336,7 +336,7 @@ class LanguageModel:
     def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
         """Write weights, vocabulary and settings as one safetensors file, atomically."""
         self._check_fitted()
-        tensors = {f"model.{k}": v for k, v in self.module_.state_dict().items()}
+        tensors = prefixed(self.module_.state_dict())
         meta = {"config": self.config.model_dump(mode="json"), "vocab": self.vocab_.to_dict(),
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
         save_tensors(path, tensors, meta, BUNDLE_KIND)
@@ -351,8 +351,7 @@ class LanguageModel:
             self.vocab_ = Vocab.from_dict(meta["vocab"])
             self.fit_info_, self.metrics_ = meta["fit_info"], meta.get("metrics", {})
             self.module_ = self._build()
-            self.module_.load_state_dict({k[6:]: v for k, v in tensors.items()
-                                          if k.startswith("model.")})
+            self.module_.load_state_dict(unprefixed(tensors))
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise BundleError(f"{path}: the language-model bundle is damaged or incomplete "
                               f"({str(err)[:200]})") from None

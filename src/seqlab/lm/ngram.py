@@ -53,6 +53,12 @@ class KneserNey:
         n1, n2 = histogram.get(1, 0), histogram.get(2, 0)
         self.discounts[k] = n1 / (n1 + 2 * n2) if n1 else 0.5
 
+    @property
+    def size(self) -> int:
+        """How many n-grams (of every order) the model stores: its size, as parameters
+        are a network's."""
+        return sum(len(nexts) for table in self.tables.values() for nexts in table.values())
+
     def prob(self, context: Sequence[int], token: int) -> float:
         """P(token | the last ``order - 1`` ids of context)."""
         context = tuple(context[len(context) - self.order + 1:]) if self.order > 1 else ()

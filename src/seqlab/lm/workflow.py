@@ -53,8 +53,7 @@ def ngram_baseline(lm: LanguageModel, corpus: Corpus, order: int) -> dict[str, A
     val = language_scores(model.nats(lm.encode(corpus.val).tolist()))
     test = (language_scores(model.nats(lm.encode(corpus.test).tolist()))
             if corpus.test else None)
-    grams = sum(len(nexts) for table in model.tables.values() for nexts in table.values())
-    return _row(f"kneser-ney {order}-gram", val, test, grams, time.perf_counter() - began)
+    return _row(f"kneser-ney {order}-gram", val, test, model.size, time.perf_counter() - began)
 
 
 def samples_from(lm: LanguageModel, corpus: Corpus, count: int) -> list[str]:
@@ -111,7 +110,7 @@ def _write_lm_report(run_dir: Path, config: LMConfig, lm: LanguageModel,
         verdict = (f"{ours['model']} {'beats' if wins else 'loses to'} the {baseline['model']} "
                    f"on validation ({ours['val_loss']:.3f} vs {baseline['val_loss']:.3f} "
                    f"nats/{unit})")
-    has_test = corpus.test != []
+    has_test = bool(corpus.test)
     header = ["model", f"val nats/{unit}", "val perplexity", f"val bits/{unit}",
               *([f"test nats/{unit}", "test perplexity"] if has_test else []),
               "parameters / n-grams", "seconds"]

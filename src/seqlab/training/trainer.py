@@ -25,7 +25,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.artifacts import flatten_state, load_tensors, save_tensors, unflatten_state
+from seqlab.artifacts import (
+    flatten_state,
+    load_tensors,
+    prefixed,
+    save_tensors,
+    unflatten_state,
+    unprefixed,
+)
 from seqlab.config import TrainingConfig
 from seqlab.errors import BundleError
 
@@ -137,7 +144,7 @@ class Trainer:
             "rng": torch.get_rng_state(),
         }
         extra, structure = flatten_state(state, "state")
-        tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()} | extra
+        tensors = prefixed(self.model.state_dict()) | extra
         meta = {
             "epoch": epoch,
             "best_epoch": self.best_epoch,
@@ -161,7 +168,7 @@ class Trainer:
         if self.last_path is None or not self.last_path.exists():
             return 0
         tensors, meta = load_tensors(self.last_path, CHECKPOINT)
-        model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        model_state = unprefixed(tensors)
         try:
             self.model.load_state_dict(model_state)
         except RuntimeError as err:
