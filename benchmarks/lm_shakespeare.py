@@ -8,7 +8,8 @@ character, the ratio to the best n-gram and to nanoGPT's reference (a 10.7M-para
 character transformer trained on a GPU: about 1.47 nats/char), training time and
 generation speed, then one sample per model.
 
-    python benchmarks/lm_shakespeare.py [--cells lstm,gru,rnn] [--minutes 12]
+    python benchmarks/lm_shakespeare.py [--cells lstm,gru,rnn] [--minutes 12] [--hidden 256]
+        [--layers 2] [--dropout 0.2] [--scheduler none|cosine|plateau] [--orders 3,5,7]
 """
 
 from __future__ import annotations
@@ -38,13 +39,17 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=256)
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--orders", default="3,5,7", help="n-gram orders")
+    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument("--scheduler", default="none", choices=["none", "cosine", "plateau"],
+                        help="learning-rate schedule (plateau: halve after a flat epoch)")
     args = parser.parse_args()
     path = require(SHARED / "text" / "tinyshakespeare.txt")
     base = apply_overrides(LMConfig(), {
         "corpus.path": str(path), "model.hidden_size": args.hidden,
-        "model.num_layers": args.layers, "model.embedding_dim": 64, "model.dropout": 0.2,
+        "model.num_layers": args.layers, "model.embedding_dim": 64, "model.dropout": args.dropout,
         "bptt": 128, "training.batch_size": 32, "training.lr": 2e-3,
         "training.max_epochs": 50, "training.patience": 3,
+        "training.scheduler": args.scheduler,
         "training.max_minutes": args.minutes})
     corpus = read_corpus(base.corpus)
     print(machine_line())

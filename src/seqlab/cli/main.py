@@ -13,6 +13,7 @@ from rich.table import Table
 from seqlab.cli.common import console, key_values, split_names, user_errors
 from seqlab.cli.forecast import forecast_app
 from seqlab.cli.lm import lm_app
+from seqlab.cli.tag import tag_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
@@ -367,6 +368,7 @@ def export(
 
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(lm_app, name="lm")
+app.add_typer(tag_app, name="tag")
 
 
 def main() -> None:

@@ -2,10 +2,10 @@
 
 For a forecaster bundle the app is :mod:`seqlab.serving.forecast_app` (``POST
 /forecast``), for a language model :mod:`seqlab.serving.lm_app` (``POST /generate``,
-``POST /complete``). For a text classifier, endpoints: ``POST /predict``, ``GET /health``,
-``GET /model``, ``GET /`` (a page to try
-the model) and the OpenAPI docs at ``/docs``. The model is loaded once per process and
-shared by all requests; a lock serialises inference so concurrent requests never run
+``POST /complete``), for a tagger :mod:`seqlab.serving.tag_app` (``POST /tag``). For a
+text classifier, endpoints: ``POST /predict``, ``GET /health``, ``GET /model``, ``GET /``
+(a page to try the model) and the OpenAPI docs at ``/docs``. The model is loaded once per
+process and shared by all requests; a lock serialises inference so concurrent requests never run
 more compute threads than the process was given (``threads``), and each worker process
 gets ``cores / workers`` of them.
 """
@@ -31,6 +31,7 @@ from seqlab.errors import SeqlabError
 from seqlab.forecast.forecaster import BUNDLE_KIND as FORECASTER_KIND
 from seqlab.lm.model import BUNDLE_KIND as LANGUAGE_MODEL_KIND
 from seqlab.serving.identity import model_identity
+from seqlab.tag.tagger import BUNDLE_KIND as TAGGER_KIND
 
 RUNTIMES = ("torch", "onnx")
 ENV_SETTINGS = "SEQLAB_SERVE_SETTINGS"
@@ -105,6 +106,12 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
             "preprocessing": clf.pipeline_.to_spec(), "metrics": clf.metrics_,
             "settings": clf.get_params()}
     return clf, info
+
+
+def request_problems(err: RequestValidationError) -> str:
+    """``field: message`` for the first three problems of a malformed request body."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
+                     f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors()[:3])
 
 
 def refuse(status: int, message: str, **extra: Any) -> JSONResponse:
@@ -230,16 +237,25 @@ def _lm_app(settings: ServeSettings) -> FastAPI:
                          max_chars=settings.max_chars)
 
 
+def _tag_app(settings: ServeSettings) -> FastAPI:
+    from seqlab.serving.tag_app import create_tag_app
+    from seqlab.tag.tagger import Tagger
+
+    return create_tag_app(Tagger.load(settings.model), model_identity(settings.model),
+                          max_texts=settings.max_texts, max_chars=settings.max_chars)
+
+
 # bundle format → the app for that task; anything else is served as a text classifier
 TASK_APPS: dict[str, Callable[[ServeSettings], FastAPI]] = {
     FORECASTER_KIND: _forecast_app,
     LANGUAGE_MODEL_KIND: _lm_app,
+    TAGGER_KIND: _tag_app,
 }
 
 
 def app_for(settings: ServeSettings) -> FastAPI:
     """The app for the bundle in ``settings``: the task's own app (forecaster, language
-    model) chosen by the bundle's format, else the text classifier's."""
+    model, tagger) chosen by the bundle's format, else the text classifier's."""
     from seqlab.artifacts import bundle_kind
 
     builder = TASK_APPS.get(bundle_kind(settings.model) or "") \

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.forecast.forecaster import Forecaster
 from seqlab.forecast.series import Series
-from seqlab.serving.app import refuse
+from seqlab.serving.app import refuse, request_problems
 
 
 class ForecastRequest(BaseModel):
@@ -42,9 +42,7 @@ def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
-                    f"{e['msg']}" for e in err.errors()]
-        return refuse(422, "invalid request: " + "; ".join(problems[:3]) +
+        return refuse(422, "invalid request: " + request_problems(err) +
                       '; send {"history": [numbers or rows]}')
 
     @app.get("/health")

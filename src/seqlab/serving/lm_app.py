@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.errors import SeqlabError
 from seqlab.lm.model import LanguageModel
-from seqlab.serving.app import refuse
+from seqlab.serving.app import refuse, request_problems
 
 
 class GenerateRequest(BaseModel):
@@ -57,9 +57,7 @@ def create_lm_app(lm: LanguageModel, identity: dict[str, Any], max_chars: int = 
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        problems = [f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
-                    f"{e['msg']}" for e in err.errors()]
-        return refuse(422, "invalid request: " + "; ".join(problems[:3]))
+        return refuse(422, "invalid request: " + request_problems(err))
 
     @app.exception_handler(SeqlabError)
     async def unusable(_: Request, err: SeqlabError) -> JSONResponse:
