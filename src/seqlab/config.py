@@ -9,10 +9,17 @@ takes back as is.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from seqlab.errors import ConfigError
 from seqlab.nn.encoder import CELLS
@@ -31,6 +38,10 @@ def in_registry(value: str, registry: Registry[Any]) -> str:
     if value not in registry:
         raise ValueError(f"{value!r} is not one of: {', '.join(registry.names())}")
     return value
+
+
+# a recurrent cell's name (rnn, lstm, gru or any registered one), checked on validation
+CellName = Annotated[str, AfterValidator(lambda value: in_registry(value, CELLS))]
 
 
 class DataConfig(StrictModel):
@@ -60,7 +71,7 @@ class VocabConfig(StrictModel):
 class ModelConfig(StrictModel):
     """The recurrent classifier."""
 
-    cell: str = "lstm"
+    cell: CellName = "lstm"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(128, ge=1)
     num_layers: int = Field(1, ge=1, le=8)
@@ -68,11 +79,6 @@ class ModelConfig(StrictModel):
     dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
     embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
     pooling: str = "max"
-
-    @field_validator("cell")
-    @classmethod
-    def _cell(cls, value: str) -> str:
-        return in_registry(value, CELLS)
 
     @field_validator("pooling")
     @classmethod

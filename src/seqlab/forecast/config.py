@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from seqlab.config import (
+    CellName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
@@ -15,7 +16,6 @@ from seqlab.config import (
     read_yaml_mapping,
     validate_model,
 )
-from seqlab.nn.encoder import CELLS
 
 
 class SeriesConfig(StrictModel):
@@ -48,7 +48,7 @@ class WindowConfig(StrictModel):
 class ForecastModelConfig(StrictModel):
     """The recurrent forecaster: encoder, output head and target handling."""
 
-    cell: str = "lstm"
+    cell: CellName = "lstm"
     hidden_size: int = Field(64, ge=1)
     num_layers: int = Field(1, ge=1)
     dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between layers and before the head")
@@ -58,11 +58,6 @@ class ForecastModelConfig(StrictModel):
         "series has a season and the lookback covers it, else last")
     target_transform: Literal["none", "log"] = Field(
         "none", description="log for multiplicative growth (needs positive values)")
-
-    @field_validator("cell")
-    @classmethod
-    def _cell(cls, value: str) -> str:
-        return in_registry(value, CELLS)
 
 
 def _forecast_training() -> TrainingConfig:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from seqlab.config import (
+    CellName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
@@ -16,7 +17,6 @@ from seqlab.config import (
     validate_model,
 )
 from seqlab.lm.tokens import LEVELS
-from seqlab.nn.encoder import CELLS
 
 
 class CorpusConfig(StrictModel):
@@ -45,7 +45,7 @@ class CorpusConfig(StrictModel):
 class LMModelConfig(StrictModel):
     """The recurrent language model."""
 
-    cell: str = "lstm"
+    cell: CellName = "lstm"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(256, ge=1)
     num_layers: int = Field(2, ge=1, le=8)
@@ -53,11 +53,6 @@ class LMModelConfig(StrictModel):
                            "and before the output")
     tie_weights: bool = Field(False, description="share the input embedding and the output "
                               "layer (needs embedding_dim == hidden_size)")
-
-    @field_validator("cell")
-    @classmethod
-    def _cell(cls, value: str) -> str:
-        return in_registry(value, CELLS)
 
     @model_validator(mode="after")
     def _tied(self) -> LMModelConfig:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from seqlab.config import (
+    CellName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
@@ -15,7 +16,6 @@ from seqlab.config import (
     read_yaml_mapping,
     validate_model,
 )
-from seqlab.nn.encoder import CELLS
 from seqlab.tag.schemes import SCHEMES
 
 
@@ -48,7 +48,7 @@ class TagDataConfig(StrictModel):
 class TaggerModelConfig(StrictModel):
     """The recurrent tagger."""
 
-    cell: str = "lstm"
+    cell: CellName = "lstm"
     embedding_dim: int = Field(100, ge=1)
     hidden_size: int = Field(128, ge=1)
     num_layers: int = Field(1, ge=1, le=8)
@@ -62,11 +62,6 @@ class TaggerModelConfig(StrictModel):
     crf: bool = Field(True, description="a CRF output layer: valid tag sequences only")
     unk_replace: float = Field(0.5, ge=0.0, le=1.0, description="chance that a training "
                                "word seen once is read as <unk>, so <unk> is learned")
-
-    @field_validator("cell")
-    @classmethod
-    def _cell(cls, value: str) -> str:
-        return in_registry(value, CELLS)
 
 
 def _tag_training() -> TrainingConfig:
