@@ -40,8 +40,14 @@ def in_registry(value: str, registry: Registry[Any]) -> str:
     return value
 
 
-# a recurrent cell's name (rnn, lstm, gru or any registered one), checked on validation
-CellName = Annotated[str, AfterValidator(lambda value: in_registry(value, CELLS))]
+def registry_name(registry: Registry[Any]) -> Any:
+    """A ``str`` field type whose value must be a name in ``registry`` (checked on
+    validation, the error listing the known names)."""
+    return Annotated[str, AfterValidator(lambda value: in_registry(value, registry))]
+
+
+CellName = registry_name(CELLS)  # rnn, lstm, gru or any registered cell
+PoolingName = registry_name(POOLINGS)
 
 
 class DataConfig(StrictModel):
@@ -78,12 +84,7 @@ class ModelConfig(StrictModel):
     bidirectional: bool = False
     dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
     embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
-    pooling: str = "max"
-
-    @field_validator("pooling")
-    @classmethod
-    def _pooling(cls, value: str) -> str:
-        return in_registry(value, POOLINGS)
+    pooling: PoolingName = "max"
 
 
 class TrainingConfig(StrictModel):

@@ -5,25 +5,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from seqlab.config import (
     CellName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
-    in_registry,
     read_yaml_mapping,
+    registry_name,
     validate_model,
 )
 from seqlab.lm.tokens import LEVELS
+
+LevelName = registry_name(LEVELS)
 
 
 class CorpusConfig(StrictModel):
     """The text, how it is cut into tokens, and which part of it is held out."""
 
     path: str = ""
-    level: str = Field("char", description="char or word tokens")
+    level: LevelName = Field("char", description="char or word tokens")
     documents: Literal["file", "lines"] = Field(
         "file", description="file: one running text; lines: one document per line (blank "
         "lines dropped, each line ends with a newline token)")
@@ -35,11 +37,6 @@ class CorpusConfig(StrictModel):
                                  description="held out after validation, scored once")
     min_count: int = Field(1, ge=1, description="rarer tokens become <unk>")
     max_vocab: int | None = Field(None, ge=1, description="keep the most frequent tokens")
-
-    @field_validator("level")
-    @classmethod
-    def _level(cls, value: str) -> str:
-        return in_registry(value, LEVELS)
 
 
 class LMModelConfig(StrictModel):

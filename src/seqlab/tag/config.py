@@ -5,18 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from seqlab.config import (
     CellName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
-    in_registry,
     read_yaml_mapping,
+    registry_name,
     validate_model,
 )
 from seqlab.tag.schemes import SCHEMES
+
+SchemeName = registry_name(SCHEMES)
 
 
 class TagDataConfig(StrictModel):
@@ -31,18 +33,13 @@ class TagDataConfig(StrictModel):
                                    "column number; conllu: upos, xpos, deprel")
     encoding: str = "utf-8"
     val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
-    scheme: str = Field("iobes", description="entity scheme the model learns (iob1, iob2, "
+    scheme: SchemeName = Field("iobes", description="entity scheme the model learns (iob1, iob2, "
                         "iobes); predictions are given back in the data's own scheme")
     lowercase_words: bool = Field(True, description="word embeddings see lower-cased words "
                                   "(the character encoder and casing feature keep the case)")
     min_count: int = Field(1, ge=1, description="rarer words become <unk>")
     max_word_chars: int = Field(30, ge=1, description="the character encoder reads at most "
                                 "this many characters of a word")
-
-    @field_validator("scheme")
-    @classmethod
-    def _scheme(cls, value: str) -> str:
-        return in_registry(value, SCHEMES)
 
 
 class TaggerModelConfig(StrictModel):
