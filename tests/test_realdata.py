@@ -51,3 +51,17 @@ def test_short_run_of_the_default_model_is_far_above_baselines():
     assert majority_accuracy < 0.36
     assert metrics["accuracy"] > 0.85, metrics["accuracy"]
     assert metrics["macro_f1"] > 0.78, metrics["macro_f1"]
+
+
+def test_word2vec_on_the_emotion_tweets_puts_emotion_words_together():
+    from seqlab.text.preprocess import Pipeline
+    from seqlab.vectors.training import train_vectors
+
+    train = read_labeled(emotion_dir() / "train.txt")
+    tokens = Pipeline("default").process_many(train.texts)
+    vectors = train_vectors(tokens, "word2vec", dim=100, window=5, min_count=2, epochs=10)
+    near_happy = {word for word, _ in vectors.neighbors("happy", 10)}
+    positive = {"excited", "thrilled", "glad", "cheerful", "joyful", "pleased", "delighted",
+                "grateful", "thankful", "content", "blessed", "proud"}
+    assert len(near_happy & positive) >= 3, near_happy
+    assert not near_happy & {"angry", "furious", "scared", "terrified"}, near_happy

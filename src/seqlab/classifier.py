@@ -24,7 +24,9 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
+from seqlab.baselines.common import LabelledPredictions
 from seqlab.config import (
+    EmbeddingConfig,
     ModelConfig,
     RunConfig,
     TrainingConfig,
@@ -35,8 +37,9 @@ from seqlab.data.split import stratified_split
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.tasks.classification import (
-    SequenceClassifier,
+    MODULES,
     balanced_class_weights,
+    build_module,
     count_parameters,
     predict_logits,
     softmax,
@@ -45,9 +48,11 @@ from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
 from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
 
 BUNDLE_KIND = "seqlab.text_classifier"
-_MODEL_KEYS = list(ModelConfig.model_fields)
+_OTHER_ESTIMATORS = ("linear", "transformer")  # settings of the baselines' own estimators
+_MODEL_KEYS = [k for k in ModelConfig.model_fields if k not in _OTHER_ESTIMATORS]
 _TRAINING_KEYS = list(TrainingConfig.model_fields)
 
 
@@ -58,17 +63,44 @@ def seqlab_version() -> str:
         return "unknown"
 
 
-def _as_texts(X: Any) -> list[str]:
+def as_texts(X: Any) -> list[str]:
+    """``X`` as a list of strings (None → ""); a bare string is refused."""
     if isinstance(X, str):
         raise DataError("expected a list of texts, got a single string; wrap it in a list")
     return ["" if x is None else str(x) for x in X]
 
 
-class TextClassifier(ClassifierMixin, BaseEstimator):
-    """An RNN/LSTM/GRU text classifier; see :mod:`seqlab.config` for each argument."""
+def split_validation(X: Sequence[str], y: Sequence[Any], X_val: Sequence[str] | None,
+                     y_val: Sequence[Any] | None, fraction: float, seed: int
+                     ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
+    """Training and validation texts and labels: ``X_val, y_val`` when given, else a
+    stratified ``fraction`` of ``X, y``."""
+    texts, labels = as_texts(X), np.asarray(list(y))
+    if len(texts) != len(labels):
+        raise DataError(f"X has {len(texts)} texts but y has {len(labels)} labels")
+    if X_val is None:
+        train_idx, val_idx, _ = stratified_split([str(v) for v in labels], fraction, 0.0, seed)
+        val_texts, val_labels = [texts[i] for i in val_idx], labels[val_idx]
+        texts, labels = [texts[i] for i in train_idx], labels[train_idx]
+    else:
+        if y_val is None:
+            raise DataError("X_val was given without y_val")
+        val_texts, val_labels = as_texts(X_val), np.asarray(list(y_val))
+    if len(val_texts) == 0:
+        raise DataError("no validation data: pass X_val/y_val or more training data")
+    return texts, labels, val_texts, val_labels
+
+
+class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
+    """An RNN/LSTM/GRU text classifier (or an averaged-vector one, ``kind="averaged"`` or
+    ``"averaged-mlp"``); see :mod:`seqlab.config` for each argument. ``embedding`` is an
+    :class:`~seqlab.config.EmbeddingConfig` mapping, e.g. ``{"type": "word2vec"}``."""
+
+    round_name = "epoch"  # what one row of ``history_`` is
 
     def __init__(
         self,
+        kind: str = "recurrent",
         cell: str = "lstm",
         embedding_dim: int = 128,
         hidden_size: int = 128,
@@ -77,6 +109,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         dropout: float = 0.3,
         embedding_dropout: float = 0.2,
         pooling: str = "max",
+        embedding: dict[str, Any] | None = None,
         preprocessing: str | list[Any] = "default",
         min_freq: int = 1,
         max_vocab_size: int | None = None,
@@ -96,6 +129,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         validation_fraction: float = 0.1,
         random_state: int = 13,
     ) -> None:
+        self.kind = kind
         self.cell = cell
         self.embedding_dim = embedding_dim
         self.hidden_size = hidden_size
@@ -104,6 +138,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.dropout = dropout
         self.embedding_dropout = embedding_dropout
         self.pooling = pooling
+        self.embedding = embedding
         self.preprocessing = preprocessing
         self.min_freq = min_freq
         self.max_vocab_size = max_vocab_size
@@ -128,7 +163,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     @classmethod
     def from_config(cls, config: RunConfig) -> TextClassifier:
         """The classifier a run config describes."""
-        params = config.model.model_dump() | config.training.model_dump()
+        params = config.model.model_dump(exclude=set(_OTHER_ESTIMATORS)) | \
+            config.training.model_dump()
+        if config.model.embedding == EmbeddingConfig():  # the estimator's default: None
+            params["embedding"] = None
         return cls(
             **params,
             preprocessing=config.preprocessing,
@@ -140,7 +178,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         )
 
     def _configs(self) -> tuple[ModelConfig, TrainingConfig, VocabConfig]:
-        params = self.get_params()
+        params = self.get_params() | {"embedding": self.embedding or {}}
+        if self.kind not in MODULES:
+            raise ConfigError(f"TextClassifier: kind {self.kind!r} is not a torch model; it "
+                              f"is one of {', '.join(MODULES.names())}")
         try:
             return (
                 ModelConfig(**{k: params[k] for k in _MODEL_KEYS}),
@@ -170,43 +211,32 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if train_cfg.threads:
             torch.set_num_threads(train_cfg.threads)
         set_seed(self.random_state)
-        texts, labels = _as_texts(X), np.asarray(list(y))
-        if len(texts) != len(labels):
-            raise DataError(f"X has {len(texts)} texts but y has {len(labels)} labels")
-        if X_val is None:
-            train_idx, val_idx, _ = stratified_split(
-                [str(v) for v in labels], self.validation_fraction, 0.0, self.random_state
-            )
-            val_texts, val_labels = [texts[i] for i in val_idx], labels[val_idx]
-            texts, labels = [texts[i] for i in train_idx], labels[train_idx]
-        else:
-            if y_val is None:
-                raise DataError("X_val was given without y_val")
-            val_texts, val_labels = _as_texts(X_val), np.asarray(list(y_val))
-        if len(val_texts) == 0:
-            raise DataError("no validation data: pass X_val/y_val or more training data")
-
-        self.classes_ = np.unique(labels)
-        if len(self.classes_) < 2:
-            raise DataError("the training data has a single class; a classifier needs two")
+        texts, labels, val_texts, val_labels = split_validation(
+            X, y, X_val, y_val, self.validation_fraction, self.random_state)
+        self.learn_labels(labels)
         self.pipeline_ = Pipeline(self.preprocessing)
         train_tokens = self.pipeline_.process_many(texts)
         keep = [i for i, tokens in enumerate(train_tokens) if tokens]
         self.vocab_ = Vocab.build((train_tokens[i] for i in keep), vocab_cfg.min_freq,
                                   vocab_cfg.max_size)
         train_seqs = [self.vocab_.encode(train_tokens[i], vocab_cfg.max_length) for i in keep]
-        train_targets = self._targets(labels[keep], "training")
+        train_targets = self.label_indices(labels[keep], "training")
         val_seqs = self._encode(val_texts)
-        val_targets = self._targets(val_labels, "validation")
+        val_targets = self.label_indices(val_labels, "validation")
 
-        self.module_ = SequenceClassifier(model_cfg, len(self.vocab_), len(self.classes_))
+        self.module_ = build_module(model_cfg, len(self.vocab_), len(self.classes_))
+        self.coverage_ = self._start_embedding(model_cfg, [train_tokens[i] for i in keep])
         weights = (balanced_class_weights(train_targets, len(self.classes_))
                    if train_cfg.class_weights == "balanced" else None)
         criterion = nn.CrossEntropyLoss(weight=weights)
         targets_t = torch.from_numpy(train_targets)
         seed = self.random_state
+        embedding_weight = self.module_.embedding.weight
+        embedding_cfg = model_cfg.embedding
 
         def batches(epoch: int):
+            embedding_weight.requires_grad_(embedding_cfg.update == "fine-tune"
+                                            and epoch > embedding_cfg.freeze_epochs)
             for idx in bucket_batches([len(s) for s in train_seqs], train_cfg.batch_size,
                                       shuffle=True, seed=seed * 1000 + epoch):
                 ids, lengths = pad_batch([train_seqs[i] for i in idx])
@@ -249,22 +279,37 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             "train_tokens_per_second": (train_tokens_total * epochs_run / result.seconds
                                         if result.seconds > 0 else 0.0),
             "wall_seconds": wall,
+            "embedding": (self.coverage_.to_dict() if self.coverage_ is not None
+                          else {"source": "learned from scratch"}),
         }
         return self
 
-    @property
-    def labels_(self) -> list[str]:
-        return [str(c) for c in self.classes_]
+    def _start_embedding(self, model_cfg: ModelConfig,
+                         train_tokens: list[list[str]]) -> Coverage | None:
+        """Copy Word2Vec/FastText/pretrained vectors into the embedding layer."""
+        config = model_cfg.embedding
+        if config.type == "learned":
+            return None
+        vectors, source = vectors_for(config, train_tokens, self.vocab_,
+                                      model_cfg.embedding_dim, self.random_state)
+        matrix, coverage = start_matrix(self.vocab_, vectors, train_tokens, source,
+                                        self.random_state)
+        with torch.no_grad():
+            self.module_.embedding.weight.copy_(torch.from_numpy(matrix))
+        return coverage
 
-    def _targets(self, labels: np.ndarray, what: str) -> np.ndarray:
-        index = {str(c): i for i, c in enumerate(self.classes_)}
-        unknown = sorted({str(v) for v in labels} - set(index))
-        if unknown:
-            raise DataError(
-                f"the {what} data has labels the model does not know: {', '.join(unknown[:5])}. "
-                f"Known labels: {', '.join(index)}."
-            )
-        return np.fromiter((index[str(v)] for v in labels), dtype=np.int64, count=len(labels))
+    def describe(self) -> str:
+        """One line for reports: what the model is."""
+        model_cfg = self._configs()[0]
+        m, emb = model_cfg, model_cfg.embedding
+        shape = "" if m.kind == "recurrent" else "averaged vectors → "
+        network = (f"MLP × {m.hidden_size}" if m.kind == "averaged-mlp" else
+                   f"{'bidirectional ' if m.bidirectional else ''}{m.cell.upper()}, "
+                   f"{m.num_layers} layer(s) × {m.hidden_size}")
+        pooling = f", {m.pooling} pooling" if m.kind == "recurrent" else ""
+        vectors = "learned" if emb.type == "learned" else f"{emb.type} ({emb.update})"
+        return (f"{shape}{network}{pooling}, embeddings {m.embedding_dim} {vectors}, "
+                f"{getattr(self, 'n_parameters_', 0):,} trained parameters")
 
     def _encode(self, texts: Sequence[str]) -> list[np.ndarray]:
         max_length = self.max_length
@@ -282,22 +327,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Class probabilities ``[n, k]`` in the order of ``classes_``."""
         self._check_fitted()
-        texts = _as_texts(X)
+        texts = as_texts(X)
         if not texts:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
         return softmax(predict_logits(self.module_, self._encode(texts)))
-
-    def predict(self, X: Sequence[str]) -> np.ndarray:
-        """The most probable label per text."""
-        proba = self.predict_proba(X)
-        return self.classes_[proba.argmax(axis=1)] if len(proba) else self.classes_[:0]
-
-    def evaluate(self, X: Sequence[str], y: Sequence[Any]) -> dict[str, Any]:
-        """Accuracy, P/R/F1 (macro, weighted, per class) and the confusion matrix."""
-        self._check_fitted()
-        targets = self._targets(np.asarray(list(y)), "evaluation")
-        predicted = self.predict_proba(X).argmax(axis=1)
-        return classification_metrics(targets, predicted, self.labels_)
 
     # ---- saving ---------------------------------------------------------------------
 
@@ -327,7 +360,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             clf.pipeline_ = Pipeline(meta["preprocessing"])
             clf.vocab_ = Vocab.from_dict(meta["vocab"])
             clf.classes_ = np.asarray(meta["labels"])
-            clf.module_ = SequenceClassifier(model_cfg, len(clf.vocab_), len(clf.classes_))
+            clf.module_ = build_module(model_cfg, len(clf.vocab_), len(clf.classes_))
             clf.module_.load_state_dict(tensors)
         except (KeyError, TypeError, ValueError, RuntimeError, SeqlabError) as err:
             raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \

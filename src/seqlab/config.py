@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from seqlab.errors import ConfigError
@@ -26,6 +27,7 @@ from seqlab.nn.encoder import CELLS
 from seqlab.nn.pooling import POOLINGS
 from seqlab.registry import Registry
 from seqlab.text.preprocess import Pipeline
+from seqlab.vectors.files import FORMATS as VECTOR_FORMATS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -74,9 +76,79 @@ class VocabConfig(StrictModel):
     max_length: int = Field(200, ge=1, description="tokens kept per text (the rest is cut)")
 
 
-class ModelConfig(StrictModel):
-    """The recurrent classifier."""
+class EmbeddingConfig(StrictModel):
+    """Where the embedding layer starts: random (``learned``), Word2Vec or FastText trained
+    on the training split, or a pretrained vector file; then fine-tuned or kept frozen."""
 
+    type: Literal["learned", "word2vec", "fasttext", "pretrained"] = "learned"
+    path: str | None = Field(None, description="vector file, for type: pretrained")
+    format: str = Field("auto", description="auto or a vector file format")
+    architecture: Literal["cbow", "skipgram"] = Field(
+        "cbow", description="Word2Vec/FastText training objective")
+    window: int = Field(5, ge=1, description="context words on each side")
+    min_count: int = Field(1, ge=1, description="words seen fewer times get no trained vector")
+    epochs: int = Field(5, ge=1, description="passes of Word2Vec/FastText over the corpus")
+    update: Literal["fine-tune", "frozen"] = Field(
+        "fine-tune", description="train the vectors with the model, or keep them as they are")
+    freeze_epochs: int = Field(0, ge=0, description="with fine-tune: epochs frozen first")
+
+    @field_validator("format")
+    @classmethod
+    def _format(cls, value: str) -> str:
+        return value if value == "auto" else in_registry(value, VECTOR_FORMATS)
+
+    @model_validator(mode="after")
+    def _path_for_pretrained(self) -> EmbeddingConfig:
+        if self.type == "pretrained" and not self.path:
+            raise ValueError("type: pretrained needs `path`, the vector file")
+        if self.type != "pretrained" and self.path:
+            raise ValueError(f"`path` is only read with type: pretrained (type is {self.type})")
+        return self
+
+
+ModelKind = Literal["recurrent", "averaged", "averaged-mlp", "tfidf", "bow", "minilm",
+                    "minilm-finetune"]
+
+
+class LinearConfig(StrictModel):
+    """The ``tfidf`` and ``bow`` baselines: n-gram features and a linear classifier;
+    validation picks ``C`` (or naive Bayes' ``alpha``) from ``grid``."""
+
+    classifier: Literal["logreg", "svm", "nb"] = "logreg"
+    features: Literal["word", "char", "word+char"] = "word+char"
+    word_ngrams: int = Field(2, ge=1, le=5, description="word n-grams of length 1..n")
+    char_ngrams: tuple[int, int] = Field((2, 5), description="character n-gram lengths")
+    max_features: int = Field(200_000, ge=1, description="per feature kind, most frequent")
+    min_df: int = Field(2, ge=1, description="n-grams in fewer training texts are dropped")
+    grid: list[float] = Field([0.1, 0.3, 1.0, 3.0, 10.0], min_length=1,
+                              description="C (logreg, svm) or alpha (nb) values tried")
+
+    @field_validator("char_ngrams")
+    @classmethod
+    def _char_range(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if not 1 <= value[0] <= value[1] <= 8:
+            raise ValueError("char_ngrams is [low, high] with 1 ≤ low ≤ high ≤ 8")
+        return value
+
+    @field_validator("grid")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(v <= 0 for v in value):
+            raise ValueError("every grid value must be positive")
+        return value
+
+
+class TransformerConfig(StrictModel):
+    """The MiniLM baselines (``pip install seqlab[transformers]``)."""
+
+    max_length: int = Field(128, ge=8, le=512, description="word pieces kept per text")
+    lr: float = Field(3e-5, gt=0.0, description="fine-tuning learning rate")
+
+
+class ModelConfig(StrictModel):
+    """The classifier: recurrent (the default), an averaged-vector model or a baseline."""
+
+    kind: ModelKind = "recurrent"
     cell: CellName = "lstm"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(128, ge=1)
@@ -85,6 +157,9 @@ class ModelConfig(StrictModel):
     dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
     embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
     pooling: PoolingName = "max"
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    linear: LinearConfig = Field(default_factory=LinearConfig)
+    transformer: TransformerConfig = Field(default_factory=TransformerConfig)
 
 
 class TrainingConfig(StrictModel):

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.classifier import TextClassifier
 from seqlab.config import (
     RunConfig,
     flatten_dotted,
@@ -35,6 +34,7 @@ from seqlab.data.readers import (
 )
 from seqlab.data.split import stratified_split
 from seqlab.errors import ConfigError, DataError
+from seqlab.estimators import Classifier, classifier_for, load_classifier
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import classification_sections, write_report
@@ -70,7 +70,7 @@ class TrainOutcome:
     run_dir: Path
     model_path: Path
     test_metrics: dict[str, Any]
-    classifier: TextClassifier
+    classifier: Classifier
 
 
 def _read(path: str, config: RunConfig) -> LabeledData:
@@ -176,10 +176,11 @@ def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
-def _text_facts(clf: TextClassifier, texts: Sequence[str]) -> dict[str, int]:
+def _text_facts(clf: Classifier, texts: Sequence[str]) -> dict[str, int]:
     tokens = clf.pipeline_.process_many(texts)
+    max_length = getattr(clf, "max_length", None)  # the linear baselines read every token
     return {"empty_after_preprocessing": sum(not t for t in tokens),
-            "truncated": sum(len(t) > clf.max_length for t in tokens)}
+            "truncated": sum(len(t) > max_length for t in tokens) if max_length else 0}
 
 
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
@@ -203,7 +204,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
         say(f"{name}: {sum(counts.values())} rows; " +
             ", ".join(f"{label} {n}" for label, n in counts.items()))
 
-    clf = TextClassifier.from_config(config)
+    clf = classifier_for(config)
     clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
             checkpoint_dir=run_dir / "checkpoints", resume=resume,
             callbacks=CallbackList([callbacks, *trackers]))
@@ -211,8 +212,10 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     if info["train_texts_empty_dropped"]:
         say(f"{info['train_texts_empty_dropped']} training texts were empty after "
             "preprocessing and were left out of training")
-    say(f"trained {info['epochs']} epochs in {info['train_seconds']:.1f}s "
-        f"(stopped by {info['stopped']}); best epoch {info['best_epoch']}")
+    if "embedding" in info and "words_found" in info["embedding"]:
+        say(f"embedding: {describe_coverage(info['embedding'])}")
+    say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
+        f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
 
     test_metrics = clf.evaluate(splits.test.texts, splits.test.labels)
     test_facts = _text_facts(clf, splits.test.texts)
@@ -230,24 +233,23 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
     plot_confusion_matrix(test_metrics["confusion_matrix"], test_metrics["labels"],
                           run_dir / "confusion_matrix.png", "Test confusion matrix")
-    plot_learning_curves(clf.history_, run_dir / "learning_curves.png", config.training.monitor,
-                         clf.best_epoch_)
-    m = config.model
+    images = {"Confusion matrix (test)": "confusion_matrix.png"}
+    if clf.round_name == "epoch":
+        plot_learning_curves(clf.history_, run_dir / "learning_curves.png",
+                             config.training.monitor, clf.best_epoch_)
+        images["Learning curves"] = "learning_curves.png"
     write_report(run_dir, f"seqlab run: {config.name}", {
         "summary": [
-            f"model: {'bidirectional ' if m.bidirectional else ''}{m.cell.upper()}, "
-            f"{m.num_layers} layer(s) × {m.hidden_size}, embeddings {m.embedding_dim}, "
-            f"{m.pooling} pooling, {clf.n_parameters_:,} parameters",
+            f"model: {clf.describe()}",
             f"data: {config.data.train}",
             f"preprocessing: {clf.pipeline_.describe()}",
-            f"best epoch {clf.best_epoch_} of {info['epochs']} by validation "
+            f"best {clf.round_name} {clf.best_epoch_} of {info['epochs']} by validation "
             f"{config.training.monitor} ({best_val['val_' + config.training.monitor]:.4f}); "
-            "test scored once with that checkpoint",
+            "test scored once with that model",
             *log_lines,
         ],
         **classification_sections(test_metrics, splits.class_counts()),
-        "images": {"Confusion matrix (test)": "confusion_matrix.png",
-                   "Learning curves": "learning_curves.png"},
+        "images": images,
         "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
                   "training seconds": round(info["train_seconds"], 1),
                   "training tokens/s": round(info["train_tokens_per_second"]),
@@ -259,6 +261,13 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     return TrainOutcome(run_dir, model_path, test_metrics, clf)
 
 
+def describe_coverage(coverage: dict[str, Any]) -> str:
+    """The coverage line of a run's report (see :class:`seqlab.vectors.embedding.Coverage`)."""
+    return (f"{coverage['source']}: vectors for {coverage['words_found']:,} of "
+            f"{coverage['vocab_words']:,} vocabulary words ({coverage['word_share']:.1%}), "
+            f"{coverage['token_share']:.1%} of the training tokens")
+
+
 def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if isinstance(v, float)}
 
@@ -268,7 +277,7 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
                   label_column: str | None = None, label_names: Sequence[str] | None = None,
                   encoding: str = "utf-8", separator: str = ";") -> dict[str, Any]:
     """Evaluate a saved model on a labeled file; write metrics, plot, report, predictions."""
-    clf = TextClassifier.load(model_path)
+    clf = load_classifier(model_path)
     data = read_labeled(data_path, fmt, text_column, label_column, label_names, encoding,
                         separator)
     unknown = sorted(set(data.labels) - set(clf.labels_))
@@ -299,7 +308,7 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
     return metrics
 
 
-def _write_predictions(path: Path, texts: Sequence[str], clf: TextClassifier,
+def _write_predictions(path: Path, texts: Sequence[str], clf: Classifier,
                        proba: np.ndarray, truth: Sequence[str] | None = None) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -318,7 +327,7 @@ def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Pa
                  fmt: str | None = None, text_column: str | None = None,
                  encoding: str = "utf-8") -> int:
     """Predict every text of a file; write text, prediction and probabilities to CSV."""
-    clf = TextClassifier.load(model_path)
+    clf = load_classifier(model_path)
     frame = read_table(in_path, fmt, encoding)
     column = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
     texts = ["" if v is None or v != v else str(v) for v in frame[column].tolist()]

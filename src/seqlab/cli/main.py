@@ -14,6 +14,7 @@ from seqlab.cli.common import console, key_values, split_names, user_errors
 from seqlab.cli.forecast import forecast_app
 from seqlab.cli.lm import lm_app
 from seqlab.cli.tag import tag_app
+from seqlab.cli.vectors import vectors_app
 from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
 from seqlab.errors import SeqlabError
 
@@ -53,7 +54,17 @@ def train(
     separator: Annotated[str | None, typer.Option(help="separator of `lines` files")] = None,
     preprocessing: Annotated[str | None, typer.Option(
         help="preset: default|minimal|none|aggressive (steps: in the config)")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="recurrent|averaged|averaged-mlp|tfidf|bow|minilm|minilm-finetune")] = None,
     cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
+    embedding: Annotated[str | None, typer.Option(
+        help="where embeddings start: learned|word2vec|fasttext|pretrained")] = None,
+    vectors: Annotated[str | None, typer.Option(
+        help="pretrained vector file (word2vec, GloVe, fastText); implies --embedding "
+             "pretrained")] = None,
+    freeze_embeddings: Annotated[bool | None, typer.Option(
+        "--freeze-embeddings/--fine-tune-embeddings",
+        help="keep start vectors fixed, or train them with the model")] = None,
     embedding_dim: Annotated[int | None, typer.Option()] = None,
     hidden_size: Annotated[int | None, typer.Option()] = None,
     layers: Annotated[int | None, typer.Option(help="stacked recurrent layers")] = None,
@@ -88,7 +99,11 @@ def train(
         "data.text_column": text_column, "data.label_column": label_column,
         "data.label_names": split_names(label_names), "data.encoding": encoding,
         "data.separator": separator, "preprocessing": preprocessing,
-        "model.cell": cell, "model.embedding_dim": embedding_dim,
+        "model.kind": kind, "model.cell": cell, "model.embedding_dim": embedding_dim,
+        "model.embedding.type": "pretrained" if vectors else embedding,
+        "model.embedding.path": vectors,
+        "model.embedding.update": None if freeze_embeddings is None else
+        ("frozen" if freeze_embeddings else "fine-tune"),
         "model.hidden_size": hidden_size, "model.num_layers": layers,
         "model.bidirectional": bidirectional, "model.dropout": dropout,
         "model.pooling": pooling, "vocab.max_length": max_length, "vocab.min_freq": min_freq,
@@ -141,7 +156,7 @@ def predict(
     encoding: Annotated[str, typer.Option()] = "utf-8",
 ) -> None:
     """Print the label and probabilities of each text, or label a whole file."""
-    from seqlab.classifier import TextClassifier
+    from seqlab.estimators import load_classifier
     from seqlab.workflows import predict_file
 
     if file:
@@ -152,7 +167,7 @@ def predict(
         return
     if not texts:
         raise SeqlabError("give one or more texts, or --file with --out")
-    clf = TextClassifier.load(model)
+    clf = load_classifier(model)
     proba = clf.predict_proba(texts)
     table = Table("text", "label", *clf.labels_)
     for text, row in zip(texts, proba, strict=True):
@@ -172,9 +187,9 @@ def demo(
     config = load_config(files("seqlab") / "samples" / "demo.yaml")
     config = apply_overrides(config, {"data.train": str(sample), "output_dir": output_dir})
     _train(config, resume=False, force=True, quiet=quiet)
-    from seqlab.classifier import TextClassifier
+    from seqlab.estimators import load_classifier
 
-    clf = TextClassifier.load(config.run_dir / "model.safetensors")
+    clf = load_classifier(config.run_dir / "model.safetensors")
     examples = ["i feel so happy and grateful today", "this makes me furious",
                 "i am terrified of what comes next"]
     for text, label in zip(examples, clf.predict(examples), strict=True):
@@ -185,11 +200,13 @@ def demo(
 @user_errors
 def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")]) -> None:
     """Show what a model bundle holds: labels, settings, preprocessing, metrics."""
-    from seqlab.classifier import TextClassifier
+    from seqlab.estimators import load_classifier
 
-    clf = TextClassifier.load(model)
+    clf = load_classifier(model)
+    console.print(f"model: {clf.describe()}")
     console.print(f"labels: {', '.join(clf.labels_)}")
-    console.print(f"vocabulary: {len(clf.vocab_)} tokens; parameters: {clf.n_parameters_:,}")
+    console.print(f"vocabulary: {clf.fit_info_.get('vocab_size', '?')} entries; "
+                  f"parameters: {clf.n_parameters_:,}")
     console.print(f"preprocessing: {clf.pipeline_.describe()}")
     console.print(f"settings: {clf.get_params()}")
     if clf.metrics_:
@@ -369,6 +386,7 @@ def export(
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(lm_app, name="lm")
 app.add_typer(tag_app, name="tag")
+app.add_typer(vectors_app, name="vectors")
 
 
 def main() -> None:

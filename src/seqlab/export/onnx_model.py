@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.artifacts import atomic_write_text
-from seqlab.classifier import TextClassifier
-from seqlab.errors import SeqlabError
+from seqlab.artifacts import atomic_write_text, bundle_kind
+from seqlab.classifier import BUNDLE_KIND, TextClassifier
+from seqlab.errors import BundleError, SeqlabError
 from seqlab.export.onnx_predictor import MODEL_FILE, PREPROCESSING_FILE, OnnxClassifier
 from seqlab.serving.identity import model_identity
 
@@ -63,6 +63,10 @@ class ExportResult:
 def export_onnx(model_path: str | Path, out_dir: str | Path,
                 check_texts: list[str] | None = None) -> ExportResult:
     """Export a classifier bundle to ``out_dir``; fail if the runtimes disagree."""
+    kind = bundle_kind(model_path)
+    if kind not in (None, BUNDLE_KIND):
+        raise BundleError(f"{model_path}: holds a {kind!r}; ONNX export covers the torch "
+                          "classifiers (model.kind recurrent, averaged, averaged-mlp)")
     clf = TextClassifier.load(model_path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

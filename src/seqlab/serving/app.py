@@ -98,10 +98,10 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
         return onnx, info
     import torch
 
-    from seqlab.classifier import TextClassifier
+    from seqlab.estimators import load_classifier
 
     torch.set_num_threads(settings.threads)
-    clf = TextClassifier.load(settings.model)
+    clf = load_classifier(settings.model)
     info = {**model_identity(settings.model), "labels": clf.labels_,
             "preprocessing": clf.pipeline_.to_spec(), "metrics": clf.metrics_,
             "settings": clf.get_params()}

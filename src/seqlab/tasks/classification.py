@@ -1,4 +1,11 @@
-"""Text classification: embeddings → recurrent encoder → pooling → linear layer."""
+"""Text classification modules: token ids ``[B, T]`` and lengths ``[B]`` → logits ``[B, C]``.
+
+``recurrent`` reads the words in order (embeddings → recurrent encoder → pooling →
+linear layer). The two ``averaged`` models see only the mean of the word vectors, so
+what the recurrent model gains over them is what word order is worth:
+``averaged`` feeds that mean to the recurrent encoder as a one-step sequence (the set-up
+of the common tutorial), ``averaged-mlp`` to a one-hidden-layer network.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +18,14 @@ from torch import nn
 from seqlab.config import ModelConfig
 from seqlab.nn.encoder import RecurrentEncoder
 from seqlab.nn.pooling import make_pooling
+from seqlab.registry import Registry
 from seqlab.text.batching import iterate_batches
 from seqlab.text.vocab import PAD_ID
 
+MODULES: Registry[type[nn.Module]] = Registry("classifier module")
 
+
+@MODULES.register("recurrent")
 class SequenceClassifier(nn.Module):
     """Token ids ``[B, T]`` and lengths ``[B]`` → class logits ``[B, C]``."""
 
@@ -34,6 +45,74 @@ class SequenceClassifier(nn.Module):
         x = self.embedding_dropout(self.embedding(ids))
         pooled = self.pooling(self.encoder(x, lengths))
         return self.head(self.output_dropout(pooled))
+
+
+class _Standardise(nn.BatchNorm1d):
+    """Batch normalisation that falls back on its running statistics for a batch of one
+    (which has no spread to normalise by)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.size(0) == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var,
+                                            self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
+
+
+class _AveragedVectors(nn.Module):
+    """The shared first half of the averaged models: the mean embedding of real tokens,
+    standardised per feature (batch normalisation, as a StandardScaler would): averages of
+    Word2Vec vectors are small and alike, and unscaled they barely train."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.embedding_dropout = nn.Dropout(config.embedding_dropout)
+        self.standardise = _Standardise(config.embedding_dim)
+
+    def mean_vector(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.embedding_dropout(self.embedding(ids))  # pads embed to zero
+        mean = x.sum(dim=1) / lengths.clamp(min=1).unsqueeze(1).to(x.dtype)
+        return self.standardise(mean)
+
+
+@MODULES.register("averaged")
+class AveragedRecurrent(_AveragedVectors):
+    """Mean word vector → the recurrent encoder as a length-1 sequence → linear layer."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int) -> None:
+        super().__init__(config, vocab_size)
+        self.encoder = RecurrentEncoder(
+            config.embedding_dim, config.hidden_size, config.cell, config.num_layers,
+            config.bidirectional, config.dropout,
+        )
+        self.output_dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(self.encoder.output_size, num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        mean = self.mean_vector(ids, lengths).unsqueeze(1)
+        one_step = torch.ones_like(lengths)
+        return self.head(self.output_dropout(self.encoder(mean, one_step).last))
+
+
+@MODULES.register("averaged-mlp")
+class AveragedMLP(_AveragedVectors):
+    """Mean word vector → ``hidden_size`` ReLU units → linear layer."""
+
+    def __init__(self, config: ModelConfig, vocab_size: int, num_classes: int) -> None:
+        super().__init__(config, vocab_size)
+        self.hidden = nn.Sequential(
+            nn.Linear(config.embedding_dim, config.hidden_size), nn.ReLU(),
+            nn.Dropout(config.dropout),
+        )
+        self.head = nn.Linear(config.hidden_size, num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.head(self.hidden(self.mean_vector(ids, lengths)))
+
+
+def build_module(config: ModelConfig, vocab_size: int, num_classes: int) -> nn.Module:
+    """The torch module ``config.kind`` names."""
+    return MODULES.get(config.kind)(config, vocab_size, num_classes)
 
 
 def count_parameters(model: nn.Module) -> int:
