@@ -142,3 +142,19 @@ def test_compare_puts_recurrent_and_baseline_kinds_in_one_leaderboard(tmp_path):
     board = pd.read_csv(tmp_path / "kinds" / "leaderboard.csv")
     assert sorted(board["config"]) == ["kind-averaged-mlp", "kind-bow", "kind-tfidf"]
     assert (tmp_path / "kinds" / "best_model.safetensors").exists()
+
+
+def test_a_baseline_is_served_like_a_recurrent_model(tmp_path, sample):
+    from fastapi.testclient import TestClient
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    clf = LinearTextClassifier(kind="bow", classifier="nb", **FAST).fit(sample.texts,
+                                                                       sample.labels)
+    path = clf.save(tmp_path / "m.safetensors")
+    client = TestClient(app_for(ServeSettings(model=str(path))))
+    assert client.get("/model").json()["labels"] == clf.labels_
+    answer = client.post("/predict", json={"texts": ["i feel so happy", "i am scared"]})
+    assert answer.status_code == 200, answer.text
+    predicted = [row["label"] for row in answer.json()["predictions"]]
+    assert predicted == list(clf.predict(["i feel so happy", "i am scared"]))
