@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.baselines.common import LabelledPredictions
+from seqlab.baselines.common import LabelledPredictions, as_texts
 from seqlab.config import (
     EmbeddingConfig,
     ModelConfig,
@@ -56,20 +55,6 @@ _MODEL_KEYS = [k for k in ModelConfig.model_fields if k not in _OTHER_ESTIMATORS
 _TRAINING_KEYS = list(TrainingConfig.model_fields)
 
 
-def seqlab_version() -> str:
-    try:
-        return version("seqlab")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def as_texts(X: Any) -> list[str]:
-    """``X`` as a list of strings (None → ""); a bare string is refused."""
-    if isinstance(X, str):
-        raise DataError("expected a list of texts, got a single string; wrap it in a list")
-    return ["" if x is None else str(x) for x in X]
-
-
 def split_validation(X: Sequence[str], y: Sequence[Any], X_val: Sequence[str] | None,
                      y_val: Sequence[Any] | None, fraction: float, seed: int
                      ) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
@@ -97,6 +82,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     :class:`~seqlab.config.EmbeddingConfig` mapping, e.g. ``{"type": "word2vec"}``."""
 
     round_name = "epoch"  # what one row of ``history_`` is
+    fitted_attribute = "module_"
 
     def __init__(
         self,
@@ -318,18 +304,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     # ---- prediction ---------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("this TextClassifier is not fitted yet; call fit or load")
-
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Class probabilities ``[n, k]`` in the order of ``classes_``."""
-        self._check_fitted()
-        texts = as_texts(X)
-        if not texts:
-            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+    def _proba(self, texts: list[str]) -> np.ndarray:
         return softmax(predict_logits(self.module_, self._encode(texts)))
 
     # ---- saving ---------------------------------------------------------------------
@@ -338,15 +313,9 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         """Write the model bundle (one safetensors file) atomically; return its path."""
         self._check_fitted()
         path = Path(path)
-        meta = {
-            "seqlab_version": seqlab_version(),
-            "params": self.get_params(),
-            "preprocessing": self.pipeline_.to_spec(),
-            "labels": self.labels_,
-            "vocab": self.vocab_.to_dict(),
-            "fit_info": getattr(self, "fit_info_", {}),
-            "metrics": metrics or {},
-        }
+        meta = self.bundle_meta(metrics, params=self.get_params(),
+                                preprocessing=self.pipeline_.to_spec(),
+                                vocab=self.vocab_.to_dict())
         save_tensors(path, self.module_.state_dict(), meta, BUNDLE_KIND)
         return path
 

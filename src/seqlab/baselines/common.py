@@ -1,9 +1,11 @@
-"""What the baseline estimators share: labels ↔ indices, ``predict`` and ``evaluate``
-from ``predict_proba``, and the label checks with their messages."""
+"""What every text classifier shares (the recurrent one and the baselines): labels ↔
+indices with their checks, ``predict_proba``'s checks, ``predict`` and ``evaluate``, and
+the JSON header of a bundle."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
@@ -12,13 +14,50 @@ from seqlab.errors import DataError
 from seqlab.evaluation.metrics import classification_metrics
 
 
+def seqlab_version() -> str:
+    """The installed seqlab version (written into every bundle)."""
+    try:
+        return version("seqlab")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def as_texts(X: Any) -> list[str]:
+    """``X`` as a list of strings (None → ""); a bare string is refused."""
+    if isinstance(X, str):
+        raise DataError("expected a list of texts, got a single string; wrap it in a list")
+    return ["" if x is None else str(x) for x in X]
+
+
 class LabelledPredictions:
-    """A mixin for estimators that set ``classes_`` in ``fit`` and define ``predict_proba``."""
+    """A mixin for estimators that set ``classes_`` in ``fit`` and compute class
+    probabilities in ``_proba(texts)``; ``fitted_attribute`` is set by ``fit`` and ``load``."""
 
     classes_: np.ndarray
+    fitted_attribute = "classes_"
+
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, self.fitted_attribute):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit or "
+                                 "load")
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        raise NotImplementedError
+        """Class probabilities ``[n, k]`` in the order of ``classes_``."""
+        self._check_fitted()
+        texts = as_texts(X)
+        if not texts:
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        return self._proba(texts)
+
+    def bundle_meta(self, metrics: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+        """The JSON header every classifier bundle holds, plus ``extra`` (params etc.)."""
+        return {"seqlab_version": seqlab_version(), "labels": self.labels_,
+                "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}, **extra}
 
     @property
     def labels_(self) -> list[str]:

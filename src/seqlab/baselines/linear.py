@@ -31,7 +31,7 @@ from sklearn.svm import LinearSVC
 
 from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.baselines.common import LabelledPredictions
-from seqlab.classifier import as_texts, seqlab_version, split_validation
+from seqlab.classifier import split_validation
 from seqlab.config import LinearConfig, RunConfig
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.evaluation.metrics import classification_metrics
@@ -128,6 +128,7 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     """TF-IDF (``kind="tfidf"``) or count (``"bow"``) n-grams with a linear classifier."""
 
     round_name = "grid value"  # one row of ``history_`` per value of ``grid``
+    fitted_attribute = "weight_"
 
     def __init__(
         self,
@@ -261,18 +262,8 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     # ---- prediction --------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "weight_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("this LinearTextClassifier is not fitted yet; call fit or load")
-
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Class scores ``[n, k]`` that sum to 1, in the order of ``classes_``."""
-        self._check_fitted()
-        texts = as_texts(X)
-        if not texts:
-            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+    def _proba(self, texts: list[str]) -> np.ndarray:
+        """Class scores that sum to 1 (see the module docstring for what they mean)."""
         scores = np.asarray(self._transform(texts) @ self.weight_.T) + self.bias_
         return softmax(scores.astype(np.float32))
 
@@ -289,10 +280,9 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             vocabularies[name] = vectorizer.get_feature_names_out().tolist()
             if isinstance(vectorizer, TfidfVectorizer):
                 tensors[f"idf.{name}"] = torch.from_numpy(vectorizer.idf_.astype(np.float32))
-        meta = {"seqlab_version": seqlab_version(), "params": self.get_params(),
-                "preprocessing": self.pipeline_.to_spec(), "labels": self.labels_,
-                "vocabularies": vocabularies, "fit_info": getattr(self, "fit_info_", {}),
-                "metrics": metrics or {}}
+        meta = self.bundle_meta(metrics, params=self.get_params(),
+                                preprocessing=self.pipeline_.to_spec(),
+                                vocabularies=vocabularies)
         save_tensors(path, tensors, meta, BUNDLE_KIND)
         return path
 

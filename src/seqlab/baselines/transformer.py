@@ -28,7 +28,7 @@ from torch import nn
 from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.baselines.common import LabelledPredictions
 from seqlab.baselines.linear import fit_grid
-from seqlab.classifier import as_texts, seqlab_version, split_validation
+from seqlab.classifier import split_validation
 from seqlab.config import RunConfig, TrainingConfig
 from seqlab.errors import BundleError, SeqlabError
 from seqlab.tasks.classification import count_parameters, softmax
@@ -92,6 +92,7 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
     fine-tuned end to end (``kind="minilm-finetune"``)."""
 
     round_name = "epoch"
+    fitted_attribute = "tokenizer_"
 
     def __init__(
         self,
@@ -284,16 +285,7 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
 
     # ---- prediction --------------------------------------------------------------------
 
-    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
-        """Class probabilities ``[n, k]`` in the order of ``classes_``."""
-        if not hasattr(self, "tokenizer_"):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError("this TransformerClassifier is not fitted yet; call fit or "
-                                 "load")
-        texts = as_texts(X)
-        if not texts:
-            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+    def _proba(self, texts: list[str]) -> np.ndarray:
         if self.fine_tuned:
             return softmax(self._logits(texts))
         return softmax(self._embed(texts) @ self.weight_.T + self.bias_)
@@ -307,9 +299,7 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
                    {"weight": torch.from_numpy(self.weight_),
                     "bias": torch.from_numpy(self.bias_)})
         params = self.get_params() | {"grid": list(self.grid)}
-        meta = {"seqlab_version": seqlab_version(), "params": params, "encoder": ENCODER,
-                "labels": self.labels_, "fit_info": getattr(self, "fit_info_", {}),
-                "metrics": metrics or {}}
+        meta = self.bundle_meta(metrics, params=params, encoder=ENCODER)
         save_tensors(path, tensors, meta, BUNDLE_KIND)
         return path
 
