@@ -53,6 +53,16 @@ def test_train_writes_a_complete_run_folder(trained_run):
     assert config["model"]["hidden_size"] == 16
 
 
+def test_automatic_choices_are_saved_as_numbers_and_stated(trained_run):
+    config = yaml.safe_load((trained_run / "config.yaml").read_text())
+    lengths = [len(line.rsplit(";", 1)[0].split()) for line in SAMPLE.read_text().splitlines()]
+    assert isinstance(config["vocab"]["max_length"], int)
+    assert config["vocab"]["max_length"] == 200 > max(lengths)  # short texts are never cut
+    assert config["vocab"]["min_freq"] == 1  # a small corpus keeps every word
+    log = (trained_run / "train.log").read_text()
+    assert "vocab.max_length" in log and "(auto)" in log
+
+
 def test_saved_config_reproduces_the_run(trained_run, tmp_path):
     config = yaml.safe_load((trained_run / "config.yaml").read_text())
     config["output_dir"] = str(tmp_path)
@@ -111,7 +121,7 @@ def test_bad_training_data_gets_one_clear_message(tmp_path, content, fragments):
         path.write_bytes(content)
     result = invoke("train", path, "--output-dir", tmp_path / "runs", *FAST)
     fails_cleanly(result, str(path), *fragments)
-    assert not (tmp_path / "runs" / "run" / "model.safetensors").exists()
+    assert not list((tmp_path / "runs").rglob("model.safetensors"))
 
 
 def test_missing_and_damaged_models(tmp_path):
@@ -136,13 +146,19 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
     assert "no such file" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_a_one_megabyte_text_is_trained_on_and_predicted(tmp_path):
+def test_a_ten_megabyte_text_is_cut_at_the_hard_limit_and_counted(tmp_path):
+    from seqlab.baselines.common import TEXT_CHAR_LIMIT
+
     rows = [line.rsplit(";", 1) for line in SAMPLE.read_text().splitlines()]
-    rows.append(["i feel " + "very " * 200_000 + "happy", "joy"])
+    rows.append(["i feel " + "very " * 2_000_000 + "happy", "joy"])  # 10 MB
     path = tmp_path / "big.csv"
     pd.DataFrame(rows, columns=["text", "label"]).to_csv(path, index=False)
     result = invoke("train", path, "--output-dir", tmp_path, "--name", "big", *FAST)
     assert result.exit_code == 0, result.output
+    facts = json.loads((tmp_path / "big" / "metrics.json").read_text())["text_facts"]
+    assert sum(split["over_char_limit"] for split in facts.values()) == 1
+    log = (tmp_path / "big" / "train.log").read_text()
+    assert f"cut at the hard limit of {TEXT_CHAR_LIMIT:,} characters" in log
     result = invoke("predict", tmp_path / "big", rows[-1][0])
     assert result.exit_code == 0 and "Traceback" not in result.output
 
@@ -206,3 +222,47 @@ def test_compare_from_flags(tmp_path):
     assert sorted(board["config"]) == ["cell-gru_hidden_size-8", "cell-rnn_hidden_size-8"]
     assert board["model.hidden_size"].tolist() == [8, 8]  # values parsed as YAML, not text
     fails_cleanly(invoke("compare", "--data", SAMPLE, "--grid", "model.cell"), "KEY=V1,V2")
+
+
+def test_every_run_reports_the_baseline_beside_the_model(trained_run):
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    rows = metrics["baseline"]["rows"]
+    assert [r["model"] for r in rows] == ["ensemble", "recurrent alone", "TF-IDF + logreg"]
+    difference = metrics["baseline"]["difference"]
+    assert difference["test_macro_f1"] == pytest.approx(
+        rows[0]["test_macro_f1"] - rows[-1]["test_macro_f1"])
+    assert rows[0]["test_macro_f1"] == pytest.approx(metrics["test"]["macro_f1"])
+    for report in ("report.md", "report.html"):
+        assert "Against the baseline" in (trained_run / report).read_text()
+    for split in ("train", "val", "test"):
+        assert set(metrics["text_facts"][split]) == {"empty_after_preprocessing", "truncated",
+                                                     "over_char_limit"}
+
+
+def test_runs_without_a_name_never_collide(tmp_path):
+    for _ in range(2):
+        assert invoke("train", SAMPLE, "--output-dir", tmp_path, *FAST,
+                      "--no-baseline").exit_code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "emotion_sample-ensemble", "emotion_sample-ensemble-2"]
+    metrics = json.loads((tmp_path / "emotion_sample-ensemble" / "metrics.json").read_text())
+    assert metrics["baseline"] is None
+
+
+@pytest.mark.parametrize("kind", ["ensemble", "recurrent", "averaged", "averaged-mlp",
+                                  "tfidf", "bow"])
+def test_every_kind_trains_from_the_cli_with_the_progress_bar(tmp_path, kind):
+    result = invoke("train", SAMPLE, "--output-dir", tmp_path, "--kind", kind,
+                    *[a for a in FAST if a != "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "done: test accuracy" in result.output
+    assert (tmp_path / f"emotion_sample-{kind}" / "model.safetensors").exists()
+    shows_baseline = kind not in ("tfidf", "bow")
+    assert ("baseline TF-IDF + logreg" in result.output) == shows_baseline
+
+
+@pytest.mark.parametrize("name", ["../../elsewhere/x", "a/b", "..", " "])
+def test_a_run_name_cannot_leave_the_output_folder(tmp_path, name):
+    result = invoke("train", SAMPLE, "--output-dir", tmp_path / "runs", "--name", name, *FAST)
+    fails_cleanly(result, "name", "one folder name")
+    assert not (tmp_path / "elsewhere").exists()

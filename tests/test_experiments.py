@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -146,3 +147,23 @@ def test_two_workers_share_one_study_and_finish_exactly_the_trials(tmp_path):
     assert sorted(t.number for t in finished) == list(range(6))
     assert all(t.state.name in ("COMPLETE", "PRUNED") for t in finished)
     assert all(t.user_attrs["worker"] for t in finished)
+
+
+def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(tmp_path):
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
+    spec = tune_spec(tmp_path, trials=2, heartbeat=1, pruning=False)
+    spec.folder.mkdir(parents=True)
+    study = tune.open_study(spec)
+    dead = study.ask()  # a worker took this trial, sent one heartbeat, and was killed
+    study._storage.record_heartbeat(dead._trial_id)
+    time.sleep(2.5)  # silent for longer than the grace period (2 × heartbeat)
+    tune.run_tuning(spec, retrain=False, notify=lambda _: None)
+    trials = optuna.load_study(study_name="tn", storage=spec.storage_url()).trials
+    states = {t.number: t.state.name for t in trials}
+    assert states[dead.number] == "FAIL"
+    retried = [t for t in trials if RetryFailedTrialCallback.retried_trial_number(t)
+               == dead.number]
+    assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
+    assert sum(s == "COMPLETE" for s in states.values()) == 2

@@ -87,7 +87,7 @@ def test_bad_corpus_gets_a_clear_error(tmp_path):
                                              "corpus.documents": "lines"}).corpus)
     latin = tmp_path / "latin.txt"
     latin.write_bytes("fine line\ncaf\xe9 au lait\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"line 2 is not valid utf-8.*--encoding"):
+    with pytest.raises(DataError, match=r"line 2: the file is not valid utf-8.*--encoding"):
         read_corpus(tiny_config(tmp_path, **{"corpus.path": str(latin)}).corpus)
     short = tmp_path / "short.txt"
     short.write_text("abc", encoding="utf-8")

@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import pytest
 
-from seqlab.classifier import TextClassifier
 from seqlab.config import RunConfig, apply_overrides
+from seqlab.estimators import load_classifier
 from seqlab.workflows import train_run
 
 from conftest import SAMPLE, TINY
@@ -68,7 +68,7 @@ def post(url, body=None, content=None):
 
 
 def test_predictions_equal_the_library(server, run_dir):
-    clf = TextClassifier.load(run_dir)
+    clf = load_classifier(run_dir)
     texts = ["i feel so happy", "i am terrified", ""]
     response = post(server, {"texts": texts})
     assert response.status_code == 200
@@ -103,7 +103,7 @@ def test_limits_and_malformed_bodies(server, body, content, status, fragment):
 
 
 def test_concurrent_requests_all_get_their_own_answers(server, run_dir):
-    clf = TextClassifier.load(run_dir)
+    clf = load_classifier(run_dir)
     texts = [line.rsplit(";", 1)[0] for line in SAMPLE.read_text().splitlines()[:64]]
     expected = clf.predict(texts)
 
@@ -135,7 +135,7 @@ def test_page_in_headless_chromium(server, run_dir):
     playwright = pytest.importorskip("playwright.sync_api",
                                      reason="playwright is not installed (pip install playwright)")
     text = "i feel so happy and grateful today"
-    expected = TextClassifier.load(run_dir).predict([text])[0]
+    expected = load_classifier(run_dir).predict([text])[0]
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -88,20 +88,33 @@ def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], 
     try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
+            header = json.loads(metadata[META_KEY])
+            if not isinstance(header, dict):
+                raise ValueError("the header is not a JSON object")
+            _check_header(header, kind)
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
-        meta = json.loads(metadata[META_KEY])
+    except BundleError as err:
+        raise BundleError(f"{path}: {err}") from None
     except Exception as err:  # safetensors and json raise several types for damaged files
         raise BundleError(
-            f"{path}: not a seqlab {kind} or the file is damaged ({type(err).__name__}: "
-            f"{str(err)[:120]}). Retrain, or restore the file."
+            f"{path}: not a seqlab model bundle, or the file is damaged "
+            f"({type(err).__name__}: {str(err)[:120]}). Retrain, or restore the file."
         ) from None
-    if meta.get("format") != kind:
-        raise BundleError(f"{path}: holds a {meta.get('format')!r}, not a {kind!r}")
-    if meta.get("format_version", 0) > FORMAT_VERSION:
-        raise BundleError(
-            f"{path}: written by a newer seqlab (format {meta['format_version']}); upgrade seqlab"
-        )
+    meta = header
     return tensors, meta
+
+
+def _check_header(header: dict[str, Any], kind: str) -> None:
+    """Refuse a header of another kind, or one without a usable format version."""
+    if header.get("format") != kind:
+        raise BundleError(f"holds a {header.get('format')!r}, not a {kind!r}")
+    version = header.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise BundleError(f"the bundle header has no valid format_version (found {version!r}); "
+                          "it was not written by seqlab or was edited. Retrain, or restore "
+                          "the file.")
+    if version > FORMAT_VERSION:
+        raise BundleError(f"written by a newer seqlab (format {version}); upgrade seqlab")
 
 
 def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor], Any]:

@@ -23,7 +23,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.baselines.common import LabelledPredictions, as_texts
+from seqlab.baselines.common import LabelledPredictions, as_texts, bundle_labels
 from seqlab.config import (
     EmbeddingConfig,
     ModelConfig,
@@ -43,6 +43,7 @@ from seqlab.tasks.classification import (
     predict_logits,
     softmax,
 )
+from seqlab.text.auto import AUTO, auto_max_length, auto_min_freq
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
@@ -50,7 +51,7 @@ from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
 from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
 
 BUNDLE_KIND = "seqlab.text_classifier"
-_OTHER_ESTIMATORS = ("linear", "transformer")  # settings of the baselines' own estimators
+_OTHER_ESTIMATORS = ("linear", "transformer", "members")  # other estimators' settings
 _MODEL_KEYS = [k for k in ModelConfig.model_fields if k not in _OTHER_ESTIMATORS]
 _TRAINING_KEYS = list(TrainingConfig.model_fields)
 
@@ -97,9 +98,9 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         pooling: str = "max",
         embedding: dict[str, Any] | None = None,
         preprocessing: str | list[Any] = "default",
-        min_freq: int = 1,
+        min_freq: int | str = "auto",
         max_vocab_size: int | None = None,
-        max_length: int = 200,
+        max_length: int | str = "auto",
         optimizer: str = "adamw",
         lr: float = 2e-3,
         weight_decay: float = 0.01,
@@ -148,9 +149,12 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     @classmethod
     def from_config(cls, config: RunConfig) -> TextClassifier:
-        """The classifier a run config describes."""
+        """The classifier a run config describes (for the default ``ensemble`` kind: its
+        recurrent part)."""
         params = config.model.model_dump(exclude=set(_OTHER_ESTIMATORS)) | \
             config.training.model_dump()
+        if params["kind"] == "ensemble":
+            params["kind"] = "recurrent"
         if config.model.embedding == EmbeddingConfig():  # the estimator's default: None
             params["embedding"] = None
         return cls(
@@ -203,9 +207,11 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         self.pipeline_ = Pipeline(self.preprocessing)
         train_tokens = self.pipeline_.process_many(texts)
         keep = [i for i, tokens in enumerate(train_tokens) if tokens]
-        self.vocab_ = Vocab.build((train_tokens[i] for i in keep), vocab_cfg.min_freq,
+        self.max_length_, self.min_freq_ = self._resolve(vocab_cfg, [len(train_tokens[i])
+                                                                     for i in keep])
+        self.vocab_ = Vocab.build((train_tokens[i] for i in keep), self.min_freq_,
                                   vocab_cfg.max_size)
-        train_seqs = [self.vocab_.encode(train_tokens[i], vocab_cfg.max_length) for i in keep]
+        train_seqs = [self.vocab_.encode(train_tokens[i], self.max_length_) for i in keep]
         train_targets = self.label_indices(labels[keep], "training")
         val_seqs = self._encode(val_texts)
         val_targets = self.label_indices(val_labels, "validation")
@@ -267,8 +273,22 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             "wall_seconds": wall,
             "embedding": (self.coverage_.to_dict() if self.coverage_ is not None
                           else {"source": "learned from scratch"}),
+            "resolved": self.resolved_,
         }
         return self
+
+    def _resolve(self, vocab_cfg: VocabConfig, lengths: list[int]) -> tuple[int, int]:
+        """``max_length`` and ``min_freq``, the ``auto`` ones chosen from the training
+        texts; ``resolved_`` keeps each automatic choice with its reason."""
+        self.resolved_: dict[str, dict[str, Any]] = {}
+        max_length, min_freq = vocab_cfg.max_length, vocab_cfg.min_freq
+        if max_length == AUTO:
+            max_length, why = auto_max_length(lengths)
+            self.resolved_["vocab.max_length"] = {"value": max_length, "why": why}
+        if min_freq == AUTO:
+            min_freq, why = auto_min_freq(sum(lengths))
+            self.resolved_["vocab.min_freq"] = {"value": min_freq, "why": why}
+        return int(max_length), int(min_freq)
 
     def _start_embedding(self, model_cfg: ModelConfig,
                          train_tokens: list[list[str]]) -> Coverage | None:
@@ -298,7 +318,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                 f"{getattr(self, 'n_parameters_', 0):,} trained parameters")
 
     def _encode(self, texts: Sequence[str]) -> list[np.ndarray]:
-        max_length = self.max_length
+        max_length = self.max_length_
         return [self.vocab_.encode(tokens, max_length)
                 for tokens in self.pipeline_.process_many(texts)]
 
@@ -309,33 +329,52 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     # ---- saving ---------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the model bundle (one safetensors file) atomically; return its path."""
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The tensors and JSON header of this model's bundle (see :meth:`save`)."""
         self._check_fitted()
-        path = Path(path)
         meta = self.bundle_meta(metrics, params=self.get_params(),
                                 preprocessing=self.pipeline_.to_spec(),
                                 vocab=self.vocab_.to_dict())
-        save_tensors(path, self.module_.state_dict(), meta, BUNDLE_KIND)
+        return dict(self.module_.state_dict()), meta
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the model bundle (one safetensors file) atomically; return its path."""
+        path = Path(path)
+        save_tensors(path, *self.to_bundle(metrics), BUNDLE_KIND)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> TextClassifier:
         """Load a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
+        return cls.from_bundle(*load_tensors(path, BUNDLE_KIND), path)
+
+    @classmethod
+    def from_bundle(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                    path: str | Path) -> TextClassifier:
+        """The model :meth:`to_bundle` described; damage is a BundleError naming ``path``."""
         try:
             clf = cls(**meta["params"])
             model_cfg, _, _ = clf._configs()
             clf.pipeline_ = Pipeline(meta["preprocessing"])
             clf.vocab_ = Vocab.from_dict(meta["vocab"])
-            clf.classes_ = np.asarray(meta["labels"])
+            rows = tensors["embedding.weight"].shape[0]
+            if len(clf.vocab_) != rows:  # checked before a module of that size is built
+                raise ValueError(f"a vocabulary of {len(clf.vocab_):,} words for an embedding "
+                                 f"of {rows:,} rows")
+            clf.classes_ = bundle_labels(meta)
             clf.module_ = build_module(model_cfg, len(clf.vocab_), len(clf.classes_))
             clf.module_.load_state_dict(tensors)
-        except (KeyError, TypeError, ValueError, RuntimeError, SeqlabError) as err:
+            clf.fit_info_ = meta.get("fit_info", {})
+            resolved = clf.fit_info_.get("resolved", {})
+            clf.max_length_ = int(resolved.get("vocab.max_length", {}).get("value",
+                                                                           clf.max_length))
+            clf.min_freq_ = int(resolved.get("vocab.min_freq", {}).get("value", clf.min_freq))
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError,
+                SeqlabError) as err:
             raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
                 from None
         clf.module_.eval()
-        clf.fit_info_ = meta.get("fit_info", {})
         clf.metrics_ = meta.get("metrics", {})
         clf.n_parameters_ = count_parameters(clf.module_)
         return clf

@@ -63,7 +63,8 @@ class DataConfig(StrictModel):
     label_column: str | None = None
     label_names: list[str] | None = None
     encoding: str = "utf-8"
-    separator: str = ";"
+    separator: str = Field(";", min_length=1, description="between text and label in "
+                           "`lines` files")
     val_fraction: float = Field(0.1, ge=0.0, lt=0.5)
     test_fraction: float = Field(0.1, ge=0.0, lt=0.5)
 
@@ -71,9 +72,20 @@ class DataConfig(StrictModel):
 class VocabConfig(StrictModel):
     """Vocabulary size and sequence length."""
 
-    min_freq: int = Field(1, ge=1)
+    min_freq: int | Literal["auto"] = Field(
+        "auto", description="a word's count to be in the vocabulary; auto: from the corpus "
+        "size (seqlab.text.auto)")
     max_size: int | None = Field(None, ge=1)
-    max_length: int = Field(200, ge=1, description="tokens kept per text (the rest is cut)")
+    max_length: int | Literal["auto"] = Field(
+        "auto", description="tokens kept per text (the rest is cut); auto: from the training "
+        "lengths (seqlab.text.auto)")
+
+    @field_validator("min_freq", "max_length")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("must be at least 1, or auto")
+        return value
 
 
 class EmbeddingConfig(StrictModel):
@@ -106,7 +118,7 @@ class EmbeddingConfig(StrictModel):
         return self
 
 
-ModelKind = Literal["recurrent", "averaged", "averaged-mlp", "tfidf", "bow", "minilm",
+ModelKind = Literal["ensemble", "recurrent", "averaged", "averaged-mlp", "tfidf", "bow", "minilm",
                     "minilm-finetune"]
 
 
@@ -146,9 +158,13 @@ class TransformerConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The classifier: recurrent (the default), an averaged-vector model or a baseline."""
+    """The classifier: the ensemble of the recurrent model and the TF-IDF baseline (the
+    default), the recurrent model alone, an averaged-vector model or a baseline."""
 
-    kind: ModelKind = "recurrent"
+    kind: ModelKind = "ensemble"
+    members: int | Literal["auto"] = Field(
+        "auto", description="ensemble: recurrent models trained with seeds seed, seed+1, … "
+        "and averaged; auto: 3 below a million training words, else 1")
     cell: CellName = "lstm"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(128, ge=1)
@@ -157,6 +173,14 @@ class ModelConfig(StrictModel):
     dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
     embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
     pooling: PoolingName = "max"
+
+    @field_validator("members")
+    @classmethod
+    def _some_members(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 1 <= value <= 16:
+            raise ValueError("members is 1 … 16, or auto")
+        return value
+
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     linear: LinearConfig = Field(default_factory=LinearConfig)
     transformer: TransformerConfig = Field(default_factory=TransformerConfig)
@@ -195,6 +219,14 @@ class RunFolderConfig(StrictModel):
     output_dir: str = "runs"
     seed: int = 13
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value.strip() or value in (".", "..") or any(c in value for c in "/\\\0"):
+            raise ValueError("a run name is one folder name (no '/', '\\' or '..'); the "
+                             "folder goes inside output_dir")
+        return value
+
     @property
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
@@ -212,6 +244,8 @@ class RunConfig(RunFolderConfig):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    baseline: bool = Field(True, description="also fit TF-IDF + logistic regression on the "
+                           "same split and report the model beside it")
 
     @field_validator("preprocessing")
     @classmethod

@@ -4,6 +4,7 @@
 
 | ``model.kind``                                | estimator                     |
 |-----------------------------------------------|-------------------------------|
+| ``ensemble`` (the default)                    | ``EnsembleClassifier`` (the next two, blended) |
 | ``recurrent``, ``averaged``, ``averaged-mlp`` | ``seqlab.TextClassifier``     |
 | ``tfidf``, ``bow``                            | ``LinearTextClassifier``      |
 | ``minilm``, ``minilm-finetune``               | ``TransformerClassifier`` (extra) |
@@ -70,6 +71,12 @@ def _linear_classifier() -> Any:
     return LinearTextClassifier
 
 
+def _ensemble_classifier() -> Any:
+    from seqlab.ensemble import EnsembleClassifier
+
+    return EnsembleClassifier
+
+
 def _transformer_classifier() -> Any:
     from seqlab.baselines.transformer import TransformerClassifier
 
@@ -78,6 +85,7 @@ def _transformer_classifier() -> Any:
 
 # model.kind → the class that trains it (imported when used: the transformer is an extra)
 ESTIMATORS: Registry[Callable[[], Any]] = Registry("model kind")
+ESTIMATORS.register("ensemble")(_ensemble_classifier)
 for _kind in ("recurrent", "averaged", "averaged-mlp"):
     ESTIMATORS.register(_kind)(_torch_classifier)
 for _kind in ("tfidf", "bow"):
@@ -89,6 +97,7 @@ for _kind in ("minilm", "minilm-finetune"):
 BUNDLES: dict[str, Callable[[], Any]] = {
     "seqlab.text_classifier": _torch_classifier,
     "seqlab.linear_classifier": _linear_classifier,
+    "seqlab.ensemble_classifier": _ensemble_classifier,
     "seqlab.transformer_classifier": _transformer_classifier,
 }
 
@@ -96,6 +105,15 @@ BUNDLES: dict[str, Callable[[], Any]] = {
 def classifier_for(config: RunConfig) -> Classifier:
     """The unfitted estimator ``config.model.kind`` names, set up from ``config``."""
     return ESTIMATORS.get(config.model.kind)().from_config(config)
+
+
+def best_validation(clf: Classifier) -> dict[str, float]:
+    """The validation metrics of the model as fitted (``val_macro_f1``, …): an ensemble's
+    blend, else the history record of the chosen epoch or grid value."""
+    own = getattr(clf, "best_validation", None)
+    if own is not None:
+        return own()
+    return next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
 
 
 def load_classifier(path: str | Path) -> Classifier:

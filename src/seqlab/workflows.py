@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.baselines.common import TEXT_CHAR_LIMIT, as_texts
+from seqlab.baselines.comparison import BaselineComparison, compare_with_baseline
 from seqlab.config import (
     RunConfig,
+    apply_overrides,
     flatten_dotted,
     read_yaml_mapping,
     validate_model,
@@ -33,8 +37,9 @@ from seqlab.data.readers import (
     read_table,
 )
 from seqlab.data.split import stratified_split
+from seqlab.data.writers import output_format, write_table
 from seqlab.errors import ConfigError, DataError
-from seqlab.estimators import Classifier, classifier_for, load_classifier
+from seqlab.estimators import Classifier, best_validation, classifier_for, load_classifier
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import classification_sections, write_report
@@ -71,6 +76,7 @@ class TrainOutcome:
     model_path: Path
     test_metrics: dict[str, Any]
     classifier: Classifier
+    baseline: BaselineComparison | None = None
 
 
 def _read(path: str, config: RunConfig) -> LabeledData:
@@ -147,18 +153,41 @@ def _check_resume(config: RunSettings, run_dir: Path) -> None:
         )
 
 
+def holds_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished or resumable run (a model or a checkpoint);
+    a folder left by a run that failed before its first checkpoint holds neither."""
+    return any(run_dir.glob("*.safetensors")) or any(run_dir.glob("checkpoints/*.safetensors"))
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed write left behind (``.<name>.*.tmp``)."""
+    stale = [p for pattern in (".*.tmp", "checkpoints/.*.tmp") for p in run_dir.glob(pattern)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
-    """Create the run folder; refuse to mix a new run into an old one."""
+    """Create the run folder; refuse to mix a new run into an old one.
+
+    A folder holding no model and no checkpoint (a run that failed early) is reused, and
+    the temporary files of an interrupted write are removed on every start.
+    """
     run_dir = config.run_dir
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir}: a file has that name, so it cannot be the run folder; "
+                          "pick another --name or --output-dir")
     if resume:
         _check_resume(config, run_dir)
+        remove_stale_temporaries(run_dir)
         return run_dir
-    if run_dir.exists() and any(run_dir.iterdir()) and not overwrite:
+    if run_dir.exists() and holds_run(run_dir) and not overwrite:
         raise ConfigError(
             f"{run_dir} already holds a run. Pick another --name, pass --resume to continue "
             "it, or --force to replace it."
         )
     run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(run_dir)
     for stale in ("checkpoints/last.safetensors", "checkpoints/best.safetensors"):
         (run_dir / stale).unlink(missing_ok=True)
     atomic_write_text(run_dir / "config.yaml", config.to_yaml())
@@ -176,11 +205,19 @@ def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     atomic_write_text(path, buffer.getvalue())
 
 
+_FACT_WORDS = {"empty_after_preprocessing": " empty after preprocessing",
+               "truncated": " cut at {tokens} tokens",
+               "over_char_limit": " cut at the hard limit of {chars:,} characters"}
+
+
 def _text_facts(clf: Classifier, texts: Sequence[str]) -> dict[str, int]:
-    tokens = clf.pipeline_.process_many(texts)
-    max_length = getattr(clf, "max_length", None)  # the linear baselines read every token
+    """How many texts are empty after preprocessing, cut at the model's token limit, and
+    cut at the hard character limit."""
+    tokens = clf.pipeline_.process_many(as_texts(texts))
+    max_length = getattr(clf, "max_length_", None)  # the linear baselines read every token
     return {"empty_after_preprocessing": sum(not t for t in tokens),
-            "truncated": sum(len(t) > max_length for t in tokens) if max_length else 0}
+            "truncated": sum(len(t) > max_length for t in tokens) if max_length else 0,
+            "over_char_limit": sum(len(t) > TEXT_CHAR_LIMIT for t in texts)}
 
 
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
@@ -209,6 +246,12 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             checkpoint_dir=run_dir / "checkpoints", resume=resume,
             callbacks=CallbackList([callbacks, *trackers]))
     info = clf.fit_info_
+    resolved = info.get("resolved") or {}
+    for key, choice in resolved.items():
+        say(f"{key}: {choice['value']} (auto) — {choice['why']}")
+    if resolved:  # the saved config holds the numbers, so that it reproduces the run
+        atomic_write_text(run_dir / "config.yaml", apply_overrides(
+            config, {key: choice["value"] for key, choice in resolved.items()}).to_yaml())
     if info["train_texts_empty_dropped"]:
         say(f"{info['train_texts_empty_dropped']} training texts were empty after "
             "preprocessing and were left out of training")
@@ -217,17 +260,28 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
         f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
 
+    text_facts = {name: _text_facts(clf, part.texts) for name, part in
+                  (("train", splits.train), ("val", splits.val), ("test", splits.test))}
+    for name, facts in text_facts.items():
+        for key, count in facts.items():
+            if count:
+                say(f"{name}: {count} of {len(getattr(splits, name))} texts"
+                    + _FACT_WORDS[key].format(tokens=getattr(clf, "max_length_", ""),
+                                              chars=TEXT_CHAR_LIMIT))
     test_metrics = clf.evaluate(splits.test.texts, splits.test.labels)
-    test_facts = _text_facts(clf, splits.test.texts)
-    for key, count in test_facts.items():
-        if count:
-            say(f"test: {count} texts {key.replace('_', ' ')}")
     say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
+    comparison = compare_with_baseline(
+        config, clf, (splits.train.texts, splits.train.labels),
+        (splits.val.texts, splits.val.labels), (splits.test.texts, splits.test.labels),
+        test_metrics)
+    for line in comparison.lines() if comparison else []:
+        say(line)
 
-    best_val = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
+    best_val = best_validation(clf)
     metrics = {"test": test_metrics, "best_validation": best_val, "fit": info,
-               "test_text_facts": test_facts, "data_notes": splits.notes,
-               "class_counts": splits.class_counts()}
+               "text_facts": text_facts, "test_text_facts": text_facts["test"],
+               "data_notes": splits.notes, "class_counts": splits.class_counts(),
+               "baseline": comparison.to_dict() if comparison else None}
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
     write_history(run_dir / "history.csv", clf.history_)
     model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
@@ -244,11 +298,11 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             f"data: {config.data.train}",
             f"preprocessing: {clf.pipeline_.describe()}",
             f"best {clf.round_name} {clf.best_epoch_} of {info['epochs']} by validation "
-            f"{config.training.monitor} ({best_val['val_' + config.training.monitor]:.4f}); "
-            "test scored once with that model",
+            f"{config.training.monitor}; test scored once with that model",
             *log_lines,
         ],
-        **classification_sections(test_metrics, splits.class_counts()),
+        **_with_baseline(classification_sections(test_metrics, splits.class_counts()),
+                         comparison),
         "images": images,
         "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
                   "training seconds": round(info["train_seconds"], 1),
@@ -258,7 +312,16 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     })
     with open(run_dir / "train.log", "a", encoding="utf-8") as log:
         log.write("\n".join(log_lines) + "\n")
-    return TrainOutcome(run_dir, model_path, test_metrics, clf)
+    return TrainOutcome(run_dir, model_path, test_metrics, clf, comparison)
+
+
+def _with_baseline(sections: dict[str, Any], comparison: BaselineComparison | None
+                   ) -> dict[str, Any]:
+    """The report's sections with the baseline table first."""
+    if comparison is not None:
+        sections["tables"] = {"Against the baseline (validation chooses, test scored once)":
+                              comparison.table(), **sections["tables"]}
+    return sections
 
 
 def describe_coverage(coverage: dict[str, Any]) -> str:
@@ -310,23 +373,25 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
 
 def _write_predictions(path: Path, texts: Sequence[str], clf: Classifier,
                        proba: np.ndarray, truth: Sequence[str] | None = None) -> None:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    header = ["text", *(["label"] if truth is not None else []), "predicted",
-              *(f"p_{label}" for label in clf.labels_)]
-    writer.writerow(header)
-    predicted = proba.argmax(axis=1)
-    for i, text in enumerate(texts):
-        row = [text, *([truth[i]] if truth is not None else []), clf.labels_[predicted[i]],
-               *(f"{p:.6f}" for p in proba[i])]
-        writer.writerow(row)
-    atomic_write_text(path, buffer.getvalue())
+    """Text, (true label,) predicted label and ``p_<label>`` per class, in the format the
+    file name asks for."""
+    columns: dict[str, Any] = {"text": list(texts)}
+    if truth is not None:
+        columns["label"] = list(truth)
+    columns["predicted"] = [clf.labels_[i] for i in proba.argmax(axis=1)] if len(proba) \
+        else []
+    for k, label in enumerate(clf.labels_):
+        columns[f"p_{label}"] = np.round(proba[:, k].astype(np.float64), 6) if len(proba) \
+            else []
+    write_table(pd.DataFrame(columns), path)
 
 
 def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Path,
                  fmt: str | None = None, text_column: str | None = None,
                  encoding: str = "utf-8") -> int:
-    """Predict every text of a file; write text, prediction and probabilities to CSV."""
+    """Predict every text of a file; write text, prediction and probabilities in the
+    format ``out_path`` names (CSV, TSV, JSONL, Parquet)."""
+    output_format(out_path)  # an unknown extension fails before the work
     clf = load_classifier(model_path)
     frame = read_table(in_path, fmt, encoding)
     column = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))

@@ -22,11 +22,27 @@ def seqlab_version() -> str:
         return "unknown"
 
 
+# The hard cap on one text: every classifier reads at most this many characters of it, so
+# that a 10 MB text costs bounded time and memory (the run counts the texts cut here).
+TEXT_CHAR_LIMIT = 100_000
+
+
 def as_texts(X: Any) -> list[str]:
-    """``X`` as a list of strings (None → ""); a bare string is refused."""
+    """``X`` as a list of strings (None → ""), each cut at :data:`TEXT_CHAR_LIMIT`
+    characters; a bare string is refused."""
     if isinstance(X, str):
         raise DataError("expected a list of texts, got a single string; wrap it in a list")
-    return ["" if x is None else str(x) for x in X]
+    return ["" if x is None else str(x)[:TEXT_CHAR_LIMIT] for x in X]
+
+
+def bundle_labels(meta: dict[str, Any]) -> np.ndarray:
+    """The ``labels`` of a bundle's header, checked: a list of two or more names."""
+    labels = meta["labels"]
+    if not (isinstance(labels, list) and len(labels) >= 2
+            and all(isinstance(label, str) for label in labels)):
+        raise ValueError(f"`labels` must be a list of two or more names, found "
+                         f"{str(labels)[:60]!r}")
+    return np.asarray(labels)
 
 
 class LabelledPredictions:

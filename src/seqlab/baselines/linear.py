@@ -30,7 +30,7 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.baselines.common import LabelledPredictions
+from seqlab.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.classifier import split_validation
 from seqlab.config import LinearConfig, RunConfig
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
@@ -269,10 +269,10 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     # ---- saving ------------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the bundle (arrays in safetensors, settings in its JSON header)."""
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The arrays and JSON header of this model's bundle (see :meth:`save`)."""
         self._check_fitted()
-        path = Path(path)
         tensors = {"weight": torch.from_numpy(self.weight_),
                    "bias": torch.from_numpy(self.bias_)}
         vocabularies: dict[str, list[str]] = {}
@@ -283,18 +283,28 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         meta = self.bundle_meta(metrics, params=self.get_params(),
                                 preprocessing=self.pipeline_.to_spec(),
                                 vocabularies=vocabularies)
-        save_tensors(path, tensors, meta, BUNDLE_KIND)
+        return tensors, meta
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write the bundle (arrays in safetensors, settings in its JSON header)."""
+        path = Path(path)
+        save_tensors(path, *self.to_bundle(metrics), BUNDLE_KIND)
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> LinearTextClassifier:
         """Load a bundle written by :meth:`save` (arrays and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
+        return cls.from_bundle(*load_tensors(path, BUNDLE_KIND), path)
+
+    @classmethod
+    def from_bundle(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
+                    path: str | Path) -> LinearTextClassifier:
+        """The model :meth:`to_bundle` described; damage is a BundleError naming ``path``."""
         try:
             params = meta["params"] | {"char_ngrams": tuple(meta["params"]["char_ngrams"])}
             clf = cls(**params)
             clf.pipeline_ = Pipeline(meta["preprocessing"])
-            clf.classes_ = np.asarray(meta["labels"])
+            clf.classes_ = bundle_labels(meta)
             clf.vectorizers_ = clf._vectorizers(meta["vocabularies"])
             for name, vectorizer in clf.vectorizers_.items():
                 if isinstance(vectorizer, TfidfVectorizer):

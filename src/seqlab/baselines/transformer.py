@@ -26,7 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.baselines.common import LabelledPredictions
+from seqlab.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.baselines.linear import fit_grid
 from seqlab.classifier import split_validation
 from seqlab.config import RunConfig, TrainingConfig
@@ -309,7 +309,7 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
         tensors, meta = load_tensors(path, BUNDLE_KIND)
         try:
             clf = cls(**meta["params"])
-            clf.classes_ = np.asarray(meta["labels"])
+            clf.classes_ = bundle_labels(meta)
             clf.pipeline_ = Pipeline("none")
             clf.tokenizer_, clf.encoder_ = load_encoder(weights=not clf.fine_tuned)
             if clf.fine_tuned:

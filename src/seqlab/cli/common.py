@@ -17,6 +17,15 @@ console = Console()
 errors = Console(stderr=True)
 
 
+_OS_FIXES: dict[type[OSError], str] = {
+    NotADirectoryError: ": a part of that path is a file, not a folder; choose another "
+                        "--output-dir or --name",
+    IsADirectoryError: ": that is a folder; give a file",
+    PermissionError: ": no permission; choose a path you can write to",
+    FileNotFoundError: ": check the path",
+}
+
+
 def user_errors(fn: F) -> F:
     """Turn seqlab's own errors and file errors into one line and exit code 2."""
 
@@ -29,7 +38,9 @@ def user_errors(fn: F) -> F:
             raise typer.Exit(2) from None
         except OSError as err:
             where = f" ({err.filename})" if err.filename else ""
-            errors.print(f"[bold red]error:[/] {err.strerror or err}{where}", highlight=False)
+            fix = _OS_FIXES.get(type(err), "")
+            errors.print(f"[bold red]error:[/] {err.strerror or err}{where}{fix}",
+                         highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -46,8 +57,6 @@ def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
             raise SeqlabError(f"{option} {item!r}: write KEY=VALUE, e.g. model.cell=gru")
         out[key.strip()] = yaml.safe_load(value)
     return out
-
-
 
 
 def split_names(value: str | None) -> list[str] | None:

@@ -31,6 +31,7 @@ def train(
     = None,
     season: Annotated[int | None, typer.Option(help="season length; else from the frequency")]
     = None,
+    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
     horizon: Annotated[int | None, typer.Option(help="steps to forecast")] = None,
     lookback: Annotated[int | None, typer.Option(help="past steps the model reads")] = None,
     folds: Annotated[int | None, typer.Option(help="rolling test origins")] = None,
@@ -54,6 +55,7 @@ def train(
     resolved = apply_overrides(base, {
         "data.path": data, "data.time_column": time_column, "data.target": target,
         "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
+        "data.encoding": encoding,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
         "model.cell": cell, "model.hidden_size": hidden_size, "model.num_layers": layers,
         "baselines": split_names(baselines), "name": name, "output_dir": output_dir, "seed": seed,

@@ -29,11 +29,26 @@ def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
         lambda callbacks, notify: train_run(config, callbacks=callbacks, resume=resume,
                                             overwrite=force, notify=notify))
     m = outcome.test_metrics
+    against = "".join(f"\n{line}" for line in outcome.baseline.lines()) if outcome.baseline \
+        else ""
     console.print(
         f"[bold green]done[/]: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
-        f"weighted-F1 {m['weighted_f1']:.4f}\nmodel: {outcome.model_path}\n"
-        f"report: {outcome.run_dir / 'report.html'}"
+        f"weighted-F1 {m['weighted_f1']:.4f}{against}\nmodel: {outcome.model_path}\n"
+        f"report: {outcome.run_dir / 'report.html'}", highlight=False,
     )
+
+
+def free_run_name(config: RunConfig) -> str:
+    """A run name not yet taken in the output folder: ``<data file>-<kind>``, then
+    ``-2``, ``-3`` … (so a second run never collides with the first)."""
+    stem = Path(config.data.train or "run").name.split(".")[0] or "run"
+    base = f"{stem}-{config.model.kind}"
+    taken = Path(config.output_dir)
+    for n in range(1, 10_000):
+        name = base if n == 1 else f"{base}-{n}"
+        if not (taken / name).exists():
+            return name
+    raise SeqlabError(f"{taken}: no free run name like {base}-N; pass --name")
 
 
 @app.command()
@@ -55,7 +70,8 @@ def train(
     preprocessing: Annotated[str | None, typer.Option(
         help="preset: default|minimal|none|aggressive (steps: in the config)")] = None,
     kind: Annotated[str | None, typer.Option(
-        help="recurrent|averaged|averaged-mlp|tfidf|bow|minilm|minilm-finetune")] = None,
+        help="ensemble (default)|recurrent|averaged|averaged-mlp|tfidf|bow|minilm|"
+             "minilm-finetune")] = None,
     cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
     embedding: Annotated[str | None, typer.Option(
         help="where embeddings start: learned|word2vec|fasttext|pretrained")] = None,
@@ -87,11 +103,15 @@ def train(
     tensorboard: Annotated[bool | None, typer.Option(
         "--tensorboard", help="write TensorBoard events to the run folder")] = None,
     mlflow: Annotated[bool | None, typer.Option("--mlflow", help="log to MLflow")] = None,
+    baseline: Annotated[bool | None, typer.Option(
+        "--baseline/--no-baseline",
+        help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
     resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
     force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
+    named = name is not None or (config is not None and "name" in read_yaml_mapping(config))
     base = load_config(config) if config else RunConfig()
     resolved = apply_overrides(base, {
         "name": name, "output_dir": output_dir, "seed": seed,
@@ -111,8 +131,10 @@ def train(
         "training.patience": patience, "training.monitor": monitor,
         "training.class_weights": class_weights, "training.max_minutes": max_minutes,
         "training.threads": threads, "tracking.tensorboard": tensorboard,
-        "tracking.mlflow": mlflow,
+        "tracking.mlflow": mlflow, "baseline": baseline,
     })
+    if not named:
+        resolved = apply_overrides(resolved, {"name": free_run_name(resolved)})
     _train(resolved, resume, force, quiet)
 
 
@@ -339,6 +361,10 @@ def serve(
     max_texts: Annotated[int, typer.Option(help="texts per request")] = 256,
     max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
     max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
+    header_timeout: Annotated[float, typer.Option(
+        help="seconds a client has to send its request headers")] = 10.0,
+    body_timeout: Annotated[float, typer.Option(
+        help="seconds a client has to send its request body")] = 30.0,
 ) -> None:
     """Serve a model over HTTP: POST /predict (classifier), /forecast (forecaster),
     /generate and /complete (language model); GET /model, /health; docs at /docs."""
@@ -354,7 +380,8 @@ def serve(
     per_worker = threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
                              max_texts=max_texts, max_chars=max_chars,
-                             max_body_bytes=max_body_bytes)
+                             max_body_bytes=max_body_bytes, header_timeout=header_timeout,
+                             body_timeout=body_timeout)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
     run_server(settings, host, port, workers)

@@ -75,9 +75,10 @@ class RichProgress(_Bars):
         shown = {"loss": "loss", "accuracy": "acc", self.monitor: self.monitor.replace("_", "-")}
         metrics = "  ".join(f"{short} {record['val_' + key]:.4f}" for key, short in shown.items()
                             if "val_" + key in record)
+        took = f" | {record['seconds']:.0f}s" if "seconds" in record else ""
         self.console.print(
             f"epoch {int(record['epoch']):>3}  loss {record['train_loss']:.4f} | val {metrics}"
-            f" | {record['seconds']:.0f}s", highlight=False,
+            f"{took}", highlight=False,
         )
         self._new_task(int(record["epoch"]) + 1)
 

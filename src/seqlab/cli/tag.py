@@ -29,6 +29,7 @@ def train(
         help="conll: ner, pos, chunk, last or a number; conllu: upos, xpos, deprel")] = None,
     data_format: Annotated[str | None, typer.Option(
         "--format", help="auto, conll or conllu")] = None,
+    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
     scheme: Annotated[str | None, typer.Option(
         help="entity scheme to learn: iob1, iob2, iobes")] = None,
     cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
@@ -54,7 +55,8 @@ def train(
     base = load_tag_config(config) if config else TagConfig()
     resolved = apply_overrides(base, {
         "data.train": data, "data.val": val, "data.test": test, "data.tag_column": tag_column,
-        "data.format": data_format, "data.scheme": scheme, "model.cell": cell,
+        "data.format": data_format, "data.scheme": scheme,
+        "data.encoding": encoding, "model.cell": cell,
         "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.chars": chars, "model.crf": crf,
         "training.max_epochs": epochs, "training.max_minutes": max_minutes, "name": name,

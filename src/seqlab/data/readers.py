@@ -6,7 +6,7 @@ Each reader turns a file into a :class:`pandas.DataFrame` of strings; every fail
 
 from __future__ import annotations
 
-import gzip
+import csv
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from seqlab.data.text_file import decode, read_bytes
 from seqlab.errors import DataError
 from seqlab.registry import Registry
 
@@ -47,28 +48,11 @@ class ReadRequest:
     separator: str = ";"
 
     def raw_bytes(self) -> bytes:
-        data = self.path.read_bytes()
-        if self.path.suffix == ".gz":
-            try:
-                data = gzip.decompress(data)
-            except OSError as err:
-                raise DataError(f"{self.path}: not a valid gzip file ({err})") from None
-        return data
+        return read_bytes(self.path)
 
     def text(self) -> str:
         """The whole file decoded; a decoding failure names the line and the fix."""
-        data = self.raw_bytes()
-        try:
-            return data.decode(self.encoding)
-        except UnicodeDecodeError as err:
-            line = data[: err.start].count(b"\n") + 1
-            raise DataError(
-                f"{self.path}, line {line}: the file is not valid {self.encoding} "
-                f"(byte {data[err.start]:#04x}). Pass its encoding, e.g. --encoding latin-1 "
-                f"(or `encoding:` under `data:` in the config)."
-            ) from None
-        except LookupError:
-            raise DataError(f"unknown encoding {self.encoding!r} for {self.path}") from None
+        return decode(self.raw_bytes(), self.path, self.encoding)
 
 
 @dataclass
@@ -113,11 +97,16 @@ def detect_format(path: Path) -> str:
 
 
 def _read_delimited(request: ReadRequest, sep: str) -> pd.DataFrame:
+    text = request.text()
+    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise DataError(f"{request.path}: the header names the column "
+                        f"{', '.join(map(repr, repeated))} more than once; give every column "
+                        "its own name")
     try:
-        return pd.read_csv(
-            io.StringIO(request.text()), sep=sep, dtype=str, keep_default_na=False,
-            na_values=[""], engine="c",
-        )
+        frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                            na_values=[""], engine="c")
     except pd.errors.EmptyDataError:
         raise DataError(f"{request.path}: the file is empty; it needs a header row and data") \
             from None
@@ -126,6 +115,13 @@ def _read_delimited(request: ReadRequest, sep: str) -> pd.DataFrame:
             f"{request.path}: cannot parse it as {'TSV' if sep == chr(9) else 'CSV'}: {err}. "
             "Check the quoting and the number of fields on that line."
         ) from None
+    columns = [str(c) for c in frame.columns]
+    again = frame.astype(str).eq(columns).all(axis=1) if columns else None
+    if again is not None and again.any():
+        row = int(again.to_numpy().argmax()) + 1
+        raise DataError(f"{request.path}, data row {row}: the header row appears again (were "
+                        "two files joined?); remove the repeated header lines")
+    return frame
 
 
 @READERS.register("csv")
@@ -173,6 +169,9 @@ def read_lines(request: ReadRequest) -> pd.DataFrame:
     for number, line in enumerate(request.text().splitlines(), start=1):
         if not line.strip():
             continue
+        if not request.separator:
+            raise DataError(f"{request.path}: the separator is empty; give the character "
+                            "between text and label, e.g. --separator ';'")
         text, sep, label = line.rpartition(request.separator)
         if not sep:
             raise DataError(
@@ -203,14 +202,17 @@ def read_table(path: str | Path, fmt: str | None = None, encoding: str = "utf-8"
 
 
 def pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[str],
-                 role: str, path: Path) -> str:
+                 role: str, path: Path, option: str | None = None) -> str:
+    """The column for ``role``: ``wanted`` if given, else the first of ``candidates``
+    found (any case); messages name ``option`` (``--<role>-column`` unless given)."""
+    option = option or f"--{role}-column"
     columns = [str(c) for c in frame.columns if c != "__line__"]
     if wanted is not None:
         if wanted in columns:
             return wanted
         raise DataError(
             f"{path}: no column {wanted!r}; the columns are: {', '.join(columns)}. "
-            f"Pass --{role}-column with one of them."
+            f"Pass {option} with one of them."
         )
     lowered = {c.lower(): c for c in columns}
     for name in candidates:
@@ -222,13 +224,37 @@ def pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[st
     )
 
 
+# Labels read as missing, as pandas reads these strings in a numeric column (a lowercase
+# "none" stays a class: "no emotion" is a real label in some sets).
+MISSING_LABELS = frozenset({"nan", "NaN", "NAN", "-nan", "-NaN", "None", "null", "NULL",
+                            "Null", "NA", "N/A", "n/a", "#N/A", "<NA>"})
+
+
 def _label_to_str(value: object) -> str | None:
     if value is None or (isinstance(value, float) and value != value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    return text or None
+    return text if text and text not in MISSING_LABELS else None
+
+
+def _check_joined_rows(texts: list[str], labels: list[str | None], separator: str,
+                       path: Path, rows: list[int], unit: str) -> None:
+    """An unbalanced quote makes the parser read on into the next lines, so several rows
+    arrive as one text: a line inside a text that ends in ``<separator><known label>``."""
+    known = {label for label in labels if label}
+    for i, text in enumerate(texts):
+        if "\n" not in text:
+            continue
+        for line in text.split("\n")[:-1]:
+            _head, sep, tail = line.rpartition(separator)
+            if sep and tail.strip().strip('"') in known:
+                raise DataError(
+                    f"{path}, {unit} {rows[i]}: its text runs over several lines that look "
+                    f"like rows of their own ({line[:60]!r}): a quote (\") opened in that row "
+                    "is closed only rows later. Fix the quoting of that row."
+                )
 
 
 def read_labeled(
@@ -259,13 +285,20 @@ def read_labeled(
     texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t)
              for t in frame[text_col].tolist()]
     labels = [_label_to_str(v) for v in frame[label_col].tolist()]
+    separator = {"csv": ",", "tsv": "\t"}.get(fmt or detect_format(path))
+    if separator:
+        _check_joined_rows(texts, labels, separator, path, rows, unit)
     missing = [rows[i] for i, label in enumerate(labels) if label is None]
     if missing:
         first = ", ".join(str(r) for r in missing[:5])
         raise DataError(
             f"{path}: {len(missing)} of {len(labels)} rows have no label in column "
-            f"{label_col!r} (first at {unit} {first}). Fill in or remove those rows."
+            f"{label_col!r} (first at {unit} {first}; empty, or a missing-value word such as "
+            "NaN or None). Fill in or remove those rows."
         )
+    if not any(text.strip() for text in texts):
+        raise DataError(f"{path}: every text in column {text_col!r} is empty; check the "
+                        "text column (--text-column)")
     if label_names:
         labels = _map_label_names(labels, list(label_names), path, rows, unit)
     return LabeledData(texts, [str(label) for label in labels], str(path), rows, unit)

@@ -8,10 +8,13 @@ replace the default with something that scored better on validation.
 
 The study lives in a storage URL: by default a SQLite file in the tune folder; any
 SQLAlchemy URL (e.g. PostgreSQL) lets workers on many machines run the same command and
-share one study. ``--trials`` counts for the whole study, not per worker: trial numbers
-are handed out by the storage, and a worker that draws a number past the total stops
-(that draw is recorded as a failed trial marked ``surplus``). Validation scores every
-trial; the test split is used once, by the retrained best model.
+share one study. ``--trials`` counts for the whole study, not per worker: a worker whose
+new trial would go past the total (counting the finished trials and those drawn before
+it that still run) stops, and that draw is recorded as a failed trial marked
+``surplus``. Every worker sends a heartbeat (``heartbeat`` seconds); the trial of a worker
+that died is failed once it has been silent for twice that, and retried with the same
+parameters (up to ``retries`` times) by the next worker to start a trial. Validation
+scores every trial; the test split is used once, by the retrained best model.
 """
 
 from __future__ import annotations
@@ -97,6 +100,9 @@ class TuneSpec(BaseModel):
     seeds: list[int] = Field(default_factory=lambda: [13], min_length=1,
                              description="each trial's score is the mean over these seeds")
     start_from_base: bool = Field(True, description="the first trial is the base config")
+    heartbeat: int = Field(60, ge=1, description="seconds between a worker's heartbeats; a "
+                           "trial silent for twice as long is failed and retried")
+    retries: int = Field(2, ge=0, description="how often a dead worker's trial is retried")
 
     @property
     def folder(self) -> Path:
@@ -136,14 +142,16 @@ class _Surplus(Exception):
 
 
 class _PruningReporter:
-    """Trainer callbacks that report each epoch's validation metric to Optuna."""
+    """Trainer callbacks that report each epoch's validation metric to Optuna. Only the
+    first training is reported: an ensemble's later members start again at epoch 1."""
 
     def __init__(self, trial: Any, metric: str, pruning: bool) -> None:
         self.trial, self.metric, self.pruning = trial, metric, pruning
         self.best = float("-inf")
+        self.trainings = 0
 
     def on_train_start(self, *args: Any) -> None:
-        pass
+        self.trainings += 1
 
     def on_batch_end(self, *args: Any) -> None:
         pass
@@ -151,6 +159,8 @@ class _PruningReporter:
     def on_epoch_end(self, record: dict[str, float]) -> None:
         import optuna
 
+        if self.trainings > 1:
+            return
         # the best so far, so that a trial is judged on what early stopping would keep
         self.best = max(self.best, record[f"val_{self.metric}"])
         self.trial.report(self.best, int(record["epoch"]))
@@ -166,9 +176,12 @@ def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
 
     url = spec.storage_url()
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
+    retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.retries)
     for attempt in range(attempts):
         try:
-            storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
+            storage = optuna.storages.RDBStorage(
+                url, engine_kwargs=engine, heartbeat_interval=spec.heartbeat,
+                grace_period=2 * spec.heartbeat, failed_trial_callback=retry)
             return optuna.create_study(
                 study_name=spec.study_name(), storage=storage, direction="maximize",
                 load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
@@ -200,8 +213,8 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
     """Run this worker's share of the study, then write the report (and retrain the best)."""
     import optuna
 
-    from seqlab.classifier import TextClassifier
     from seqlab.data import read_labeled
+    from seqlab.estimators import best_validation, classifier_for
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     folder = spec.folder
@@ -228,7 +241,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
             study.enqueue_trial(point, user_attrs={"base": True}, skip_if_exists=True)
 
     def objective(trial: Any) -> float:
-        if trial.number >= spec.trials:
+        if taken_before(study, trial.number) >= spec.trials:
             trial.set_user_attr("surplus", True)
             study.stop()
             raise _Surplus
@@ -238,17 +251,23 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
         reporter = _PruningReporter(trial, spec.metric, spec.pruning)
         for index, seed in enumerate(spec.seeds):
             config = apply_overrides(base, overrides | {"seed": seed})
-            clf = TextClassifier.from_config(config)
+            clf = classifier_for(config)
             clf.fit(train.texts, train.labels, val.texts, val.labels,
                     callbacks=reporter if index == 0 else None)  # the first seed is pruned
-            best = next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
-            scores.append(best[f"val_{spec.metric}"])
+            scores.append(best_validation(clf)[f"val_{spec.metric}"])
             epochs.append(clf.best_epoch_)
             seconds += clf.fit_info_["train_seconds"]
         trial.set_user_attr("seed_scores", scores)
         trial.set_user_attr("best_epoch", epochs[0])
         trial.set_user_attr("train_seconds", seconds)
         return sum(scores) / len(scores)
+
+    def taken_before(study: Any, number: int) -> int:
+        """Finished trials, and those still running that were drawn before ``number``."""
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED,
+                  optuna.trial.TrialState.RUNNING)
+        return sum(1 for t in study.get_trials(deepcopy=False, states=states)
+                   if t.state != optuna.trial.TrialState.RUNNING or t.number < number)
 
     def finished(study: Any) -> int:
         states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)

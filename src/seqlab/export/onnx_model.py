@@ -66,7 +66,8 @@ def export_onnx(model_path: str | Path, out_dir: str | Path,
     kind = bundle_kind(model_path)
     if kind not in (None, BUNDLE_KIND):
         raise BundleError(f"{model_path}: holds a {kind!r}; ONNX export covers the torch "
-                          "classifiers (model.kind recurrent, averaged, averaged-mlp)")
+                          "classifiers (model.kind recurrent, averaged, averaged-mlp): train "
+                          "with --kind recurrent to export")
     clf = TextClassifier.load(model_path)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,7 +92,7 @@ def export_onnx(model_path: str | Path, out_dir: str | Path,
             "labels": clf.labels_,
             "preprocessing": clf.pipeline_.to_spec(),
             "vocab": clf.vocab_.to_dict(),
-            "max_length": clf.max_length,
+            "max_length": clf.max_length_,
             "inputs": {"ids": "int64 [batch, time], right-padded with 0",
                        "lengths": "int64 [batch], each >= 1"},
             "outputs": {"probabilities": "float32 [batch, labels]"},

@@ -29,6 +29,7 @@ class SeriesConfig(StrictModel):
                                   description="other columns fed as inputs (past values)")
     freq: str | None = Field(None, description="pandas frequency, e.g. MS, D, h; else inferred")
     season: int | None = Field(None, ge=1, description="season length; else from freq")
+    encoding: str = Field("utf-8", description="the file's text encoding, e.g. latin-1")
 
 
 class WindowConfig(StrictModel):

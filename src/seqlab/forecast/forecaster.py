@@ -208,6 +208,11 @@ class Forecaster:
             pct = round(float(level) * 100)
             out[f"lower_{pct}"] = point + np.asarray(low)
             out[f"upper_{pct}"] = point + np.asarray(high)
+        if not all(np.isfinite(values).all() for values in out.values()):
+            raise DataError(f"{series.source}: the forecast overflows (values too large for "
+                            "the model's scale, the largest is "
+                            f"{np.abs(series.frame.to_numpy(dtype=float)).max():.3g}); send "
+                            "values in the range the model was trained on")
         return out
 
     # ---- bundle -----------------------------------------------------------------------

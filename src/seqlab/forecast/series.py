@@ -210,7 +210,7 @@ def series_from_frame(frame: pd.DataFrame, source: str, time_column: str | None 
             raise DataError(f"{path}: say which column to forecast with --target; the columns "
                             f"are: {', '.join(columns)}")
         target = numeric[0]
-    target = pick_column(frame, target, (), "target", path)
+    target = pick_column(frame, target, (), "target", path, "--target")
     data = pd.DataFrame({target: _numeric(frame, target, path, "target")})
     for name in covariates or []:
         pick_column(frame, name, (), "covariate", path)

@@ -34,7 +34,8 @@ class ForecastOutcome:
 
 def load_series(config: ForecastConfig) -> Series:
     d = config.data
-    return read_series(d.path, d.time_column, d.target, d.covariates, d.freq, d.season)
+    return read_series(d.path, d.time_column, d.target, d.covariates, d.freq, d.season,
+                       d.encoding)
 
 
 def future_frame(forecaster: Forecaster, series: Series) -> pd.DataFrame:
@@ -153,7 +154,7 @@ def predict_forecast(model_path: str | Path, data_path: str | Path,
     forecaster = Forecaster.load(model_path)
     d = forecaster.config.data
     series = read_series(data_path, d.time_column, forecaster.target_,
-                         d.covariates, forecaster.freq_, forecaster.season_)
+                         d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
     series = forecaster.align(series)
     future = future_frame(forecaster, series)
     if output:

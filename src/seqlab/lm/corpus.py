@@ -47,6 +47,9 @@ def read_corpus(config: CorpusConfig) -> Corpus:
     if not config.path:
         raise DataError("no corpus: give a text file, e.g. seqlab lm train book.txt")
     text = read_text(config.path, config.encoding)
+    if not text.strip():
+        raise DataError(f"{config.path}: the corpus holds only white space; give a file with "
+                        "text in it")
     notes = []
     if config.documents == "lines":
         lines = [line.strip() for line in text.splitlines()]

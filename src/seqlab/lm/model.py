@@ -211,6 +211,8 @@ class LanguageModel:
         if length <= 0:
             raise SeqlabError(f"length {length}: generate at least 1 token")
         check_sampling(temperature, top_k, top_p)
+        if seed is not None and not 0 <= seed < 2**63:
+            raise SeqlabError(f"seed {seed}: a seed is a whole number from 0 to 2**63 - 1")
         ids = self._start(prompt)
         generator = torch.Generator()
         if seed is None:

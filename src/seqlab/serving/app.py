@@ -22,15 +22,22 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seqlab.errors import SeqlabError
 from seqlab.forecast.forecaster import BUNDLE_KIND as FORECASTER_KIND
 from seqlab.lm.model import BUNDLE_KIND as LANGUAGE_MODEL_KIND
 from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import (
+    BODY_TIMEOUT,
+    HEADER_TIMEOUT,
+    KEEP_ALIVE_TIMEOUT,
+    BodyLimit,
+    add_error_rules,
+    refuse,
+)
 from seqlab.tag.tagger import BUNDLE_KIND as TAGGER_KIND
 
 RUNTIMES = ("torch", "onnx")
@@ -53,6 +60,8 @@ class ServeSettings:
     max_texts: int = 256
     max_chars: int = 20_000
     max_body_bytes: int = 2_000_000
+    header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
 
 
 class PredictRequest(BaseModel):
@@ -108,57 +117,6 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
     return clf, info
 
 
-def request_problems(err: RequestValidationError) -> str:
-    """``field: message`` for the first three problems of a malformed request body."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
-                     f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors()[:3])
-
-
-def refuse(status: int, message: str, **extra: Any) -> JSONResponse:
-    """The JSON every refusal answers with: ``{"error": message, …}``."""
-    return JSONResponse({"error": message, **extra}, status_code=status)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """ASGI middleware: 413 for a body over ``max_bytes``, declared or streamed."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(scope, receive, send)
-            return
-        received = 0
-
-        async def counting_receive() -> dict:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counting_receive, send)
-        except _BodyTooLarge:
-            await self._reject(scope, receive, send)
-
-    async def _reject(self, scope: dict, receive: Any, send: Any) -> None:
-        response = refuse(413, f"request body over {self.max_bytes} bytes; send fewer or "
-                               "shorter texts per request", limit=self.max_bytes)
-        await response(scope, receive, send)
-
-
 def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettings) -> FastAPI:
     """The app for one loaded model."""
     app = FastAPI(title="seqlab", description=f"Text classifier **{info['name']}**: "
@@ -168,21 +126,7 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
                 "runtime": settings.runtime}
     page = (files("seqlab") / "serving" / "page.html").read_text(encoding="utf-8")
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        if any(e["type"] == "json_invalid" for e in err.errors()):
-            return refuse(422, "invalid request: the body is not valid JSON; send "
-                               '{"texts": ["..."]} or {"text": "..."}', fields=["body"])
-        fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body"
-                  for e in err.errors()]
-        problems = [f"{field}: {e['msg'].removeprefix('Value error, ')}"
-                    for field, e in zip(fields, err.errors(), strict=True)]
-        return refuse(422, "invalid request: " + "; ".join(problems), fields=fields)
-
-    @app.exception_handler(Exception)
-    async def failed(_: Request, err: Exception) -> JSONResponse:
-        return refuse(500, f"the model failed on this request ({type(err).__name__}); "
-                           "the server is still running")
+    add_error_rules(app, '{"texts": ["..."]} or {"text": "..."}')
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home() -> str:
@@ -218,7 +162,6 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
              "probabilities": {label: float(p) for label, p in zip(labels, row, strict=True)}}
             for row in proba]}
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app
 
 
@@ -265,10 +208,12 @@ def app_for(settings: ServeSettings) -> FastAPI:
 
         torch.set_num_threads(settings.threads)
         app = builder(settings)
-        app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
-        return app
-    predictor, info = load_predictor(settings)
-    return create_app(predictor, info, settings)
+    else:
+        predictor, info = load_predictor(settings)
+        app = create_app(predictor, info, settings)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       timeout=settings.body_timeout)
+    return app
 
 
 def app_from_environment() -> FastAPI:
@@ -283,5 +228,10 @@ def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
     settings.model = str(Path(settings.model).resolve())
     app_for(settings)  # fail here, with a clear message, not in every worker
     os.environ[ENV_SETTINGS] = json.dumps(asdict(settings))
+    from seqlab.serving.protocol import HEADER_TIMEOUT_VARIABLE, GuardedH11Protocol
+
+    os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.header_timeout)
+
     uvicorn.run("seqlab.serving.app:app_from_environment", factory=True, host=host,
-                port=port, workers=workers, log_level="info")
+                port=port, workers=workers, log_level="info", http=GuardedH11Protocol,
+                timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT))

@@ -12,14 +12,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.forecast.forecaster import Forecaster
 from seqlab.forecast.series import Series
-from seqlab.serving.app import refuse, request_problems
+from seqlab.serving.rules import add_error_rules, refuse
 
 
 class ForecastRequest(BaseModel):
@@ -39,11 +37,7 @@ def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
         f"Forecaster **{identity['name']}**: the next {forecaster.horizon} values of "
         f"`{forecaster.target_}` from at least {lookback} rows of {columns}"))
     lock = threading.Lock()
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return refuse(422, "invalid request: " + request_problems(err) +
-                      '; send {"history": [numbers or rows]}')
+    add_error_rules(app, '{"history": [numbers or rows]}')
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -12,14 +12,12 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from seqlab.errors import SeqlabError
 from seqlab.lm.model import LanguageModel
-from seqlab.serving.app import refuse, request_problems
+from seqlab.serving.rules import add_error_rules, refuse
 
 
 class GenerateRequest(BaseModel):
@@ -32,7 +30,8 @@ class GenerateRequest(BaseModel):
     temperature: float = Field(0.8, ge=0.0, description="0: greedy")
     top_k: int | None = Field(None, ge=1)
     top_p: float | None = Field(None, gt=0.0, le=1.0)
-    seed: int | None = Field(None, description="the same seed gives the same text")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1,
+                             description="the same seed gives the same text")
     stream: bool = Field(False, description="send plain text as it is generated")
 
 
@@ -54,14 +53,7 @@ def create_lm_app(lm: LanguageModel, identity: dict[str, Any], max_chars: int = 
         f"Language model **{identity['name']}** ({lm.config.corpus.level} level): "
         "generate text and complete prefixes"))
     lock = threading.Lock()
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return refuse(422, "invalid request: " + request_problems(err))
-
-    @app.exception_handler(SeqlabError)
-    async def unusable(_: Request, err: SeqlabError) -> JSONResponse:
-        return refuse(422, str(err))
+    add_error_rules(app, '{"prompt": "…"} or {"prefix": "…"}')
 
     @app.get("/health")
     def health() -> dict[str, str]:

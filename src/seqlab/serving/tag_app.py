@@ -11,12 +11,10 @@ import threading
 from dataclasses import asdict
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from seqlab.serving.app import refuse, request_problems
+from seqlab.serving.rules import add_error_rules, refuse
 from seqlab.tag.tagger import Tagger
 
 
@@ -45,10 +43,7 @@ def create_tag_app(tagger: Tagger, identity: dict[str, Any], max_texts: int = 25
     app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
         f"{kind.capitalize()} **{identity['name']}**: {', '.join(tagger.tags_)}"))
     lock = threading.Lock()
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
-        return refuse(422, "invalid request: " + request_problems(err))
+    add_error_rules(app, '{"text": "…"} or {"texts": ["…"]}')
 
     @app.get("/health")
     def health() -> dict[str, str]:

@@ -1,0 +1,52 @@
+"""Data-aware settings: where no fixed number fits every dataset, ``"auto"`` chooses it
+from the training split, and the run states the choice and the reason.
+
+- ``vocab.max_length``: the 99th percentile of the training texts' token counts, rounded
+  up to a multiple of 8, within 200 … 400. Short texts (tweets, questions, sentences) are
+  never cut; long documents are read further than a fixed 200, up to 400: the time per
+  epoch grows with the length, and the TF-IDF part of the ensemble reads them whole.
+- ``vocab.min_freq``: 1 below half a million training tokens, else 2. Words seen once in
+  a large corpus are mostly typos and names, and they make up half its vocabulary.
+- ``model.members`` (the ensemble's recurrent models, averaged): 3 below a million
+  training words, else 1. Averaging seeds removes part of one model's variance, and each
+  member costs one more training, which small corpora can afford.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+AUTO = "auto"
+LENGTH_QUANTILE = 0.99
+MIN_LENGTH, MAX_LENGTH = 200, 400
+LARGE_CORPUS_TOKENS = 500_000
+MEMBERS_BELOW_WORDS = 1_000_000
+
+
+def auto_max_length(lengths: Sequence[int]) -> tuple[int, str]:
+    """The token limit for texts of these lengths, and why."""
+    ordered = sorted(lengths)
+    if not ordered:
+        return MIN_LENGTH, "no training texts"
+    at = ordered[min(len(ordered) - 1, math.ceil(LENGTH_QUANTILE * len(ordered)) - 1)]
+    value = min(MAX_LENGTH, max(MIN_LENGTH, 8 * math.ceil(at / 8)))
+    cut = sum(n > value for n in ordered)
+    return value, (f"99% of the training texts have at most {at} tokens (range kept to "
+                   f"{MIN_LENGTH}…{MAX_LENGTH}); {cut} of {len(ordered)} are cut")
+
+
+def auto_min_freq(total_tokens: int) -> tuple[int, str]:
+    """The minimum count of a vocabulary word for a corpus of this size, and why."""
+    if total_tokens < LARGE_CORPUS_TOKENS:
+        return 1, f"{total_tokens:,} training tokens: every word is kept"
+    return 2, (f"{total_tokens:,} training tokens (≥ {LARGE_CORPUS_TOKENS:,}): words seen "
+               "once are read as unknown")
+
+
+def auto_members(total_words: int) -> tuple[int, str]:
+    """How many recurrent models the ensemble averages for a corpus this size, and why."""
+    if total_words < MEMBERS_BELOW_WORDS:
+        return 3, (f"{total_words:,} training words (< {MEMBERS_BELOW_WORDS:,}): three seeds "
+                   "averaged")
+    return 1, f"{total_words:,} training words: one recurrent model"

@@ -1,0 +1,125 @@
+"""The default model: the recurrent classifier and the TF-IDF baseline blended on
+validation. The blend's arithmetic is checked against values worked out by hand; the
+fitted model only for what always holds (weights sum to one, the blend equals its parts,
+save → load is exact)."""
+
+import numpy as np
+import pytest
+
+from seqlab.baselines.linear import LinearTextClassifier
+from seqlab.classifier import TextClassifier
+from seqlab.ensemble import (
+    EnsembleClassifier,
+    blend,
+    choose_weight,
+    fit_temperature,
+    log_loss,
+    tempered,
+)
+from seqlab.errors import BundleError
+from seqlab.estimators import load_classifier
+
+TINY_RECURRENT = {"embedding_dim": 8, "hidden_size": 8, "max_epochs": 2, "batch_size": 32,
+                  "threads": 1}
+TINY_LINEAR = {"min_df": 1, "grid": [1.0]}
+
+
+def test_tempered_is_softmax_of_scaled_log_probabilities():
+    proba = np.array([[0.7, 0.2, 0.1]])
+    by_hand = proba ** 0.5 / (proba ** 0.5).sum()  # T = 2: p^(1/2), renormalised
+    assert np.allclose(tempered(proba, 2.0), by_hand)
+    assert np.allclose(tempered(proba, 1.0), proba)
+
+
+def test_fit_temperature_undoes_overconfidence():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(20_000, 4))
+    true = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    targets = np.array([rng.choice(4, p=p) for p in true])
+    overconfident = tempered(true, 0.5)  # the truth sharpened: T = 2 undoes it
+    assert fit_temperature(overconfident, targets) == pytest.approx(2.0, rel=0.1)
+
+
+def test_blend_rows_sum_to_one_and_the_weight_goes_to_the_better_part():
+    targets = np.array([0, 1, 2, 0])
+    perfect = np.eye(3)[targets] * 0.98 + 0.01 / 1.5
+    uniform = np.full((4, 3), 1 / 3)
+    mixed = blend([perfect, uniform], [1.0, 1.0], [0.3, 0.7])
+    assert np.allclose(mixed.sum(1), 1.0)
+    assert choose_weight([perfect, uniform], [1.0, 1.0], targets)[0] == 1.0
+    assert choose_weight([uniform, perfect], [1.0, 1.0], targets)[0] == 0.0
+    weight, records = choose_weight([perfect, uniform], [1.0, 1.0], targets)
+    by_hand = min(records, key=lambda r: r["val_loss"])["weight"]
+    assert weight == by_hand and len(records) == 21
+    assert log_loss(perfect, targets) < log_loss(uniform, targets)
+
+
+def test_ties_go_to_the_baseline():
+    targets = np.array([0, 1])
+    same = np.array([[0.6, 0.4], [0.4, 0.6]])
+    assert choose_weight([same, same], [1.0, 1.0], targets)[0] == 0.0
+
+
+@pytest.fixture(scope="module")
+def sample_data(sample):
+    return sample.texts, sample.labels
+
+
+@pytest.fixture(scope="module")
+def fitted(sample_data):
+    texts, labels = sample_data
+    return EnsembleClassifier(TINY_RECURRENT, TINY_LINEAR, members=2).fit(texts, labels)
+
+
+def test_the_ensemble_is_its_parts_blended(fitted, sample_data):
+    texts = sample_data[0][:20]
+    parts = fitted.components_
+    assert isinstance(parts["linear"], LinearTextClassifier)
+    members = parts["recurrent"].members_
+    assert [type(m) for m in members] == [TextClassifier, TextClassifier]
+    assert [m.random_state for m in members] == [13, 14]  # seed, seed + 1
+    assert sum(fitted.weights_) == pytest.approx(1.0)
+    mean = (members[0].predict_proba(texts) + members[1].predict_proba(texts)) / 2
+    assert np.allclose(parts["recurrent"].predict_proba(texts), mean, atol=1e-6)
+    by_hand = blend([mean, parts["linear"].predict_proba(texts)],
+                    fitted.temperatures_, fitted.weights_)
+    assert np.allclose(fitted.predict_proba(texts), by_hand, atol=1e-6)
+    info = fitted.fit_info_["ensemble"]
+    assert set(info["validation"]) == {"recurrent", "linear", "ensemble"}
+    assert fitted.predict([]).shape == (0,)
+
+
+def test_save_load_is_exact_and_one_file(fitted, sample_data, tmp_path):
+    texts = [*sample_data[0][:30], "", "x " * 5000]
+    path = fitted.save(tmp_path / "m.safetensors", metrics={"test": {"accuracy": 0.5}})
+    back = load_classifier(path)
+    assert isinstance(back, EnsembleClassifier)
+    assert np.array_equal(back.predict_proba(texts), fitted.predict_proba(texts))
+    assert back.metrics_ == {"test": {"accuracy": 0.5}}
+    assert "ensemble" in back.describe() and back.labels_ == fitted.labels_
+
+
+def test_a_damaged_ensemble_bundle_is_one_clear_error(fitted, tmp_path):
+    from seqlab.artifacts import load_tensors, save_tensors
+
+    path = fitted.save(tmp_path / "m.safetensors")
+    tensors, meta = load_tensors(path, "seqlab.ensemble_classifier")
+    del meta["parts"]["linear"]
+    meta.pop("format"), meta.pop("format_version")
+    save_tensors(tmp_path / "bad.safetensors", tensors, meta, "seqlab.ensemble_classifier")
+    with pytest.raises(BundleError, match="damaged or incomplete"):
+        load_classifier(tmp_path / "bad.safetensors")
+
+
+def test_unfitted_ensemble_refuses_to_predict():
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        EnsembleClassifier().predict(["hello"])
+
+
+def test_auto_members_follow_the_corpus_size(sample):
+    clf = EnsembleClassifier(TINY_RECURRENT | {"max_epochs": 1}, TINY_LINEAR)
+    clf.fit(sample.texts, sample.labels)
+    assert len(clf.components_["recurrent"].members_) == 3  # a small corpus
+    assert clf.fit_info_["resolved"]["model.members"]["value"] == 3

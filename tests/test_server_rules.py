@@ -1,0 +1,208 @@
+"""The rules every server app follows (seqlab.serving.rules): JSON errors for any failure,
+body limits with or without a Content-Length, and time limits for slow clients.
+
+The task apps are built around stub models whose every method raises, so the catch-all
+is checked on each app without training anything."""
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi", reason="the serve extra is not installed")
+from fastapi.testclient import TestClient
+
+from seqlab.serving.app import ServeSettings, create_app
+from seqlab.serving.forecast_app import create_forecast_app
+from seqlab.serving.lm_app import create_lm_app
+from seqlab.serving.rules import BodyLimit
+from seqlab.serving.tag_app import create_tag_app
+
+from conftest import SAMPLE
+
+IDENTITY = {"name": "stub", "version": "0"}
+CONFIG = SimpleNamespace(model_dump=lambda mode: {},
+                         window=SimpleNamespace(lookback=2),
+                         corpus=SimpleNamespace(level="char"))
+
+
+def broken(*args, **kwargs):
+    raise RuntimeError("secret internal detail")
+
+
+class StubClassifier:
+    def __init__(self):
+        self.labels_ = ["a", "b"]
+
+    def predict_proba(self, texts):
+        return broken()
+
+
+def stub_apps():
+    """(name, app, path, a valid body) for each task's app, every model call failing."""
+    classifier = create_app(StubClassifier(), {**IDENTITY, "labels": ["a", "b"],
+                                               "preprocessing": [], "metrics": {},
+                                               "settings": {}}, ServeSettings(model="stub"))
+    tagger = SimpleNamespace(entities_=True, tags_=["O"], source_scheme_="iob2",
+                             config=CONFIG, tag_text=broken)
+    lm = SimpleNamespace(config=CONFIG, vocab_=[], generate=broken, complete=broken)
+    forecaster = SimpleNamespace(columns_=["y"], config=CONFIG, horizon=1, target_="y",
+                                 freq_=None, season_=1, forecast=broken)
+    return [
+        ("classifier", classifier, "/predict", {"text": "hello"}),
+        ("tagger", create_tag_app(tagger, IDENTITY), "/tag", {"text": "hello"}),
+        ("language model", create_lm_app(lm, IDENTITY), "/generate", {"prompt": "a"}),
+        ("forecaster", create_forecast_app(forecaster, IDENTITY), "/forecast",
+         {"history": [1.0, 2.0, 3.0]}),
+    ]
+
+
+APPS = stub_apps()
+IDS = [name for name, *_ in APPS]
+
+
+@pytest.mark.parametrize(("name", "app", "path", "body"), APPS, ids=IDS)
+def test_any_failure_is_json_without_a_traceback(name, app, path, body):
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.post(path, json=body)
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert "RuntimeError" in error and "secret internal detail" not in error
+    assert "Traceback" not in response.text
+    assert client.get("/health").json()["status"] == "ok"  # still serving
+
+
+NOT_JSON = [
+    pytest.param(b'{"text": "\xff\xfe"}', id="invalid UTF-8"),
+    pytest.param(b"[" * 5000 + b"]" * 5000, id="nested 5000 deep"),
+    pytest.param(b'{"text": ' + b"7" * 5000 + b"}", id="a 5000-digit number"),
+]
+
+
+@pytest.mark.parametrize("content", NOT_JSON)
+@pytest.mark.parametrize(("name", "app", "path", "body"), APPS, ids=IDS)
+def test_bodies_no_parser_takes_are_the_json_error(name, app, path, body, content):
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.post(path, content=content, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert "not valid JSON" in response.json()["error"]
+
+
+def _limited(app, **limits):
+    return TestClient(BodyLimit(app, **limits), raise_server_exceptions=False)
+
+
+@pytest.mark.parametrize(("name", "app", "path", "body"), APPS, ids=IDS)
+def test_a_streamed_body_over_the_limit_is_413_without_content_length(name, app, path, body):
+    client = _limited(app, max_bytes=1000)
+
+    def chunks():
+        for _ in range(50):
+            yield b" " * 100_000  # 5 MB, sent chunked: no Content-Length header
+
+    response = client.post(path, content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "over 1000 bytes" in response.json()["error"]
+    declared = client.post(path, content=b" " * 2000,
+                           headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+    fine = client.post(path, json=body)
+    assert fine.status_code == 500  # got through to the (failing) model
+
+
+def test_a_seed_past_64_bits_is_refused_by_the_language_model_app():
+    _, app, _, _ = APPS[2]
+    client = TestClient(app, raise_server_exceptions=False)
+    response = client.post("/generate", json={"prompt": "a", "length": 10,
+                                              "seed": 1180591620717411303424})
+    assert response.status_code == 422 and "seed" in response.json()["error"]
+
+
+def test_a_history_that_overflows_the_forecast_is_refused(tmp_path):
+    from seqlab.config import apply_overrides
+    from seqlab.forecast.config import ForecastConfig
+    from seqlab.forecast.workflow import train_forecast
+    from seqlab.serving.app import app_for
+
+    path = tmp_path / "s.csv"
+    path.write_text("month,y\n" + "\n".join(f"{2000 + i // 12}-{i % 12 + 1:02d},"
+                                             f"{10 + np.sin(i):.3f}" for i in range(60)))
+    cfg = apply_overrides(ForecastConfig(name="f", output_dir=str(tmp_path)), {
+        "data.path": str(path), "data.target": "y", "window.lookback": 6,
+        "window.horizon": 2, "training.max_epochs": 1, "baselines": ["naive"]})
+    run = train_forecast(cfg).run_dir
+    client = TestClient(app_for(ServeSettings(model=str(run))), raise_server_exceptions=False)
+    response = client.post("/forecast", json={"history": [1e308] * 10})
+    assert response.status_code == 422 and "overflows" in response.json()["error"]
+
+
+# ---- slow clients, against the real server --------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def slow_limits_server(tmp_path_factory):
+    from typer.testing import CliRunner
+
+    from seqlab.cli.main import app as cli
+
+    out = tmp_path_factory.mktemp("slow")
+    trained = CliRunner().invoke(cli, ["train", str(SAMPLE), "--kind", "tfidf", "--quiet",
+                                       "--output-dir", str(out), "--name", "m"])
+    assert trained.exit_code == 0, trained.output
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "seqlab.cli.main", "serve", str(out / "m"), "--port", str(port),
+         "--header-timeout", "1", "--body-timeout", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    yield port
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:
+    """Read until the server closes the connection or ``seconds`` pass."""
+    sock.settimeout(seconds)
+    received = b""
+    try:
+        while chunk := sock.recv(4096):
+            received += chunk
+        return True, received
+    except TimeoutError:
+        return False, received
+    except ConnectionResetError:
+        return True, received
+
+
+def test_trickled_headers_are_cut_off(slow_limits_server):
+    with socket.create_connection(("127.0.0.1", slow_limits_server)) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\n")  # and never the rest
+        closed, _ = _closed_within(sock, 6)
+    assert closed
+
+
+def test_a_trickled_body_gets_408(slow_limits_server):
+    with socket.create_connection(("127.0.0.1", slow_limits_server)) as sock:
+        sock.sendall(b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: 100\r\n\r\n{\"te")
+        _, received = _closed_within(sock, 6)
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert "did not arrive" in json.loads(body)["error"]
