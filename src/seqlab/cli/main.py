@@ -29,8 +29,9 @@ def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
         lambda callbacks, notify: train_run(config, callbacks=callbacks, resume=resume,
                                             overwrite=force, notify=notify))
     m = outcome.test_metrics
-    against = "".join(f"\n{line}" for line in outcome.baseline.lines()) if outcome.baseline \
-        else ""
+    # without --quiet the baseline line was printed with the run's other notes
+    against = "".join(f"\n{line}" for line in outcome.baseline.lines()) \
+        if outcome.baseline and quiet else ""
     console.print(
         f"[bold green]done[/]: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
         f"weighted-F1 {m['weighted_f1']:.4f}{against}\nmodel: {outcome.model_path}\n"
