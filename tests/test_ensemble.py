@@ -123,3 +123,11 @@ def test_auto_members_follow_the_corpus_size(sample):
     clf.fit(sample.texts, sample.labels)
     assert len(clf.components_["recurrent"].members_) == 3  # a small corpus
     assert clf.fit_info_["resolved"]["model.members"]["value"] == 3
+
+
+def test_a_part_with_no_weight_is_not_run(fitted, sample_data, monkeypatch):
+    texts = sample_data[0][:10]
+    expected = blend([fitted.recurrent_.predict_proba(texts)], [fitted.temperatures_[0]], [1.0])
+    monkeypatch.setattr(fitted, "weights_", [1.0, 0.0])
+    monkeypatch.setattr(fitted.linear_, "predict_proba", lambda _: 1 / 0)  # must not be called
+    assert np.allclose(fitted.predict_proba(texts), expected, atol=1e-6)

@@ -318,14 +318,24 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                 f"{getattr(self, 'n_parameters_', 0):,} trained parameters")
 
     def _encode(self, texts: Sequence[str]) -> list[np.ndarray]:
+        return self._encode_tokens(self.pipeline_.process_many(texts))
+
+    def _encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> list[np.ndarray]:
         max_length = self.max_length_
-        return [self.vocab_.encode(tokens, max_length)
-                for tokens in self.pipeline_.process_many(texts)]
+        return [self.vocab_.encode(tokens, max_length) for tokens in token_lists]
 
     # ---- prediction ---------------------------------------------------------------------
 
     def _proba(self, texts: list[str]) -> np.ndarray:
-        return softmax(predict_logits(self.module_, self._encode(texts)))
+        return self.proba_of_tokens(self.pipeline_.process_many(texts))
+
+    def proba_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Class probabilities of texts already preprocessed by ``pipeline_`` (models that
+        share a pipeline, such as an ensemble's members, preprocess once)."""
+        self._check_fitted()
+        if not token_lists:
+            return np.zeros((0, len(self.classes_)), dtype=np.float32)
+        return softmax(predict_logits(self.module_, self._encode_tokens(token_lists)))
 
     # ---- saving ---------------------------------------------------------------------
 

@@ -116,6 +116,9 @@ class MemberAverage(_LeadFacts, LabelledPredictions):
     round_name = "epoch"
 
     def __init__(self, members: list[TextClassifier], validation: dict[str, float]) -> None:
+        specs = {str(m.pipeline_.to_spec()) for m in members}
+        if len(specs) != 1 or any(m.labels_ != members[0].labels_ for m in members):
+            raise ValueError("the recurrent members differ in preprocessing or labels")
         self.members_ = members
         self.classes_ = members[0].classes_
         self.validation_ = validation  # the average's own validation metrics (val_…)
@@ -139,7 +142,8 @@ class MemberAverage(_LeadFacts, LabelledPredictions):
         return f"mean of {len(self.members_)} × {first.describe()} (seeds {seeds})"
 
     def _proba(self, texts: list[str]) -> np.ndarray:
-        return np.mean([m.predict_proba(texts) for m in self.members_], axis=0)
+        tokens = self.lead_.pipeline_.process_many(texts)  # every member's preprocessing
+        return np.mean([m.proba_of_tokens(tokens) for m in self.members_], axis=0)
 
 
 def _scores(proba: np.ndarray, targets: np.ndarray, labels: list[str],
@@ -271,8 +275,12 @@ class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseE
     # ---- prediction --------------------------------------------------------------------
 
     def _proba(self, texts: list[str]) -> np.ndarray:
-        probas = [self.recurrent_.predict_proba(texts), self.linear_.predict_proba(texts)]
-        return blend(probas, self.temperatures_, self.weights_).astype(np.float32)
+        # a part whose weight is 0 adds exactly nothing to the blend: it is not run
+        used = [(part, t, w) for part, t, w in zip(
+            (self.recurrent_, self.linear_), self.temperatures_, self.weights_, strict=True)
+            if w > 0]
+        return blend([part.predict_proba(texts) for part, _, _ in used],
+                     [t for _, t, _ in used], [w for _, _, w in used]).astype(np.float32)
 
     # ---- saving ------------------------------------------------------------------------
 
