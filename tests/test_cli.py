@@ -247,6 +247,10 @@ def test_runs_without_a_name_never_collide(tmp_path):
         "emotion_sample-ensemble", "emotion_sample-ensemble-2"]
     metrics = json.loads((tmp_path / "emotion_sample-ensemble" / "metrics.json").read_text())
     assert metrics["baseline"] is None
+    resumed = invoke("train", SAMPLE, "--output-dir", tmp_path, *FAST, "--no-baseline",
+                     "--resume")  # continues the latest of them, makes no third
+    assert resumed.exit_code == 0, resumed.output
+    assert len(list(tmp_path.iterdir())) == 2
 
 
 @pytest.mark.parametrize("kind", ["ensemble", "recurrent", "averaged", "averaged-mlp",

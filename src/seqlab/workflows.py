@@ -43,6 +43,7 @@ from seqlab.estimators import Classifier, best_validation, classifier_for, load_
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import classification_sections, write_report
+from seqlab.text.auto import AUTO
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
@@ -145,7 +146,8 @@ def _check_resume(config: RunSettings, run_dir: Path) -> None:
     saved_config = validate_model(type(config), read_yaml_mapping(saved_path), str(saved_path))
     saved = flatten_dotted(saved_config.model_dump(mode="json"))
     given = flatten_dotted(config.model_dump(mode="json"))
-    differing = [key for key in given if given[key] != saved.get(key)]
+    # an automatic setting matches the number it resolved to (which the saved config holds)
+    differing = [key for key in given if given[key] != saved.get(key) and given[key] != AUTO]
     if differing:
         raise ConfigError(
             f"{run_dir}: the options differ from the run's saved config at "

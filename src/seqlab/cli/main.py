@@ -39,17 +39,20 @@ def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
     )
 
 
-def free_run_name(config: RunConfig) -> str:
-    """A run name not yet taken in the output folder: ``<data file>-<kind>``, then
-    ``-2``, ``-3`` … (so a second run never collides with the first)."""
+def default_run_name(config: RunConfig, latest: bool = False) -> str:
+    """The run name when none is given: ``<data file>-<kind>``, then ``-2``, ``-3`` …, the
+    first not yet taken in the output folder (so a second run never collides with the
+    first); with ``latest``, the last one taken (the run ``--resume`` continues)."""
     stem = Path(config.data.train or "run").name.split(".")[0] or "run"
     base = f"{stem}-{config.model.kind}"
-    taken = Path(config.output_dir)
+    folder = Path(config.output_dir)
+    previous = base
     for n in range(1, 10_000):
         name = base if n == 1 else f"{base}-{n}"
-        if not (taken / name).exists():
-            return name
-    raise SeqlabError(f"{taken}: no free run name like {base}-N; pass --name")
+        if not (folder / name).exists():
+            return previous if latest else name
+        previous = name
+    raise SeqlabError(f"{folder}: no free run name like {base}-N; pass --name")
 
 
 @app.command()
@@ -135,7 +138,7 @@ def train(
         "tracking.mlflow": mlflow, "baseline": baseline,
     })
     if not named:
-        resolved = apply_overrides(resolved, {"name": free_run_name(resolved)})
+        resolved = apply_overrides(resolved, {"name": default_run_name(resolved, resume)})
     _train(resolved, resume, force, quiet)
 
 
