@@ -1,11 +1,12 @@
 """The validation experiments behind the ensemble's defaults (BENCHMARKS.md §10).
 
-    python benchmarks/ensemble_choices.py members [--variants default,bi,w2v] [--seeds 1,2,3]
+    python benchmarks/ensemble_choices.py members [--variants default,bi,w2v,balanced]
+        [--seeds 1,2,3]
     python benchmarks/ensemble_choices.py offsets MODEL [MODEL ...]
 
 ``members``: the recurrent model on emotion, one run per variant and seed, each scored on
 the validation split, then the mean of the seeds' probabilities: does averaging seeds (or
-a bidirectional cell, or a Word2Vec start) help?
+a bidirectional cell, a Word2Vec start, balanced class weights) help?
 
 ``offsets``: would per-class additive log-probability offsets, chosen to maximise
 macro-F1, help? Cross-fitted on the two halves of the emotion validation split (chosen
@@ -32,6 +33,7 @@ VARIANTS = {
     "default": {},
     "bi": {"bidirectional": True},
     "w2v": {"embedding": {"type": "word2vec"}},
+    "balanced": {"class_weights": "balanced"},
 }
 OFFSETS = np.linspace(-1.0, 1.0, 11)
 

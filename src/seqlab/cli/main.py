@@ -365,10 +365,12 @@ def serve(
     max_texts: Annotated[int, typer.Option(help="texts per request")] = 256,
     max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
     max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
-    header_timeout: Annotated[float, typer.Option(
-        help="seconds a client has to send its request headers")] = 10.0,
-    body_timeout: Annotated[float, typer.Option(
-        help="seconds a client has to send its request body")] = 30.0,
+    header_timeout: Annotated[float | None, typer.Option(
+        min=0.1, help="seconds a client has to send its request headers [default: 10]")]
+    = None,
+    body_timeout: Annotated[float | None, typer.Option(
+        min=0.1, help="seconds a client has to send its request body [default: 30]")]
+    = None,
 ) -> None:
     """Serve a model over HTTP: POST /predict (classifier), /forecast (forecaster),
     /generate and /complete (language model); GET /model, /health; docs at /docs."""
@@ -382,10 +384,11 @@ def serve(
     from seqlab.serving.app import serve as run_server
 
     per_worker = threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
+    timeouts = {k: v for k, v in (("header_timeout", header_timeout),
+                                  ("body_timeout", body_timeout)) if v is not None}
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
                              max_texts=max_texts, max_chars=max_chars,
-                             max_body_bytes=max_body_bytes, header_timeout=header_timeout,
-                             body_timeout=body_timeout)
+                             max_body_bytes=max_body_bytes, **timeouts)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
     run_server(settings, host, port, workers)
