@@ -13,11 +13,11 @@ from seqlab.ensemble import (
     blend,
     choose_weight,
     fit_temperature,
-    log_loss,
     tempered,
 )
 from seqlab.errors import BundleError
 from seqlab.estimators import load_classifier
+from seqlab.evaluation.metrics import log_loss
 
 TINY_RECURRENT = {"embedding_dim": 8, "hidden_size": 8, "max_epochs": 2, "batch_size": 32,
                   "threads": 1}
@@ -131,3 +131,11 @@ def test_a_part_with_no_weight_is_not_run(fitted, sample_data, monkeypatch):
     monkeypatch.setattr(fitted, "weights_", [1.0, 0.0])
     monkeypatch.setattr(fitted.linear_, "predict_proba", lambda _: 1 / 0)  # must not be called
     assert np.allclose(fitted.predict_proba(texts), expected, atol=1e-6)
+
+
+def test_evaluate_parts_equals_evaluating_each_alone(fitted, sample_data):
+    texts, labels = sample_data[0][:40], sample_data[1][:40]
+    whole, parts = fitted.evaluate_parts(texts, labels)
+    assert whole == fitted.evaluate(texts, labels)
+    for name, part in fitted.components_.items():
+        assert parts[name] == part.evaluate(texts, labels)

@@ -6,9 +6,6 @@ is checked on each app without training anything."""
 
 import json
 import socket
-import subprocess
-import sys
-import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -23,7 +20,7 @@ from seqlab.serving.lm_app import create_lm_app
 from seqlab.serving.rules import BodyLimit
 from seqlab.serving.tag_app import create_tag_app
 
-from conftest import SAMPLE
+from conftest import SAMPLE, running_server
 
 IDENTITY = {"name": "stub", "version": "0"}
 CONFIG = SimpleNamespace(model_dump=lambda mode: {},
@@ -144,12 +141,6 @@ def test_a_history_that_overflows_the_forecast_is_refused(tmp_path):
 # ---- slow clients, against the real server --------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def slow_limits_server(tmp_path_factory):
     from typer.testing import CliRunner
@@ -160,21 +151,8 @@ def slow_limits_server(tmp_path_factory):
     trained = CliRunner().invoke(cli, ["train", str(SAMPLE), "--kind", "tfidf", "--quiet",
                                        "--output-dir", str(out), "--name", "m"])
     assert trained.exit_code == 0, trained.output
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "seqlab.cli.main", "serve", str(out / "m"), "--port", str(port),
-         "--header-timeout", "1", "--body-timeout", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    yield port
-    process.terminate()
-    process.wait(timeout=20)
+    with running_server(out / "m", "--header-timeout", "1", "--body-timeout", "1") as url:
+        yield int(url.rsplit(":", 1)[1])
 
 
 def _closed_within(sock: socket.socket, seconds: float) -> tuple[bool, bytes]:

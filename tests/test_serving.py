@@ -1,10 +1,6 @@
 """The real server on 127.0.0.1: answers, limits, malformed bodies, concurrency, the page."""
 
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,17 +12,11 @@ from seqlab.config import RunConfig, apply_overrides
 from seqlab.estimators import load_classifier
 from seqlab.workflows import train_run
 
-from conftest import SAMPLE, TINY
+from conftest import SAMPLE, TINY, running_server
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
 LIMITS = {"max_texts": 5, "max_chars": 200, "max_body_bytes": 4000}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -41,25 +31,9 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(run_dir):
-    port = free_port()
-    command = [sys.executable, "-m", "seqlab.cli.main", "serve", str(run_dir), "--port",
-               str(port), "--threads", "1",
-               *(f"--{k.replace('_', '-')}={v}" for k, v in LIMITS.items())]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"server did not start: {process.stderr.read().decode()[-2000:]}")
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    with running_server(run_dir, "--threads", "1",
+                        *(f"--{k.replace('_', '-')}={v}" for k, v in LIMITS.items())) as url:
+        yield url
 
 
 def post(url, body=None, content=None):

@@ -32,12 +32,12 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.baselines.common import LabelledPredictions, bundle_labels
+from seqlab.baselines.common import LabelledPredictions, as_texts, bundle_labels
 from seqlab.baselines.linear import LinearTextClassifier
 from seqlab.classifier import TextClassifier, split_validation
 from seqlab.config import RunConfig
 from seqlab.errors import BundleError
-from seqlab.evaluation.metrics import classification_metrics
+from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.text.auto import AUTO, auto_members
 from seqlab.text.preprocess import Pipeline
 from seqlab.training.trainer import TrainCallbacks
@@ -46,12 +46,6 @@ BUNDLE_KIND = "seqlab.ensemble_classifier"
 TEMPERATURES = np.exp(np.linspace(np.log(0.05), np.log(20.0), 81))
 WEIGHTS = np.round(np.linspace(0.0, 1.0, 21), 2)
 PARTS = ("recurrent", "linear")
-
-
-def log_loss(proba: np.ndarray, targets: np.ndarray) -> float:
-    """Mean negative log probability of the true class."""
-    picked = proba[np.arange(len(targets)), targets]
-    return float(-np.mean(np.log(np.clip(picked, 1e-12, None))))
 
 
 def tempered(proba: np.ndarray, temperature: float) -> np.ndarray:
@@ -276,11 +270,29 @@ class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseE
 
     def _proba(self, texts: list[str]) -> np.ndarray:
         # a part whose weight is 0 adds exactly nothing to the blend: it is not run
-        used = [(part, t, w) for part, t, w in zip(
-            (self.recurrent_, self.linear_), self.temperatures_, self.weights_, strict=True)
-            if w > 0]
-        return blend([part.predict_proba(texts) for part, _, _ in used],
-                     [t for _, t, _ in used], [w for _, _, w in used]).astype(np.float32)
+        return self._mix({name: part.predict_proba(texts)
+                          for (name, part), w in zip(self.components_.items(), self.weights_,
+                                                     strict=True) if w > 0})
+
+    def _mix(self, probas: dict[str, np.ndarray]) -> np.ndarray:
+        """The blend of the parts' probabilities (a part with weight 0 may be absent)."""
+        used = [(probas[name], t, w) for name, t, w in
+                zip(PARTS, self.temperatures_, self.weights_, strict=True) if w > 0]
+        return blend([p for p, _, _ in used], [t for _, t, _ in used],
+                     [w for _, _, w in used]).astype(np.float32)
+
+    def evaluate_parts(self, X: Sequence[str], y: Sequence[Any]
+                       ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        """The ensemble's metrics (as :meth:`evaluate`) and each part's, from one
+        prediction pass per part."""
+        self._check_fitted()
+        texts = as_texts(X)
+        targets = self.label_indices(y, "evaluation")
+        probas = {name: part.predict_proba(texts) for name, part in self.components_.items()}
+        scored = {name: classification_metrics(targets, p.argmax(1), self.labels_)
+                  for name, p in probas.items()}
+        mixed = self._mix(probas) if texts else np.zeros((0, len(self.classes_)))
+        return classification_metrics(targets, mixed.argmax(1), self.labels_), scored
 
     # ---- saving ------------------------------------------------------------------------
 

@@ -20,7 +20,11 @@ import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.baselines.common import TEXT_CHAR_LIMIT, as_texts
-from seqlab.baselines.comparison import BaselineComparison, compare_with_baseline
+from seqlab.baselines.comparison import (
+    BaselineComparison,
+    compare_with_baseline,
+    evaluate_with_parts,
+)
 from seqlab.config import (
     RunConfig,
     apply_overrides,
@@ -270,12 +274,12 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
                 say(f"{name}: {count} of {len(getattr(splits, name))} texts"
                     + _FACT_WORDS[key].format(tokens=getattr(clf, "max_length_", ""),
                                               chars=TEXT_CHAR_LIMIT))
-    test_metrics = clf.evaluate(splits.test.texts, splits.test.labels)
+    test_metrics, part_metrics = evaluate_with_parts(clf, splits.test.texts, splits.test.labels)
     say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
     comparison = compare_with_baseline(
         config, clf, (splits.train.texts, splits.train.labels),
         (splits.val.texts, splits.val.labels), (splits.test.texts, splits.test.labels),
-        test_metrics)
+        test_metrics, part_metrics)
     for line in comparison.lines() if comparison else []:
         say(line)
 

@@ -63,17 +63,29 @@ def _row(name: str, clf: Classifier, test_texts: Sequence[str], test_labels: Seq
             **{f"test_{s}": float(test[s]) for s in SCORES}}
 
 
+def evaluate_with_parts(clf: Classifier, texts: Sequence[str], labels: Sequence[str]
+                        ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The model's test metrics and, for an ensemble, each part's (``recurrent``,
+    ``linear``), every part predicting once."""
+    by_part = getattr(clf, "evaluate_parts", None)
+    return by_part(texts, labels) if by_part is not None else (clf.evaluate(texts, labels), {})
+
+
 def compare_with_baseline(config: RunConfig, clf: Classifier, train: tuple[list[str], list[str]],
                           val: tuple[list[str], list[str]], test: tuple[list[str], list[str]],
-                          test_metrics: dict[str, Any]) -> BaselineComparison | None:
+                          test_metrics: dict[str, Any],
+                          part_metrics: dict[str, dict[str, Any]] | None = None
+                          ) -> BaselineComparison | None:
     """Score the fitted ``clf``, its parts and the TF-IDF baseline on validation and test;
-    None when ``config.baseline`` is off or the model is itself a linear baseline."""
+    None when ``config.baseline`` is off or the model is itself a linear baseline.
+    ``test_metrics`` and ``part_metrics`` are what :func:`evaluate_with_parts` gave."""
     if not config.baseline or config.model.kind in LINEAR_KINDS:
         return None
     rows = [_row(config.model.kind, clf, *test, test_metrics)]
     parts = getattr(clf, "components_", None)
     if parts is not None:
-        rows.append(_row("recurrent alone", parts["recurrent"], *test))
+        scored = part_metrics or {}
+        rows.append(_row("recurrent alone", parts["recurrent"], *test, scored.get("recurrent")))
         baseline = parts["linear"]
     else:
         from seqlab.baselines.linear import LinearTextClassifier
@@ -81,5 +93,6 @@ def compare_with_baseline(config: RunConfig, clf: Classifier, train: tuple[list[
         baseline = LinearTextClassifier.from_config(apply_overrides(config, {"model.kind":
                                                                              "tfidf"}))
         baseline.fit(*train, *val)
-    rows.append(_row("TF-IDF + " + baseline.classifier, baseline, *test))
+    rows.append(_row("TF-IDF + " + baseline.classifier, baseline, *test,
+                     (part_metrics or {}).get("linear") if parts is not None else None))
     return BaselineComparison(rows)

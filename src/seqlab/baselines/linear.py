@@ -34,7 +34,7 @@ from seqlab.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.classifier import split_validation
 from seqlab.config import LinearConfig, RunConfig
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
-from seqlab.evaluation.metrics import classification_metrics
+from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.registry import Registry
 from seqlab.tasks.classification import softmax
 from seqlab.text.preprocess import Pipeline
@@ -74,8 +74,7 @@ def _weights(model: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _log_loss(x: Any, targets: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> float:
-    proba = softmax(np.asarray(x @ weight.T) + bias)
-    return float(-np.mean(np.log(np.clip(proba[np.arange(len(targets)), targets], 1e-12, None))))
+    return log_loss(softmax(np.asarray(x @ weight.T) + bias), targets)
 
 
 @dataclass

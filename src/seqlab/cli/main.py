@@ -15,7 +15,14 @@ from seqlab.cli.forecast import forecast_app
 from seqlab.cli.lm import lm_app
 from seqlab.cli.tag import tag_app
 from seqlab.cli.vectors import vectors_app
-from seqlab.config import RunConfig, apply_overrides, load_config, read_yaml_mapping, set_dotted
+from seqlab.config import (
+    RunConfig,
+    apply_overrides,
+    load_config,
+    parse_config,
+    read_yaml_mapping,
+    set_dotted,
+)
 from seqlab.errors import SeqlabError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -115,8 +122,9 @@ def train(
     quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
-    named = name is not None or (config is not None and "name" in read_yaml_mapping(config))
-    base = load_config(config) if config else RunConfig()
+    given = read_yaml_mapping(config) if config else {}
+    named = name is not None or "name" in given
+    base = parse_config(given, str(config)) if config else RunConfig()
     resolved = apply_overrides(base, {
         "name": name, "output_dir": output_dir, "seed": seed,
         "data.train": data, "data.val": val, "data.test": test, "data.format": fmt,

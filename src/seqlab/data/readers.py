@@ -85,8 +85,13 @@ class LabeledData:
         return f"{self.row_unit} {self.rows[i]}"
 
 
+def format_suffix(path: Path) -> str:
+    """The extension that names the format: ``.csv`` for ``data.csv.gz`` too."""
+    return path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
+
+
 def detect_format(path: Path) -> str:
-    suffix = path.suffixes[-2] if path.suffix == ".gz" and len(path.suffixes) > 1 else path.suffix
+    suffix = format_suffix(path)
     fmt = EXTENSIONS.get(suffix.lower())
     if fmt is None:
         raise DataError(

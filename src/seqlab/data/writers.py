@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqlab.artifacts import atomic_write_bytes
-from seqlab.data.readers import EXTENSIONS
+from seqlab.data.readers import EXTENSIONS, format_suffix
 from seqlab.errors import DataError
 from seqlab.registry import Registry
 
@@ -46,7 +46,7 @@ def output_format(path: str | Path) -> str:
     (raised before any work is done)."""
     path = Path(path)
     compressed = path.suffix == ".gz"
-    suffix = path.suffixes[-2] if compressed and len(path.suffixes) > 1 else path.suffix
+    suffix = format_suffix(path)
     fmt = EXTENSIONS.get(suffix.lower())
     if fmt not in WRITERS or (compressed and fmt == "parquet"):
         raise DataError(f"{path}: cannot tell what to write from {suffix or '(none)'!r}; end "

@@ -42,3 +42,9 @@ def classification_metrics(y_true: Sequence[int], y_pred: Sequence[int],
 def headline(metrics: dict[str, Any]) -> dict[str, float]:
     """The scalar metrics only (for history rows and leaderboards)."""
     return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+def log_loss(proba: np.ndarray, targets: np.ndarray) -> float:
+    """Mean negative log probability of the true class (probabilities clipped at 1e-12)."""
+    picked = proba[np.arange(len(targets)), targets]
+    return float(-np.mean(np.log(np.clip(picked, 1e-12, None))))

@@ -36,10 +36,15 @@ def refuse(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _field(problem: dict[str, Any]) -> str:
+    """The dotted field a validation problem is about (``texts.1``), or ``body``."""
+    return ".".join(str(p) for p in problem["loc"] if p != "body") or "body"
+
+
 def request_problems(err: RequestValidationError) -> str:
     """``field: message`` for the first three problems of a malformed request body."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'] if p != 'body') or 'body'}: "
-                     f"{e['msg'].removeprefix('Value error, ')}" for e in err.errors()[:3])
+    return "; ".join(f"{_field(e)}: {e['msg'].removeprefix('Value error, ')}"
+                     for e in err.errors()[:3])
 
 
 def add_error_rules(app: FastAPI, example: str) -> FastAPI:
@@ -50,9 +55,8 @@ def add_error_rules(app: FastAPI, example: str) -> FastAPI:
     async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
         if any(e["type"] == "json_invalid" for e in err.errors()):
             return refuse(422, not_json, fields=["body"])
-        fields = [".".join(str(p) for p in e["loc"] if p != "body") or "body"
-                  for e in err.errors()]
-        return refuse(422, "invalid request: " + request_problems(err), fields=fields)
+        return refuse(422, "invalid request: " + request_problems(err),
+                      fields=[_field(e) for e in err.errors()])
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, err: HTTPException) -> JSONResponse:
