@@ -23,7 +23,7 @@ import pandas as pd
 import yaml
 
 from seqlab.config import RunConfig, apply_overrides
-from seqlab.workflows import load_splits, train_run
+from seqlab.tasks.classify.workflow import load_splits, train_run
 
 from _common import SHARED, machine_line, markdown_table, require
 

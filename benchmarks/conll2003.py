@@ -19,9 +19,9 @@ from typing import Any
 import torch
 
 from seqlab.config import apply_overrides
-from seqlab.tag.config import TagConfig
-from seqlab.tag.conll import read_tagged
-from seqlab.tag.tagger import Tagger
+from seqlab.tasks.tag.config import TagConfig
+from seqlab.tasks.tag.conll import read_tagged
+from seqlab.tasks.tag.tagger import Tagger
 
 from _common import SHARED, machine_line, markdown_table, require
 

@@ -19,9 +19,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from seqlab.classifier import TextClassifier
 from seqlab.config import RunConfig, apply_overrides
 from seqlab.data import read_labeled
+from seqlab.tasks.classify.classifier import TextClassifier
 
 from _common import EMOTION, machine_line, markdown_table, require
 

@@ -2,7 +2,7 @@
 
     python benchmarks/emotion_study.py [--minutes 3] [--only lstm] [--out runs/emotion_study]
 
-Every model is trained through ``seqlab.workflows.train_run`` (the code behind
+Every model is trained through ``seqlab.tasks.classify.workflow.train_run`` (the code behind
 ``seqlab train``) on ``../shared/data/emotion`` (train 16k / val 2k / test 2k): validation
 picks the epoch (or the grid value), the test split is scored once. Each model gets a full
 run folder under ``--out``; a finished one is reused when the script runs again, so the
@@ -25,8 +25,8 @@ from typing import Any
 
 from seqlab.config import RunConfig, apply_overrides
 from seqlab.data import read_labeled
-from seqlab.estimators import load_classifier
-from seqlab.workflows import train_run
+from seqlab.tasks.classify.estimators import load_classifier
+from seqlab.tasks.classify.workflow import train_run
 
 from _common import EMOTION, machine_line, markdown_table, require
 

@@ -23,9 +23,9 @@ import time
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 
-from seqlab.classifier import TextClassifier
 from seqlab.data import read_labeled
-from seqlab.estimators import load_classifier
+from seqlab.tasks.classify.classifier import TextClassifier
+from seqlab.tasks.classify.estimators import load_classifier
 
 from _common import EMOTION, machine_line, require
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seqlab.config import apply_overrides
-from seqlab.forecast.backtest import run_backtest
-from seqlab.forecast.config import ForecastConfig
-from seqlab.forecast.forecaster import Forecaster
-from seqlab.forecast.series import read_series
+from seqlab.tasks.forecast.backtest import run_backtest
+from seqlab.tasks.forecast.config import ForecastConfig
+from seqlab.tasks.forecast.forecaster import Forecaster
+from seqlab.tasks.forecast.series import read_series
 
 from _common import SHARED, machine_line, markdown_table, require
 

@@ -21,10 +21,10 @@ import time
 import torch
 
 from seqlab.config import apply_overrides
-from seqlab.lm.config import LMConfig
-from seqlab.lm.corpus import read_corpus
-from seqlab.lm.model import LanguageModel
-from seqlab.lm.ngram import KneserNey
+from seqlab.tasks.lm.config import LMConfig
+from seqlab.tasks.lm.corpus import read_corpus
+from seqlab.tasks.lm.model import LanguageModel
+from seqlab.tasks.lm.ngram import KneserNey
 
 from _common import SHARED, machine_line, markdown_table, require
 

@@ -13,7 +13,7 @@ import argparse
 import time
 
 from seqlab.data import read_labeled
-from seqlab.estimators import load_classifier
+from seqlab.tasks.classify.estimators import load_classifier
 
 from _common import machine_line, markdown_table
 

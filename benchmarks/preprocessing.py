@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from seqlab.classifier import TextClassifier
 from seqlab.data import read_labeled
+from seqlab.tasks.classify.classifier import TextClassifier
 from seqlab.text.preprocess import PRESETS, Pipeline
 
 from _common import EMOTION, machine_line, markdown_table, require

@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 
 from seqlab.data import read_labeled
-from seqlab.export.onnx_model import export_onnx
+from seqlab.tasks.classify.onnx_export import export_onnx
 
 from _common import EMOTION, machine_line, markdown_table, require
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from seqlab.baselines.linear import LinearTextClassifier
 from seqlab.cli.main import app
 from seqlab.config import ModelKind, RunConfig
 from seqlab.errors import BundleError, DataError
-from seqlab.estimators import BUNDLES, ESTIMATORS, classifier_for, load_classifier
+from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
+from seqlab.tasks.classify.estimators import BUNDLES, ESTIMATORS, classifier_for, load_classifier
 
 from conftest import SAMPLE
 

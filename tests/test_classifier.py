@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from sklearn.model_selection import cross_val_score
 
-from seqlab.classifier import TextClassifier
 from seqlab.errors import BundleError, DataError
 from seqlab.nn.encoder import CELLS
 from seqlab.nn.pooling import POOLINGS
+from seqlab.tasks.classify.classifier import TextClassifier
 
 from conftest import TINY
 

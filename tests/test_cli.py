@@ -147,7 +147,7 @@ def test_real_process_exit_code_and_no_traceback(tmp_path):
 
 
 def test_a_ten_megabyte_text_is_cut_at_the_hard_limit_and_counted(tmp_path):
-    from seqlab.baselines.common import TEXT_CHAR_LIMIT
+    from seqlab.tasks.classify.baselines.common import TEXT_CHAR_LIMIT
 
     rows = [line.rsplit(";", 1) for line in SAMPLE.read_text().splitlines()]
     rows.append(["i feel " + "very " * 2_000_000 + "happy", "joy"])  # 10 MB

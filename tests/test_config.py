@@ -2,9 +2,9 @@ import inspect
 
 import pytest
 
-from seqlab.classifier import TextClassifier
 from seqlab.config import RunConfig, apply_overrides, load_config, parse_config
 from seqlab.errors import ConfigError
+from seqlab.tasks.classify.classifier import TextClassifier
 
 
 def test_unknown_key_names_path_and_allowed_keys():

@@ -4,7 +4,7 @@ import torch
 from seqlab.config import ModelConfig
 from seqlab.nn.encoder import CELLS, RecurrentEncoder, detach_state, reverse_within_lengths
 from seqlab.nn.pooling import POOLINGS
-from seqlab.tasks.classification import SequenceClassifier
+from seqlab.tasks.classify.network import SequenceClassifier
 
 
 def test_reverse_within_lengths_leaves_padding():

@@ -6,18 +6,18 @@ save → load is exact)."""
 import numpy as np
 import pytest
 
-from seqlab.baselines.linear import LinearTextClassifier
-from seqlab.classifier import TextClassifier
-from seqlab.ensemble import (
+from seqlab.errors import BundleError
+from seqlab.evaluation.metrics import log_loss
+from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
+from seqlab.tasks.classify.classifier import TextClassifier
+from seqlab.tasks.classify.ensemble import (
     EnsembleClassifier,
     blend,
     choose_weight,
     fit_temperature,
     tempered,
 )
-from seqlab.errors import BundleError
-from seqlab.estimators import load_classifier
-from seqlab.evaluation.metrics import log_loss
+from seqlab.tasks.classify.estimators import load_classifier
 
 TINY_RECURRENT = {"embedding_dim": 8, "hidden_size": 8, "max_epochs": 2, "batch_size": 32,
                   "threads": 1}

@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from seqlab.classifier import TextClassifier
 from seqlab.errors import BundleError
-from seqlab.export.onnx_model import export_onnx
-from seqlab.export.onnx_predictor import OnnxClassifier
+from seqlab.tasks.classify.classifier import TextClassifier
+from seqlab.tasks.classify.onnx_export import export_onnx
+from seqlab.tasks.classify.onnx_predictor import OnnxClassifier
 
 from conftest import TINY
 
@@ -49,7 +49,7 @@ class NoTorch:
         if name == "torch" or name.startswith("torch."):
             raise ImportError("torch is blocked in this test")
 sys.meta_path.insert(0, NoTorch())
-from seqlab.export.onnx_predictor import OnnxClassifier
+from seqlab.tasks.classify.onnx_predictor import OnnxClassifier
 model = OnnxClassifier.load({str(tmp_path / "onnx")!r})
 print(json.dumps(model.predict_proba({texts!r}).tolist()))
 assert "torch" not in sys.modules

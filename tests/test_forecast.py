@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from seqlab.cli.main import app
 from seqlab.config import apply_overrides
 from seqlab.errors import ConfigError, DataError
-from seqlab.evaluation.forecasting import forecast_metrics, mase_scale
-from seqlab.forecast.baselines import BASELINES, run_baseline
-from seqlab.forecast.config import ForecastConfig
-from seqlab.forecast.forecaster import Forecaster
-from seqlab.forecast.series import read_series, series_from_frame
-from seqlab.forecast.windows import SplitPlan
-from seqlab.forecast.workflow import predict_forecast, train_forecast
+from seqlab.tasks.forecast.baselines import BASELINES, run_baseline
+from seqlab.tasks.forecast.config import ForecastConfig
+from seqlab.tasks.forecast.forecaster import Forecaster
+from seqlab.tasks.forecast.metrics import forecast_metrics, mase_scale
+from seqlab.tasks.forecast.series import read_series, series_from_frame
+from seqlab.tasks.forecast.windows import SplitPlan
+from seqlab.tasks.forecast.workflow import predict_forecast, train_forecast
 
 from conftest import SHARED_DATA
 

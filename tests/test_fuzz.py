@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from seqlab.artifacts import load_tensors
 from seqlab.data.readers import read_labeled
 from seqlab.errors import SeqlabError
-from seqlab.forecast.series import read_series
-from seqlab.tag.conll import read_tagged
+from seqlab.tasks.forecast.series import read_series
+from seqlab.tasks.tag.conll import read_tagged
 
 # SEQLAB_FUZZ_EXAMPLES raises the count for a longer hunt; CI keeps the default.
 FUZZ = settings(max_examples=int(os.environ.get("SEQLAB_FUZZ_EXAMPLES", 60)), deadline=None,
@@ -111,9 +111,9 @@ def test_bundle_header(header):
 
 
 @pytest.mark.parametrize("module, model", [
-    ("seqlab.serving.app", "PredictRequest"), ("seqlab.serving.tag_app", "TagRequest"),
-    ("seqlab.serving.lm_app", "GenerateRequest"), ("seqlab.serving.lm_app", "CompleteRequest"),
-    ("seqlab.serving.forecast_app", "ForecastRequest"),
+    ("seqlab.serving.app", "PredictRequest"), ("seqlab.tasks.tag.routes", "TagRequest"),
+    ("seqlab.tasks.lm.routes", "GenerateRequest"), ("seqlab.tasks.lm.routes", "CompleteRequest"),
+    ("seqlab.tasks.forecast.routes", "ForecastRequest"),
 ])
 def test_server_request_models(module, model):
     """Any JSON body validates or raises pydantic's ValidationError (which the app answers

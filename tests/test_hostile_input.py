@@ -12,7 +12,7 @@ from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.cli.main import app
 from seqlab.data.readers import read_labeled
 from seqlab.errors import BundleError, DataError
-from seqlab.workflows import holds_run, prepare_run_dir, remove_stale_temporaries
+from seqlab.tasks.classify.workflow import holds_run, prepare_run_dir, remove_stale_temporaries
 
 from conftest import SAMPLE
 
@@ -257,7 +257,7 @@ def test_bundle_messages_are_plain(tmp_path, linear_model):
 
 
 def test_a_huge_vocabulary_edited_into_a_bundle_is_refused_before_it_is_built(tmp_path):
-    from seqlab.classifier import TextClassifier
+    from seqlab.tasks.classify.classifier import TextClassifier
 
     clf = TextClassifier(embedding_dim=4, hidden_size=4, max_epochs=1, threads=1)
     data = read_labeled(SAMPLE)

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from seqlab.cli.main import app
 from seqlab.config import apply_overrides
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
-from seqlab.lm.config import LMConfig
-from seqlab.lm.corpus import Corpus, read_corpus, split_tokens
-from seqlab.lm.model import LanguageModel
-from seqlab.lm.ngram import KneserNey
-from seqlab.lm.sampling import next_token
-from seqlab.lm.tokens import LEVELS
-from seqlab.lm.workflow import train_lm
+from seqlab.tasks.lm.config import LMConfig
+from seqlab.tasks.lm.corpus import Corpus, read_corpus, split_tokens
+from seqlab.tasks.lm.model import LanguageModel
+from seqlab.tasks.lm.ngram import KneserNey
+from seqlab.tasks.lm.sampling import next_token
+from seqlab.tasks.lm.tokens import LEVELS
+from seqlab.tasks.lm.workflow import train_lm
 
 from conftest import SHARED_DATA, StopAfter
 

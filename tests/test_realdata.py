@@ -5,8 +5,8 @@ Skipped, with the reason printed, where the shared data is absent.
 
 import pytest
 
-from seqlab.classifier import TextClassifier
 from seqlab.data import clean_labeled, read_labeled
+from seqlab.tasks.classify.classifier import TextClassifier
 
 from conftest import emotion_dir
 

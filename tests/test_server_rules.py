@@ -15,10 +15,10 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed")
 from fastapi.testclient import TestClient
 
 from seqlab.serving.app import ServeSettings, create_app
-from seqlab.serving.forecast_app import create_forecast_app
-from seqlab.serving.lm_app import create_lm_app
 from seqlab.serving.rules import BodyLimit
-from seqlab.serving.tag_app import create_tag_app
+from seqlab.tasks.forecast.routes import create_forecast_app
+from seqlab.tasks.lm.routes import create_lm_app
+from seqlab.tasks.tag.routes import create_tag_app
 
 from conftest import SAMPLE, running_server
 
@@ -122,9 +122,9 @@ def test_a_seed_past_64_bits_is_refused_by_the_language_model_app():
 
 def test_a_history_that_overflows_the_forecast_is_refused(tmp_path):
     from seqlab.config import apply_overrides
-    from seqlab.forecast.config import ForecastConfig
-    from seqlab.forecast.workflow import train_forecast
     from seqlab.serving.app import app_for
+    from seqlab.tasks.forecast.config import ForecastConfig
+    from seqlab.tasks.forecast.workflow import train_forecast
 
     path = tmp_path / "s.csv"
     path.write_text("month,y\n" + "\n".join(f"{2000 + i // 12}-{i % 12 + 1:02d},"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from seqlab.config import RunConfig, apply_overrides
-from seqlab.estimators import load_classifier
-from seqlab.workflows import train_run
+from seqlab.tasks.classify.estimators import load_classifier
+from seqlab.tasks.classify.workflow import train_run
 
 from conftest import SAMPLE, TINY, running_server
 

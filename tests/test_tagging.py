@@ -17,9 +17,9 @@ from seqlab.cli.main import app
 from seqlab.config import apply_overrides
 from seqlab.errors import DataError
 from seqlab.nn.crf import CRF
-from seqlab.tag.config import TagConfig
-from seqlab.tag.conll import Sentence, read_tagged
-from seqlab.tag.schemes import (
+from seqlab.tasks.tag.config import TagConfig
+from seqlab.tasks.tag.conll import Sentence, read_tagged
+from seqlab.tasks.tag.schemes import (
     allowed_transitions,
     convert,
     detect_scheme,
@@ -27,10 +27,10 @@ from seqlab.tag.schemes import (
     is_entity_tagset,
     spans,
 )
-from seqlab.tag.scoring import entity_scores
-from seqlab.tag.tagger import Tagger
-from seqlab.tag.tokenize import tokenize
-from seqlab.tag.workflow import train_tagger
+from seqlab.tasks.tag.scoring import entity_scores
+from seqlab.tasks.tag.tagger import Tagger
+from seqlab.tasks.tag.tokenize import tokenize
+from seqlab.tasks.tag.workflow import train_tagger
 
 from conftest import SHARED_DATA, StopAfter
 

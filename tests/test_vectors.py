@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from seqlab.classifier import TextClassifier
 from seqlab.cli.main import app
 from seqlab.errors import DataError
+from seqlab.tasks.classify.classifier import TextClassifier
 from seqlab.text.vocab import Vocab
 from seqlab.vectors.embedding import start_matrix
 from seqlab.vectors.files import FORMATS, detect_format, read_vectors, write_word2vec

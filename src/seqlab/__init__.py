@@ -17,7 +17,7 @@ __all__ = ["BundleError", "ConfigError", "DataError", "SeqlabError", "TextClassi
 
 def __getattr__(name: str) -> Any:
     if name == "TextClassifier":
-        from seqlab.classifier import TextClassifier
+        from seqlab.tasks.classify.classifier import TextClassifier
 
         return TextClassifier
     raise AttributeError(f"module 'seqlab' has no attribute {name!r}")

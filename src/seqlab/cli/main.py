@@ -11,9 +11,6 @@ import typer
 from rich.table import Table
 
 from seqlab.cli.common import console, key_values, split_names, user_errors
-from seqlab.cli.forecast import forecast_app
-from seqlab.cli.lm import lm_app
-from seqlab.cli.tag import tag_app
 from seqlab.cli.vectors import vectors_app
 from seqlab.config import (
     RunConfig,
@@ -24,12 +21,15 @@ from seqlab.config import (
     set_dotted,
 )
 from seqlab.errors import SeqlabError
+from seqlab.tasks.forecast.cli import forecast_app
+from seqlab.tasks.lm.cli import lm_app
+from seqlab.tasks.tag.cli import tag_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Train, evaluate, compare and use recurrent sequence models.")
 def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
     from seqlab.cli.progress import RichProgress, train_with_progress
-    from seqlab.workflows import train_run
+    from seqlab.tasks.classify.workflow import train_run
 
     outcome = train_with_progress(
         RichProgress(console, config.training.monitor), config.run_dir, "seqlab train", quiet,
@@ -164,7 +164,7 @@ def evaluate(
     separator: Annotated[str, typer.Option()] = ";",
 ) -> None:
     """Score a saved model on a labeled file: metrics, confusion matrix, report."""
-    from seqlab.workflows import evaluate_file
+    from seqlab.tasks.classify.workflow import evaluate_file
 
     out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
     metrics = evaluate_file(model, data, out_dir, fmt, text_column, label_column,
@@ -190,8 +190,8 @@ def predict(
     encoding: Annotated[str, typer.Option()] = "utf-8",
 ) -> None:
     """Print the label and probabilities of each text, or label a whole file."""
-    from seqlab.estimators import load_classifier
-    from seqlab.workflows import predict_file
+    from seqlab.tasks.classify.estimators import load_classifier
+    from seqlab.tasks.classify.workflow import predict_file
 
     if file:
         if not out:
@@ -221,7 +221,7 @@ def demo(
     config = load_config(files("seqlab") / "samples" / "demo.yaml")
     config = apply_overrides(config, {"data.train": str(sample), "output_dir": output_dir})
     _train(config, resume=False, force=True, quiet=quiet)
-    from seqlab.estimators import load_classifier
+    from seqlab.tasks.classify.estimators import load_classifier
 
     clf = load_classifier(config.run_dir / "model.safetensors")
     examples = ["i feel so happy and grateful today", "this makes me furious",
@@ -234,7 +234,7 @@ def demo(
 @user_errors
 def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")]) -> None:
     """Show what a model bundle holds: labels, settings, preprocessing, metrics."""
-    from seqlab.estimators import load_classifier
+    from seqlab.tasks.classify.estimators import load_classifier
 
     clf = load_classifier(model)
     console.print(f"model: {clf.describe()}")
@@ -415,7 +415,7 @@ def export(
         raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
     for module in ("onnx", "onnxruntime"):
         _require(module, "onnx")
-    from seqlab.export.onnx_model import export_onnx
+    from seqlab.tasks.classify.onnx_export import export_onnx
 
     source = Path(model)
     out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"

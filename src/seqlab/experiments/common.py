@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import RunConfig, parse_config
 from seqlab.errors import ConfigError
-from seqlab.workflows import load_splits
+from seqlab.tasks.classify.workflow import load_splits
 
 
 def dotted_keys(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[str]:

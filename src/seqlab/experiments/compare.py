@@ -103,7 +103,7 @@ def run_one(config_data: dict[str, Any], threads: int) -> dict[str, Any]:
     import torch
 
     from seqlab.config import parse_config
-    from seqlab.workflows import train_run
+    from seqlab.tasks.classify.workflow import train_run
 
     torch.set_num_threads(threads)
     config = parse_config(config_data, "run")

@@ -214,7 +214,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
     import optuna
 
     from seqlab.data import read_labeled
-    from seqlab.estimators import best_validation, classifier_for
+    from seqlab.tasks.classify.estimators import best_validation, classifier_for
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     folder = spec.folder
@@ -287,7 +287,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
 
     best_config = write_tune_report(study, base, spec, folder)
     if retrain and best_config is not None:
-        from seqlab.workflows import train_run
+        from seqlab.tasks.classify.workflow import train_run
 
         notify("retraining the best configuration and scoring the test split once")
         outcome = train_run(best_config, overwrite=True)

@@ -1,8 +1,8 @@
 """The FastAPI app behind ``seqlab serve``.
 
-For a forecaster bundle the app is :mod:`seqlab.serving.forecast_app` (``POST
-/forecast``), for a language model :mod:`seqlab.serving.lm_app` (``POST /generate``,
-``POST /complete``), for a tagger :mod:`seqlab.serving.tag_app` (``POST /tag``). For a
+For a forecaster bundle the app is :mod:`seqlab.tasks.forecast.routes` (``POST
+/forecast``), for a language model :mod:`seqlab.tasks.lm.routes` (``POST /generate``,
+``POST /complete``), for a tagger :mod:`seqlab.tasks.tag.routes` (``POST /tag``). For a
 text classifier, endpoints: ``POST /predict``, ``GET /health``, ``GET /model``, ``GET /``
 (a page to try the model) and the OpenAPI docs at ``/docs``. The model is loaded once per
 process and shared by all requests; a lock serialises inference so concurrent requests never run
@@ -27,8 +27,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seqlab.errors import SeqlabError
-from seqlab.forecast.forecaster import BUNDLE_KIND as FORECASTER_KIND
-from seqlab.lm.model import BUNDLE_KIND as LANGUAGE_MODEL_KIND
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import (
     BODY_TIMEOUT,
@@ -38,7 +36,9 @@ from seqlab.serving.rules import (
     add_error_rules,
     refuse,
 )
-from seqlab.tag.tagger import BUNDLE_KIND as TAGGER_KIND
+from seqlab.tasks.forecast.forecaster import BUNDLE_KIND as FORECASTER_KIND
+from seqlab.tasks.lm.model import BUNDLE_KIND as LANGUAGE_MODEL_KIND
+from seqlab.tasks.tag.tagger import BUNDLE_KIND as TAGGER_KIND
 
 RUNTIMES = ("torch", "onnx")
 ENV_SETTINGS = "SEQLAB_SERVE_SETTINGS"
@@ -98,7 +98,7 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
         raise SeqlabError(f"unknown runtime {settings.runtime!r}; choose one of: "
                           f"{', '.join(RUNTIMES)}")
     if settings.runtime == "onnx":
-        from seqlab.export.onnx_predictor import OnnxClassifier
+        from seqlab.tasks.classify.onnx_predictor import OnnxClassifier
 
         onnx = OnnxClassifier.load(settings.model, threads=settings.threads)
         info = {"name": onnx.spec["name"], "version": onnx.spec["version"],
@@ -107,7 +107,7 @@ def load_predictor(settings: ServeSettings) -> tuple[Predictor, dict[str, Any]]:
         return onnx, info
     import torch
 
-    from seqlab.estimators import load_classifier
+    from seqlab.tasks.classify.estimators import load_classifier
 
     torch.set_num_threads(settings.threads)
     clf = load_classifier(settings.model)
@@ -166,23 +166,23 @@ def create_app(predictor: Predictor, info: dict[str, Any], settings: ServeSettin
 
 
 def _forecast_app(settings: ServeSettings) -> FastAPI:
-    from seqlab.forecast.forecaster import Forecaster
-    from seqlab.serving.forecast_app import create_forecast_app
+    from seqlab.tasks.forecast.forecaster import Forecaster
+    from seqlab.tasks.forecast.routes import create_forecast_app
 
     return create_forecast_app(Forecaster.load(settings.model), model_identity(settings.model))
 
 
 def _lm_app(settings: ServeSettings) -> FastAPI:
-    from seqlab.lm.model import LanguageModel
-    from seqlab.serving.lm_app import create_lm_app
+    from seqlab.tasks.lm.model import LanguageModel
+    from seqlab.tasks.lm.routes import create_lm_app
 
     return create_lm_app(LanguageModel.load(settings.model), model_identity(settings.model),
                          max_chars=settings.max_chars)
 
 
 def _tag_app(settings: ServeSettings) -> FastAPI:
-    from seqlab.serving.tag_app import create_tag_app
-    from seqlab.tag.tagger import Tagger
+    from seqlab.tasks.tag.routes import create_tag_app
+    from seqlab.tasks.tag.tagger import Tagger
 
     return create_tag_app(Tagger.load(settings.model), model_identity(settings.model),
                           max_texts=settings.max_texts, max_chars=settings.max_chars)

@@ -1,1 +1,2 @@
-"""One module per task: its model head, batches, loss and prediction."""
+"""The tasks, side by side, each one package of the same shape: ``classify``, ``tag``,
+``lm`` and ``forecast``. Each registers one :class:`seqlab.engine.task.Task`."""

@@ -1,1 +1,0 @@
-"""Exporting models to run without PyTorch (ONNX)."""

@@ -1,0 +1,413 @@
+"""What the commands do, as library functions: train a run, evaluate a file, predict.
+
+These write run folders and return results; they never print. Progress and messages go
+to the ``notify`` callable and the ``callbacks`` the caller passes (the CLI draws them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.config import (
+    RunConfig,
+    apply_overrides,
+    flatten_dotted,
+    read_yaml_mapping,
+    validate_model,
+)
+from seqlab.data.checks import DataSummary, clean_labeled
+from seqlab.data.readers import (
+    TEXT_COLUMN_NAMES,
+    LabeledData,
+    pick_column,
+    read_labeled,
+    read_table,
+)
+from seqlab.data.split import stratified_split
+from seqlab.data.writers import output_format, write_table
+from seqlab.errors import ConfigError, DataError
+from seqlab.evaluation.metrics import classification_metrics
+from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
+from seqlab.evaluation.report import classification_sections, write_report
+from seqlab.tasks.classify.baselines.common import TEXT_CHAR_LIMIT, as_texts
+from seqlab.tasks.classify.baselines.comparison import (
+    BaselineComparison,
+    compare_with_baseline,
+    evaluate_with_parts,
+)
+from seqlab.tasks.classify.estimators import (
+    Classifier,
+    best_validation,
+    classifier_for,
+    load_classifier,
+)
+from seqlab.text.auto import AUTO
+from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
+from seqlab.training.trainer import TrainCallbacks
+
+Notify = Callable[[str], None]
+MODEL_FILE = "model.safetensors"
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass
+class Splits:
+    """Train, validation and test data with what cleaning found."""
+
+    train: LabeledData
+    val: LabeledData
+    test: LabeledData
+    notes: list[str] = field(default_factory=list)
+
+    def class_counts(self) -> dict[str, dict[str, int]]:
+        return {name: dict(sorted(Counter(part.labels).items()))
+                for name, part in (("train", self.train), ("val", self.val), ("test", self.test))}
+
+
+@dataclass
+class TrainOutcome:
+    """The result of :func:`train_run`."""
+
+    run_dir: Path
+    model_path: Path
+    test_metrics: dict[str, Any]
+    classifier: Classifier
+    baseline: BaselineComparison | None = None
+
+
+def _read(path: str, config: RunConfig) -> LabeledData:
+    d = config.data
+    return read_labeled(path, d.format, d.text_column, d.label_column, d.label_names,
+                        d.encoding, d.separator)
+
+
+def _cleaned(data: LabeledData, what: str, notes: list[str]) -> tuple[LabeledData, DataSummary]:
+    data, summary = clean_labeled(data)
+    notes.extend(f"{what} ({data.source}): {line}" for line in summary.lines())
+    return data, summary
+
+
+def load_splits(config: RunConfig) -> Splits:
+    """Read, clean and split the data a config names.
+
+    Exact duplicates are dropped from each file; conflicting labels are reported.
+    Without ``val``/``test`` files, a stratified split with the config's seed makes them.
+    """
+    if not config.data.train:
+        raise ConfigError("no training data: give a DATA file or `data.train` in the config")
+    notes: list[str] = []
+    train, _ = _cleaned(_read(config.data.train, config), "train", notes)
+    val = _cleaned(_read(config.data.val, config), "val", notes)[0] if config.data.val else None
+    test = _cleaned(_read(config.data.test, config), "test", notes)[0] if config.data.test \
+        else None
+    if val is None or test is None:
+        val_fraction = 0.0 if val is not None else config.data.val_fraction
+        test_fraction = 0.0 if test is not None else config.data.test_fraction
+        train_idx, val_idx, test_idx = stratified_split(train.labels, val_fraction,
+                                                        test_fraction, config.seed)
+        made = [name for name, part in (("val", val), ("test", test)) if part is None]
+        notes.append(f"split {', '.join(made)} from the training file, stratified, seed "
+                     f"{config.seed}")
+        val = val if val is not None else train.subset(val_idx)
+        test = test if test is not None else train.subset(test_idx)
+        train = train.subset(train_idx)
+    if len(val) == 0 or len(test) == 0:
+        raise DataError(
+            f"{config.data.train}: too few rows to split off validation and test data "
+            f"({len(train)} rows); add data or pass --val and --test files"
+        )
+    train_texts = set(train.texts)
+    leaked = sum(text in train_texts for text in test.texts)
+    if leaked:
+        notes.append(f"{leaked} test texts also occur in the training data")
+    return Splits(train, val, test, notes)
+
+
+class RunSettings(Protocol):
+    """What a run folder needs of a task's config (RunConfig, ForecastConfig, …)."""
+
+    @property
+    def run_dir(self) -> Path: ...
+
+    def to_yaml(self) -> str: ...
+
+    def model_dump(self, *, mode: str) -> dict[str, Any]: ...
+
+
+def _check_resume(config: RunSettings, run_dir: Path) -> None:
+    saved_path = run_dir / "config.yaml"
+    if not saved_path.exists():
+        raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
+    saved_config = validate_model(type(config), read_yaml_mapping(saved_path), str(saved_path))
+    saved = flatten_dotted(saved_config.model_dump(mode="json"))
+    given = flatten_dotted(config.model_dump(mode="json"))
+    # an automatic setting matches the number it resolved to (which the saved config holds)
+    differing = [key for key in given if given[key] != saved.get(key) and given[key] != AUTO]
+    if differing:
+        raise ConfigError(
+            f"{run_dir}: the options differ from the run's saved config at "
+            f"{', '.join(differing)}. Resume with `seqlab train --config {saved_path} --resume`."
+        )
+
+
+def holds_run(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished or resumable run (a model or a checkpoint);
+    a folder left by a run that failed before its first checkpoint holds neither."""
+    return any(run_dir.glob("*.safetensors")) or any(run_dir.glob("checkpoints/*.safetensors"))
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed write left behind (``.<name>.*.tmp``)."""
+    stale = [p for pattern in (".*.tmp", "checkpoints/.*.tmp") for p in run_dir.glob(pattern)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
+    """Create the run folder; refuse to mix a new run into an old one.
+
+    A folder holding no model and no checkpoint (a run that failed early) is reused, and
+    the temporary files of an interrupted write are removed on every start.
+    """
+    run_dir = config.run_dir
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ConfigError(f"{run_dir}: a file has that name, so it cannot be the run folder; "
+                          "pick another --name or --output-dir")
+    if resume:
+        _check_resume(config, run_dir)
+        remove_stale_temporaries(run_dir)
+        return run_dir
+    if run_dir.exists() and holds_run(run_dir) and not overwrite:
+        raise ConfigError(
+            f"{run_dir} already holds a run. Pick another --name, pass --resume to continue "
+            "it, or --force to replace it."
+        )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(run_dir)
+    for stale in ("checkpoints/last.safetensors", "checkpoints/best.safetensors"):
+        (run_dir / stale).unlink(missing_ok=True)
+    atomic_write_text(run_dir / "config.yaml", config.to_yaml())
+    return run_dir
+
+
+def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
+    """The per-epoch records as ``history.csv`` (every task's run folder has one)."""
+    if not history:
+        return
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(history[0]))
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, buffer.getvalue())
+
+
+_FACT_WORDS = {"empty_after_preprocessing": " empty after preprocessing",
+               "truncated": " cut at {tokens} tokens",
+               "over_char_limit": " cut at the hard limit of {chars:,} characters"}
+
+
+def _text_facts(clf: Classifier, texts: Sequence[str]) -> dict[str, int]:
+    """How many texts are empty after preprocessing, cut at the model's token limit, and
+    cut at the hard character limit."""
+    tokens = clf.pipeline_.process_many(as_texts(texts))
+    max_length = getattr(clf, "max_length_", None)  # the linear baselines read every token
+    return {"empty_after_preprocessing": sum(not t for t in tokens),
+            "truncated": sum(len(t) > max_length for t in tokens) if max_length else 0,
+            "over_char_limit": sum(len(t) > TEXT_CHAR_LIMIT for t in texts)}
+
+
+def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
+              overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome:
+    """Train, evaluate on test once, and write the complete run folder."""
+    t = config.tracking
+    require_trackers(t.tensorboard, t.mlflow)
+    splits = load_splits(config)
+    run_dir = prepare_run_dir(config, resume, overwrite)
+    trackers = make_trackers(t.tensorboard, t.mlflow, t.mlflow_uri, run_dir, config.name,
+                             flatten_dotted(config.model_dump(mode="json")))
+    log_lines: list[str] = []
+
+    def say(line: str) -> None:
+        log_lines.append(line)
+        notify(line)
+
+    for note in splits.notes:
+        say(note)
+    for name, counts in splits.class_counts().items():
+        say(f"{name}: {sum(counts.values())} rows; " +
+            ", ".join(f"{label} {n}" for label, n in counts.items()))
+
+    clf = classifier_for(config)
+    clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
+            checkpoint_dir=run_dir / "checkpoints", resume=resume,
+            callbacks=CallbackList([callbacks, *trackers]))
+    info = clf.fit_info_
+    resolved = info.get("resolved") or {}
+    for key, choice in resolved.items():
+        say(f"{key}: {choice['value']} (auto) — {choice['why']}")
+    if resolved:  # the saved config holds the numbers, so that it reproduces the run
+        atomic_write_text(run_dir / "config.yaml", apply_overrides(
+            config, {key: choice["value"] for key, choice in resolved.items()}).to_yaml())
+    if info["train_texts_empty_dropped"]:
+        say(f"{info['train_texts_empty_dropped']} training texts were empty after "
+            "preprocessing and were left out of training")
+    if "embedding" in info and "words_found" in info["embedding"]:
+        say(f"embedding: {describe_coverage(info['embedding'])}")
+    say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
+        f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
+
+    text_facts = {name: _text_facts(clf, part.texts) for name, part in
+                  (("train", splits.train), ("val", splits.val), ("test", splits.test))}
+    for name, facts in text_facts.items():
+        for key, count in facts.items():
+            if count:
+                say(f"{name}: {count} of {len(getattr(splits, name))} texts"
+                    + _FACT_WORDS[key].format(tokens=getattr(clf, "max_length_", ""),
+                                              chars=TEXT_CHAR_LIMIT))
+    test_metrics, part_metrics = evaluate_with_parts(clf, splits.test.texts, splits.test.labels)
+    say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
+    comparison = compare_with_baseline(
+        config, clf, (splits.train.texts, splits.train.labels),
+        (splits.val.texts, splits.val.labels), (splits.test.texts, splits.test.labels),
+        test_metrics, part_metrics)
+    for line in comparison.lines() if comparison else []:
+        say(line)
+
+    best_val = best_validation(clf)
+    metrics = {"test": test_metrics, "best_validation": best_val, "fit": info,
+               "text_facts": text_facts, "test_text_facts": text_facts["test"],
+               "data_notes": splits.notes, "class_counts": splits.class_counts(),
+               "baseline": comparison.to_dict() if comparison else None}
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    write_history(run_dir / "history.csv", clf.history_)
+    model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
+    plot_confusion_matrix(test_metrics["confusion_matrix"], test_metrics["labels"],
+                          run_dir / "confusion_matrix.png", "Test confusion matrix")
+    images = {"Confusion matrix (test)": "confusion_matrix.png"}
+    if clf.round_name == "epoch":
+        plot_learning_curves(clf.history_, run_dir / "learning_curves.png",
+                             config.training.monitor, clf.best_epoch_)
+        images["Learning curves"] = "learning_curves.png"
+    write_report(run_dir, f"seqlab run: {config.name}", {
+        "summary": [
+            f"model: {clf.describe()}",
+            f"data: {config.data.train}",
+            f"preprocessing: {clf.pipeline_.describe()}",
+            f"best {clf.round_name} {clf.best_epoch_} of {info['epochs']} by validation "
+            f"{config.training.monitor}; test scored once with that model",
+            *log_lines,
+        ],
+        **_with_baseline(classification_sections(test_metrics, splits.class_counts()),
+                         comparison),
+        "images": images,
+        "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
+                  "training seconds": round(info["train_seconds"], 1),
+                  "training tokens/s": round(info["train_tokens_per_second"]),
+                  "seed": config.seed, "model file": MODEL_FILE,
+                  "reproduce": f"seqlab train --config {run_dir / 'config.yaml'} --force"},
+    })
+    with open(run_dir / "train.log", "a", encoding="utf-8") as log:
+        log.write("\n".join(log_lines) + "\n")
+    return TrainOutcome(run_dir, model_path, test_metrics, clf, comparison)
+
+
+def _with_baseline(sections: dict[str, Any], comparison: BaselineComparison | None
+                   ) -> dict[str, Any]:
+    """The report's sections with the baseline table first."""
+    if comparison is not None:
+        sections["tables"] = {"Against the baseline (validation chooses, test scored once)":
+                              comparison.table(), **sections["tables"]}
+    return sections
+
+
+def describe_coverage(coverage: dict[str, Any]) -> str:
+    """The coverage line of a run's report (see :class:`seqlab.vectors.embedding.Coverage`)."""
+    return (f"{coverage['source']}: vectors for {coverage['words_found']:,} of "
+            f"{coverage['vocab_words']:,} vocabulary words ({coverage['word_share']:.1%}), "
+            f"{coverage['token_share']:.1%} of the training tokens")
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
+    return {k: v for k, v in metrics.items() if isinstance(v, float)}
+
+
+def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
+                  fmt: str | None = None, text_column: str | None = None,
+                  label_column: str | None = None, label_names: Sequence[str] | None = None,
+                  encoding: str = "utf-8", separator: str = ";") -> dict[str, Any]:
+    """Evaluate a saved model on a labeled file; write metrics, plot, report, predictions."""
+    clf = load_classifier(model_path)
+    data = read_labeled(data_path, fmt, text_column, label_column, label_names, encoding,
+                        separator)
+    unknown = sorted(set(data.labels) - set(clf.labels_))
+    if unknown:
+        first = next(i for i, label in enumerate(data.labels) if label in unknown)
+        raise DataError(
+            f"{data_path}: labels the model never saw: {', '.join(unknown[:5])} (first at "
+            f"{data.where(first)}). The model knows: {', '.join(clf.labels_)}. Map them with "
+            "--label-names or evaluate on data with the model's labels."
+        )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    proba = clf.predict_proba(data.texts)
+    targets = [clf.labels_.index(label) for label in data.labels]
+    metrics = classification_metrics(targets, proba.argmax(axis=1), clf.labels_)
+    metrics["text_facts"] = _text_facts(clf, data.texts)
+    atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
+    _write_predictions(out / "predictions.csv", data.texts, clf, proba, data.labels)
+    plot_confusion_matrix(metrics["confusion_matrix"], metrics["labels"],
+                          out / "confusion_matrix.png", f"Confusion matrix: {Path(data_path).name}")
+    write_report(out, f"seqlab evaluation: {Path(data_path).name}", {
+        "summary": [f"model: {model_path}", f"data: {data_path} ({len(data)} rows)"],
+        **classification_sections(metrics),
+        "images": {"Confusion matrix": "confusion_matrix.png"},
+        "facts": {"model labels": ", ".join(clf.labels_),
+                  **{k.replace("_", " "): v for k, v in metrics["text_facts"].items()}},
+    })
+    return metrics
+
+
+def _write_predictions(path: Path, texts: Sequence[str], clf: Classifier,
+                       proba: np.ndarray, truth: Sequence[str] | None = None) -> None:
+    """Text, (true label,) predicted label and ``p_<label>`` per class, in the format the
+    file name asks for."""
+    columns: dict[str, Any] = {"text": list(texts)}
+    if truth is not None:
+        columns["label"] = list(truth)
+    columns["predicted"] = [clf.labels_[i] for i in proba.argmax(axis=1)] if len(proba) \
+        else []
+    for k, label in enumerate(clf.labels_):
+        columns[f"p_{label}"] = np.round(proba[:, k].astype(np.float64), 6) if len(proba) \
+            else []
+    write_table(pd.DataFrame(columns), path)
+
+
+def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Path,
+                 fmt: str | None = None, text_column: str | None = None,
+                 encoding: str = "utf-8") -> int:
+    """Predict every text of a file; write text, prediction and probabilities in the
+    format ``out_path`` names (CSV, TSV, JSONL, Parquet)."""
+    output_format(out_path)  # an unknown extension fails before the work
+    clf = load_classifier(model_path)
+    frame = read_table(in_path, fmt, encoding)
+    column = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
+    texts = ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
+    _write_predictions(Path(out_path), texts, clf, clf.predict_proba(texts))
+    return len(texts)
+
+

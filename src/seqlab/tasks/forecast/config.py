@@ -1,0 +1,103 @@
+"""The forecasting run's configuration, saved as ``config.yaml`` in its run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from seqlab.config import (
+    CellName,
+    RunFolderConfig,
+    StrictModel,
+    TrainingConfig,
+    in_registry,
+    read_yaml_mapping,
+    validate_model,
+)
+
+
+class SeriesConfig(StrictModel):
+    """Where the series is and which columns mean what."""
+
+    path: str = ""
+    time_column: str | None = Field(
+        None, description="time column; several (year,month,day,hour) are put together")
+    target: str | None = Field(None, description="the column to forecast")
+    covariates: list[str] = Field(default_factory=list,
+                                  description="other columns fed as inputs (past values)")
+    freq: str | None = Field(None, description="pandas frequency, e.g. MS, D, h; else inferred")
+    season: int | None = Field(None, ge=1, description="season length; else from freq")
+    encoding: str = Field("utf-8", description="the file's text encoding, e.g. latin-1")
+
+
+class WindowConfig(StrictModel):
+    """How the series is cut into examples, and how much of its end is held out."""
+
+    lookback: int = Field(24, ge=1, description="past steps the model reads")
+    horizon: int = Field(12, ge=1, description="future steps it predicts at once")
+    stride: int = Field(1, ge=1, description="step between training windows")
+    folds: int = Field(3, ge=1, description="rolling origins in the test backtest")
+    fold_step: int | None = Field(None, ge=1, description="steps between origins (horizon)")
+
+    @property
+    def step(self) -> int:
+        return self.fold_step or self.horizon
+
+
+class ForecastModelConfig(StrictModel):
+    """The recurrent forecaster: encoder, output head and target handling."""
+
+    cell: CellName = "lstm"
+    hidden_size: int = Field(64, ge=1)
+    num_layers: int = Field(1, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="between layers and before the head")
+    level: Literal["auto", "last", "seasonal", "none"] = Field(
+        "auto", description="the base the network corrects: the window's last value, the "
+        "value one season earlier (seasonal naive), or none; auto: seasonal where the "
+        "series has a season and the lookback covers it, else last")
+    target_transform: Literal["none", "log"] = Field(
+        "none", description="log for multiplicative growth (needs positive values)")
+
+
+def _forecast_training() -> TrainingConfig:
+    # small data, small models: many short epochs, early stopping on validation MAE
+    # one thread: these models are too small to gain from more, and lose to the overhead
+    return TrainingConfig(lr=3e-3, weight_decay=0.0, batch_size=32, max_epochs=300,
+                          patience=30, clip_grad_norm=1.0, threads=1)
+
+
+class ForecastConfig(RunFolderConfig):
+    """Everything a forecasting run needs."""
+
+    name: str = "forecast"
+    data: SeriesConfig = Field(default_factory=SeriesConfig)
+    window: WindowConfig = Field(default_factory=WindowConfig)
+    model: ForecastModelConfig = Field(default_factory=ForecastModelConfig)
+    training: TrainingConfig = Field(default_factory=_forecast_training)
+    refit: bool = Field(True, description="after validation picks the epochs, train again "
+                        "on train + validation for that many epochs (the test part stays out)")
+    baselines: list[str] = Field(
+        default_factory=lambda: ["naive", "seasonal_naive", "drift", "ets", "arima"])
+    intervals: list[float] = Field(default_factory=lambda: [0.8, 0.95],
+                                   description="prediction interval coverages")
+
+    @field_validator("baselines")
+    @classmethod
+    def _baselines(cls, value: list[str]) -> list[str]:
+        from seqlab.tasks.forecast.baselines import BASELINES
+
+        return [in_registry(name, BASELINES) for name in value]
+
+    @field_validator("intervals")
+    @classmethod
+    def _intervals(cls, value: list[float]) -> list[float]:
+        if any(not 0 < level < 1 for level in value):
+            raise ValueError("interval coverages lie between 0 and 1, e.g. 0.8")
+        return sorted(value)
+
+
+def load_forecast_config(path: str | Path) -> ForecastConfig:
+    """Read and validate a forecasting YAML config."""
+    return validate_model(ForecastConfig, read_yaml_mapping(path), str(path))

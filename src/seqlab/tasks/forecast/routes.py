@@ -1,0 +1,76 @@
+"""``POST /forecast``: the app ``seqlab serve`` starts for a forecaster bundle.
+
+The client sends the most recent rows of the series (at least ``lookback``; the target
+first, then the covariates in the model's column order, or just numbers for a series
+without covariates) and gets the next ``horizon`` values with their intervals.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field
+
+from seqlab.serving.rules import add_error_rules, refuse
+from seqlab.tasks.forecast.forecaster import Forecaster
+from seqlab.tasks.forecast.series import Series
+
+
+class ForecastRequest(BaseModel):
+    """The latest points of the series, oldest first."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"history": [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]}]})
+    history: list[float] | list[list[float]] = Field(
+        ..., description="numbers, or rows [target, covariate…] in the model's column order")
+
+
+def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
+                        max_points: int = 100_000) -> FastAPI:
+    """The app for one loaded forecaster."""
+    columns, lookback = forecaster.columns_, forecaster.config.window.lookback
+    app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
+        f"Forecaster **{identity['name']}**: the next {forecaster.horizon} values of "
+        f"`{forecaster.target_}` from at least {lookback} rows of {columns}"))
+    lock = threading.Lock()
+    add_error_rules(app, '{"history": [numbers or rows]}')
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", **{k: str(v) for k, v in identity.items()}}
+
+    @app.get("/model")
+    def model() -> dict[str, Any]:
+        return {**identity, "task": "forecast", "columns": columns,
+                "target": forecaster.target_, "lookback": lookback,
+                "horizon": forecaster.horizon, "freq": forecaster.freq_,
+                "metrics": getattr(forecaster, "metrics_", {}),
+                "settings": forecaster.config.model_dump(mode="json")}
+
+    @app.post("/forecast", responses={413: {"description": "history too long"},
+                                      422: {"description": "malformed request"}})
+    def forecast(request: ForecastRequest) -> Any:
+        rows = np.asarray(request.history, dtype=np.float64)
+        if rows.ndim == 1:
+            rows = rows[:, None]
+        if len(rows) > max_points:
+            return refuse(413, f"{len(rows)} points; the limit is {max_points}",
+                          limit=max_points)
+        if rows.shape[1] != len(columns):
+            return refuse(422, f"each row needs {len(columns)} values: {columns}")
+        if len(rows) < lookback:
+            return refuse(422, f"send at least {lookback} points (the model's lookback); "
+                          f"got {len(rows)}")
+        if not np.isfinite(rows).all():
+            return refuse(422, "the history holds a missing or non-finite value; fill it")
+        series = Series(pd.DataFrame(rows, columns=columns), forecaster.target_,
+                        forecaster.freq_, forecaster.season_, "request")
+        with lock:
+            out = forecaster.forecast(series)
+        return {"model": identity, **{k: np.asarray(v).tolist() for k, v in out.items()}}
+
+    return app

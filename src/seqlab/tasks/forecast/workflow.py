@@ -1,0 +1,171 @@
+"""What ``seqlab forecast train`` and ``predict`` do, as library functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.evaluation.plots import plot_learning_curves
+from seqlab.evaluation.report import write_report
+from seqlab.tasks.classify.workflow import prepare_run_dir, write_history
+from seqlab.tasks.forecast.backtest import (
+    METRICS,
+    Backtest,
+    plot_backtest,
+    plot_forecast,
+    run_backtest,
+)
+from seqlab.tasks.forecast.config import ForecastConfig
+from seqlab.tasks.forecast.forecaster import Forecaster
+from seqlab.tasks.forecast.series import Series, read_series
+from seqlab.training.trainer import TrainCallbacks
+
+Notify = Callable[[str], None]
+MODEL_FILE = "model.safetensors"
+
+
+@dataclass
+class ForecastOutcome:
+    """Where a forecasting run went and how every model scored on the test origins."""
+
+    run_dir: Path
+    model_path: Path
+    leaderboard: pd.DataFrame
+
+
+def load_series(config: ForecastConfig) -> Series:
+    d = config.data
+    return read_series(d.path, d.time_column, d.target, d.covariates, d.freq, d.season,
+                       d.encoding)
+
+
+def future_frame(forecaster: Forecaster, series: Series) -> pd.DataFrame:
+    """The next ``horizon`` points after the series ends, with interval bounds."""
+    values = forecaster.forecast(series)
+    return pd.DataFrame({"time": series.future_index(forecaster.horizon), **values})
+
+
+def _csv(frame: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(path, frame.to_csv(index=False, float_format="%.6g"))
+
+
+def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = None,
+                   resume: bool = False, overwrite: bool = False,
+                   notify: Notify = lambda _: None) -> ForecastOutcome:
+    """Fit, backtest against the baselines, and write the run folder."""
+    series = load_series(config)
+    for note in series.notes:
+        notify(f"data: {note}")
+    forecaster = Forecaster(config)
+    plan = forecaster.plan(series)  # checks the length before a folder is made
+    run_dir = prepare_run_dir(config, resume, overwrite)
+    forecaster.fit(series, checkpoint_dir=run_dir / "checkpoints", resume=resume,
+                   callbacks=callbacks)
+    name = config.model.cell
+    notify(f"backtesting {name} and {', '.join(config.baselines)} on {plan.folds} origins")
+    backtest = run_backtest(series, forecaster, config.baselines, name)
+    for note in backtest.notes:
+        notify(f"baseline: {note}")
+    ours = backtest.leaderboard.set_index("model").loc[name]
+    metrics = {"model": name, "test": {k: float(ours[k]) for k in METRICS},
+               "leaderboard": backtest.leaderboard.to_dict(orient="records"),
+               "series": {"points": len(series), "freq": series.freq, "season": series.season,
+                          "columns": series.columns, "notes": series.notes},
+               "split": {"train_end": plan.val_start, "test_start": plan.test_start,
+                         "test_origins": plan.test_origins},
+               "fit_info": forecaster.fit_info_, "baseline_notes": backtest.notes}
+    model_path = forecaster.save(run_dir / MODEL_FILE, metrics)
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=str))
+    _csv(backtest.leaderboard, run_dir / "leaderboard.csv")
+    _csv(backtest.points, run_dir / "backtest.csv")
+    write_history(run_dir / "history.csv", forecaster.history_)
+    future = future_frame(forecaster, series)
+    _csv(future, run_dir / "forecast.csv")
+    _write_images(run_dir, series, forecaster, backtest, future)
+    _write_forecast_report(run_dir, config, series, forecaster, backtest)
+    return ForecastOutcome(run_dir, model_path, backtest.leaderboard)
+
+
+def _write_images(run_dir: Path, series: Series, forecaster: Forecaster, backtest: Backtest,
+                  future: pd.DataFrame) -> None:
+    plot_backtest(series, backtest, run_dir / "backtest.png",
+                  f"{series.target}: test forecasts from {backtest.plan.folds} origins")
+    plot_learning_curves(forecaster.history_, run_dir / "learning_curves.png", "mae",
+                         forecaster.best_epoch_)
+    _plot_future(series, forecaster, future, run_dir / "forecast.png")
+
+
+def _plot_future(series: Series, forecaster: Forecaster, future: pd.DataFrame,
+                 path: Path) -> None:
+    """The forecast after the last few horizons of history (and the model's lookback)."""
+    history = min(len(series), 4 * forecaster.horizon + forecaster.config.window.lookback)
+    plot_forecast(series, future, path, f"{series.target}: the next {forecaster.horizon} "
+                  "steps", history)
+
+
+def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series,
+                           forecaster: Forecaster, backtest: Backtest) -> None:
+    board = backtest.leaderboard
+    name = config.model.cell
+    ours = board.set_index("model").loc[name]
+    baselines = board[board["model"] != name]
+    best_baseline = baselines.iloc[0] if len(baselines) else None
+    w, m, info = config.window, config.model, forecaster.fit_info_
+    verdict = (f"best baseline: {best_baseline['model']} (MASE {best_baseline['mase']:.3f}); "
+               f"{name} {'beats' if ours['mase'] < best_baseline['mase'] else 'loses to'} it"
+               if best_baseline is not None else "no baselines were run")
+    header = ["rank", "model", *METRICS, "seconds"]
+    rows = [[int(r["rank"]), r["model"], *(float(r[k]) for k in METRICS), float(r["seconds"])]
+            for _, r in board.iterrows()]
+    write_report(run_dir, f"seqlab forecast: {config.name}", {
+        "summary": [
+            f"data: {config.data.path}, target {series.target!r}, {len(series)} points, "
+            f"frequency {series.freq or 'none (rows in order)'}, season {series.season}",
+            f"model: {m.cell.upper()} {m.num_layers}×{m.hidden_size}, lookback {w.lookback}, "
+            f"horizon {w.horizon} (direct multi-step), level {m.level}, "
+            f"{info['parameters']:,} parameters",
+            f"backtest: {w.folds} rolling origins {w.step} steps apart over the last "
+            f"{backtest.plan.held_out} points; the validation part before them chose "
+            f"epoch {forecaster.best_epoch_} of {info['epochs']}",
+            verdict,
+            *[f"data: {note}" for note in series.notes],
+            *[f"baseline: {note}" for note in backtest.notes],
+        ],
+        "cards_title": f"{name} on the test origins",
+        "cards": [("MASE", float(ours["mase"])), ("sMAPE %", float(ours["smape"])),
+                  ("MAE", float(ours["mae"])), ("rank", f"{int(ours['rank'])} of {len(board)}")],
+        "tables": {"Leaderboard (pooled over origins and steps, best MASE first)":
+                   (header, rows)},
+        "images": {"Backtest: forecast vs actual": "backtest.png",
+                   "Forecast of the next steps": "forecast.png",
+                   "Learning curves": "learning_curves.png"},
+        "facts": {"training windows": info["train_windows"],
+                  "validation windows": info["val_windows"],
+                  "training seconds": round(info["train_seconds"], 1), "seed": config.seed,
+                  "model file": MODEL_FILE,
+                  "reproduce": f"seqlab forecast train --config {run_dir / 'config.yaml'} "
+                               "--force"},
+    })
+
+
+def predict_forecast(model_path: str | Path, data_path: str | Path,
+                     output: str | Path | None = None,
+                     plot: str | Path | None = None) -> pd.DataFrame:
+    """Forecast the ``horizon`` points after ``data_path`` ends; write CSV (and a plot)."""
+    forecaster = Forecaster.load(model_path)
+    d = forecaster.config.data
+    series = read_series(data_path, d.time_column, forecaster.target_,
+                         d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
+    series = forecaster.align(series)
+    future = future_frame(forecaster, series)
+    if output:
+        _csv(future, Path(output))
+    if plot:
+        _plot_future(series, forecaster, future, Path(plot))
+    return future
+

@@ -1,0 +1,165 @@
+"""``seqlab lm train|generate|complete|demo``: recurrent language models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from seqlab.cli.common import console, key_values, user_errors
+from seqlab.config import apply_overrides
+from seqlab.errors import SeqlabError
+from seqlab.tasks.lm.config import LMConfig, load_lm_config
+
+lm_app = typer.Typer(no_args_is_help=True, help="Language models: train on text, generate, "
+                     "autocomplete; compared with a Kneser-Ney n-gram baseline.")
+
+
+@lm_app.command("train")
+@user_errors
+def train(
+    corpus: Annotated[str | None, typer.Argument(help="plain text file (.txt, .gz)")] = None,
+    config: Annotated[Path | None, typer.Option(help="YAML config; flags override it")] = None,
+    level: Annotated[str | None, typer.Option(help="char or word tokens")] = None,
+    lines: Annotated[bool | None, typer.Option(
+        "--lines/--running-text", help="one document per line, or one running text")] = None,
+    lowercase: Annotated[bool | None, typer.Option(help="lower-case the text first")] = None,
+    encoding: Annotated[str | None, typer.Option()] = None,
+    cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
+    layers: Annotated[int | None, typer.Option()] = None,
+    hidden_size: Annotated[int | None, typer.Option()] = None,
+    embedding_dim: Annotated[int | None, typer.Option()] = None,
+    dropout: Annotated[float | None, typer.Option()] = None,
+    tie_weights: Annotated[bool | None, typer.Option(
+        help="share input embeddings and output layer")] = None,
+    bptt: Annotated[int | None, typer.Option(help="tokens per backpropagation chunk")] = None,
+    epochs: Annotated[int | None, typer.Option()] = None,
+    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
+    ngram_order: Annotated[int | None, typer.Option(help="baseline order; 0: none")] = None,
+    settings: Annotated[list[str] | None, typer.Option(
+        "--set", help="KEY=VALUE for any config key, e.g. training.lr=0.003")] = None,
+    name: Annotated[str | None, typer.Option(help="run name (folder in --output-dir)")] = None,
+    output_dir: Annotated[str | None, typer.Option()] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+    resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
+    force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train a language model on CORPUS; validation perplexity picks the epoch."""
+    base = load_lm_config(config) if config else LMConfig()
+    documents = None if lines is None else ("lines" if lines else "file")
+    resolved = apply_overrides(base, {
+        "corpus.path": corpus, "corpus.level": level, "corpus.documents": documents,
+        "corpus.lowercase": lowercase, "corpus.encoding": encoding, "model.cell": cell,
+        "model.num_layers": layers, "model.hidden_size": hidden_size,
+        "model.embedding_dim": embedding_dim, "model.dropout": dropout,
+        "model.tie_weights": tie_weights, "bptt": bptt, "training.max_epochs": epochs,
+        "training.max_minutes": max_minutes, "ngram_order": ngram_order, "name": name,
+        "output_dir": output_dir, "seed": seed, **key_values(settings, "--set"),
+    })
+    if not resolved.corpus.path:
+        raise SeqlabError("give the text to learn from: seqlab lm train CORPUS")
+    _train(resolved, resume, force, quiet)
+
+
+def _train(resolved: LMConfig, resume: bool, force: bool, quiet: bool) -> None:
+    """Train, then print the leaderboard and a sample."""
+    from rich.table import Table
+
+    from seqlab.cli.progress import RichProgress, train_with_progress
+    from seqlab.tasks.lm.workflow import train_lm
+
+    outcome = train_with_progress(
+        RichProgress(console, "perplexity"), resolved.run_dir, "seqlab lm train", quiet,
+        lambda callbacks, notify: train_lm(resolved, callbacks=callbacks, resume=resume,
+                                           overwrite=force, notify=notify))
+    unit = "char" if resolved.corpus.level == "char" else "token"
+    table = Table("model", f"val nats/{unit}", "val perplexity", f"val bits/{unit}",
+                  "seconds", title="validation (lowest loss first)")
+    for row in outcome.leaderboard:
+        table.add_row(row["model"], f"{row['val_loss']:.4f}", f"{row['val_perplexity']:.3f}",
+                      f"{row['val_bits_per_token']:.3f}", f"{row['seconds']:.1f}")
+    console.print(table)
+    if outcome.samples:
+        console.print("[bold]a sample[/] (temperature 0.8):")
+        console.print(outcome.samples[0], markup=False, highlight=False)
+    console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
+
+
+@lm_app.command("generate")
+@user_errors
+def generate(
+    model: Annotated[str, typer.Argument(help="language-model bundle or its run folder")],
+    prompt: Annotated[str, typer.Option(help="text to continue (default: a line start)")] = "",
+    length: Annotated[int, typer.Option(help="tokens to generate")] = 200,
+    temperature: Annotated[float, typer.Option(help="0: greedy; higher: more varied")] = 0.8,
+    top_k: Annotated[int | None, typer.Option(help="sample from the k most likely")] = None,
+    top_p: Annotated[float | None, typer.Option(help="nucleus: smallest set with this mass")]
+    = None,
+    seed: Annotated[int | None, typer.Option(help="fix the sample")] = None,
+) -> None:
+    """Continue PROMPT, printing tokens as they are generated."""
+    from seqlab.tasks.lm.model import LanguageModel
+
+    lm = LanguageModel.load(model)
+    pieces = lm.generate(prompt, length, temperature=temperature, top_k=top_k, top_p=top_p,
+                         seed=seed)
+    first = next(pieces)  # bad settings fail here, before anything is printed
+    sys.stdout.write(prompt + first)
+    for piece in pieces:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+
+
+@lm_app.command("complete")
+@user_errors
+def complete(
+    model: Annotated[str, typer.Argument(help="language-model bundle or its run folder")],
+    prefix: Annotated[str, typer.Argument(help="what has been typed, e.g. 'san f'")],
+    n: Annotated[int, typer.Option(help="completions to show")] = 5,
+    until: Annotated[str | None, typer.Option(
+        help="word or line (default: line for a model trained on lines, else word)")] = None,
+) -> None:
+    """The N most likely completions of PREFIX, with their probabilities."""
+    from rich.table import Table
+
+    from seqlab.tasks.lm.model import LanguageModel
+
+    lm = LanguageModel.load(model)
+    found = lm.complete(prefix, n=n, until=until)
+    if not found:
+        console.print(f"no completion: nothing the model knows starts with {prefix!r}")
+        return
+    table = Table("#", "completion", "probability")
+    for rank, item in enumerate(found, 1):
+        table.add_row(str(rank), item.text, f"{item.probability:.4f}")
+    console.print(table)
+
+
+@lm_app.command("demo")
+@user_errors
+def demo(
+    output_dir: Annotated[str, typer.Option(help="where the run folder goes")] = "runs",
+) -> None:
+    """Train an autocomplete model on the search-query sample that ships with seqlab."""
+    from importlib.resources import files
+
+    from seqlab.tasks.lm.model import LanguageModel
+
+    sample = Path(str(files("seqlab") / "samples" / "search_queries.txt"))
+    console.print(f"sample: {sample} (1,600 search queries, one per line; synthetic, "
+                  "written for seqlab)")
+    config = apply_overrides(LMConfig(), {
+        "corpus.path": str(sample), "corpus.documents": "lines", "model.cell": "gru",
+        "model.num_layers": 1, "model.hidden_size": 128, "model.embedding_dim": 32,
+        "model.dropout": 0.1, "bptt": 64, "training.max_epochs": 30,
+        "training.patience": 4, "training.lr": 5e-3, "name": "lm-demo",
+        "output_dir": output_dir})
+    _train(config, resume=False, force=True, quiet=False)
+    lm = LanguageModel.load(config.run_dir)
+    for prefix in ("san f", "how to m", "flights to l"):
+        found = ", ".join(f"{c.text!r} {c.probability:.2f}" for c in lm.complete(prefix, n=3))
+        console.print(f"complete {prefix!r}: {found}", highlight=False)

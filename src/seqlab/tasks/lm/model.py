@@ -1,0 +1,361 @@
+"""``LanguageModel``: train on a text, score text, generate, complete a prefix; save, load.
+
+Training reads the training tokens as ``batch_size`` contiguous streams side by side and
+walks them in chunks of ``bptt`` tokens. The hidden state at the end of one chunk starts
+the next (cut from the graph, so gradients flow back ``bptt`` steps at most), which lets
+the model learn from context longer than a chunk. Each epoch starts at a different
+offset below ``bptt`` (drawn from the seed and epoch, so resuming is exact) and the
+chunk boundaries fall in new places. Validation perplexity picks the epoch.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
+from seqlab.errors import BundleError, DataError, SeqlabError
+from seqlab.nn.encoder import detach_state
+from seqlab.tasks.classify.network import count_parameters
+from seqlab.tasks.lm.config import LMConfig
+from seqlab.tasks.lm.corpus import Corpus
+from seqlab.tasks.lm.network import RecurrentLanguageModel
+from seqlab.tasks.lm.sampling import check_sampling, next_token
+from seqlab.tasks.lm.tokens import LEVELS, NEWLINE, Level
+from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
+from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+
+BUNDLE_KIND = "seqlab-language-model"
+UNTIL = ("word", "line")
+
+
+@dataclass
+class Completion:
+    """One way to finish what was typed: the whole ``text`` as the user would see it,
+    the ``completion`` (what was added) and the model's probability of that addition."""
+
+    text: str
+    completion: str
+    probability: float
+
+
+def batchify(ids: torch.Tensor, columns: int) -> torch.Tensor:
+    """``[columns, length]``: the stream cut into ``columns`` contiguous pieces."""
+    length = len(ids) // columns
+    return ids[: length * columns].view(columns, length)
+
+
+def chunks(data: torch.Tensor, bptt: int, offset: int = 0
+           ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Inputs and next-token targets, ``bptt`` positions at a time, from ``offset``."""
+    last = data.size(1) - 1
+    for start in range(offset, last, bptt):
+        end = min(start + bptt, last)
+        yield data[:, start:end], data[:, start + 1:end + 1]
+
+
+def language_scores(nats: float) -> dict[str, float]:
+    """Loss (nats per token), perplexity and bits per token from a mean loss in nats."""
+    return {"loss": nats, "perplexity": math.exp(min(nats, 700.0)),
+            "bits_per_token": nats / math.log(2)}
+
+
+def _select(state: list[Any], index: torch.Tensor) -> list[Any]:
+    """The state of the batch rows in ``index`` (states are ``[layers, batch, hidden]``)."""
+    return [tuple(t[:, index] for t in s) if isinstance(s, tuple) else s[:, index]
+            for s in state]
+
+
+class LanguageModel:
+    """A recurrent language model with its vocabulary and tokenization level."""
+
+    def __init__(self, config: LMConfig | None = None) -> None:
+        self.config = config or LMConfig()
+
+    @property
+    def level(self) -> Level:
+        return LEVELS.get(self.config.corpus.level)
+
+    def _build(self) -> RecurrentLanguageModel:
+        m = self.config.model
+        return RecurrentLanguageModel(len(self.vocab_), m.embedding_dim, m.hidden_size, m.cell,
+                                      m.num_layers, m.dropout, m.tie_weights)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "module_"):
+            raise SeqlabError("this LanguageModel is not fitted yet; call fit or load")
+
+    def encode(self, tokens: Sequence[str]) -> torch.Tensor:
+        """Token ids; tokens the vocabulary lacks become ``<unk>``."""
+        return torch.tensor([self.vocab_.stoi.get(t, UNK_ID) for t in tokens], dtype=torch.long)
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` as the model was trained to read them."""
+        return self.level.split(text.lower() if self.config.corpus.lowercase else text)
+
+    # ---- training ---------------------------------------------------------------------
+
+    def fit(self, corpus: Corpus, *, checkpoint_dir: str | Path | None = None,
+            resume: bool = False, callbacks: TrainCallbacks | None = None) -> LanguageModel:
+        """Build the vocabulary from the training tokens and train; the validation tokens
+        choose the epoch (lowest perplexity)."""
+        cfg, t = self.config, self.config.training
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        set_seed(cfg.seed)
+        self.vocab_ = Vocab.build([corpus.train], cfg.corpus.min_count, cfg.corpus.max_vocab)
+        train = batchify(self.encode(corpus.train), t.batch_size)
+        if train.size(1) < 2:
+            raise DataError(f"{corpus.source}: {len(corpus.train)} training tokens are too few "
+                            f"for training.batch_size {t.batch_size}; lower the batch size")
+        val = self.encode(corpus.val)
+        self.module_ = self._build()
+        vocab_size = len(self.vocab_)
+        carried: dict[str, Any] = {"state": None}
+
+        def batches(epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            carried["state"] = None
+            offset = int(torch.randint(cfg.bptt, (1,), generator=torch.Generator()
+                                       .manual_seed(cfg.seed * 1000 + epoch)))
+            yield from chunks(train, cfg.bptt, offset if train.size(1) > 2 * cfg.bptt else 0)
+
+        def loss_fn(model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+            x, y = batch
+            logits, state = model(x, carried["state"])
+            carried["state"] = detach_state(state)
+            return nn.functional.cross_entropy(logits.reshape(-1, vocab_size), y.reshape(-1))
+
+        def validate(_: nn.Module) -> dict[str, float]:
+            return language_scores(self.mean_nats(val))
+
+        began = time.perf_counter()
+        trainer = Trainer(self.module_, t, batches, loss_fn, validate,
+                          checkpoint_dir=checkpoint_dir, callbacks=callbacks,
+                          monitor="perplexity")
+        result = trainer.fit(resume=resume,
+                             batches_per_epoch=-(-(train.size(1) - 1) // cfg.bptt))
+        self.module_.eval()
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        self.fit_info_ = {
+            "vocab_size": vocab_size, "train_tokens": len(corpus.train),
+            "val_tokens": len(corpus.val), "parameters": count_parameters(self.module_),
+            "epochs": len(result.history), "best_epoch": result.best_epoch,
+            "stopped": result.stopped, "train_seconds": result.seconds,
+            "wall_seconds": time.perf_counter() - began,
+        }
+        return self
+
+    def mean_nats(self, ids: torch.Tensor) -> float:
+        """Mean negative log-likelihood (nats per token) of ``ids[1:]``, read as a few
+        long streams side by side with the state carried from chunk to chunk."""
+        bptt = self.config.bptt
+        columns = max(1, min(self.config.training.batch_size, len(ids) // (8 * bptt)))
+        data = batchify(ids, columns)
+        total, count, state = 0.0, 0, None
+        self.module_.eval()
+        with torch.inference_mode():
+            for x, y in chunks(data, bptt):
+                logits, state = self.module_(x, state)
+                total += float(nn.functional.cross_entropy(
+                    logits.reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum"))
+                count += y.numel()
+        return total / max(count, 1)
+
+    def score(self, text: str) -> dict[str, float]:
+        """Loss (nats per token), perplexity and bits per token of ``text``."""
+        self._check_fitted()
+        ids = self.encode(self.tokenize(text))
+        if len(ids) < 2:
+            raise DataError("scoring needs a text of at least two tokens")
+        return language_scores(self.mean_nats(ids))
+
+    # ---- generation -------------------------------------------------------------------
+
+    def _start(self, text: str, line_start: bool = False) -> list[int]:
+        """Ids to condition on: the text's tokens, after a line start (the newline token)
+        when ``line_start`` is set or the text is empty."""
+        tokens = self.tokenize(text)
+        ids = self.encode(tokens).tolist()
+        if tokens and all(i == UNK_ID for i in ids):
+            raise DataError(f"{text[:60]!r}: every {self.level.name} in it is unknown to the "
+                            "model; use characters or words from its training text")
+        newline = self.vocab_.stoi.get(NEWLINE)
+        if (line_start or not ids) and newline is not None and ids[:1] != [newline]:
+            ids = [newline, *ids]
+        if not ids:
+            raise DataError("give a prompt: this model has no line start to begin from")
+        return ids
+
+    def _masked(self, logits: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities with padding and ``<unk>`` ruled out (never produced)."""
+        logits = logits.clone()
+        logits[..., PAD_ID] = float("-inf")
+        logits[..., UNK_ID] = float("-inf")
+        return torch.log_softmax(logits, dim=-1)
+
+    def generate(self, prompt: str = "", length: int = 200, temperature: float = 1.0,
+                 top_k: int | None = None, top_p: float | None = None,
+                 seed: int | None = None) -> Iterator[str]:
+        """Yield ``length`` tokens after ``prompt``, as text pieces (a word comes with
+        the space before it), one at a time so a caller can stream them. A ``seed``
+        makes the sample reproducible; temperature 0 is greedy."""
+        self._check_fitted()
+        if length <= 0:
+            raise SeqlabError(f"length {length}: generate at least 1 token")
+        check_sampling(temperature, top_k, top_p)
+        if seed is not None and not 0 <= seed < 2**63:
+            raise SeqlabError(f"seed {seed}: a seed is a whole number from 0 to 2**63 - 1")
+        ids = self._start(prompt)
+        generator = torch.Generator()
+        if seed is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+        text = prompt
+        logits, state = self._step([ids], None)
+        for _ in range(length):
+            token_id = next_token(self._masked(logits[0, -1]), temperature, top_k, top_p,
+                                  generator)
+            piece = self.level.join([self.vocab_.itos[token_id]], after=text)
+            text += piece
+            yield piece
+            logits, state = self._step([[token_id]], state)
+
+    @torch.inference_mode()
+    def _step(self, ids: list[list[int]], state: list[Any] | None
+              ) -> tuple[torch.Tensor, list[Any]]:
+        """Logits after ``ids`` ``[B, T]`` from ``state`` (inference mode is entered per
+        step, never left on while a generator is paused in the caller's code)."""
+        return self.module_(torch.tensor(ids), state)
+
+    def generate_text(self, prompt: str = "", length: int = 200, **sampling: Any) -> str:
+        """The prompt followed by ``length`` generated tokens, as one string."""
+        return prompt + "".join(self.generate(prompt, length, **sampling))
+
+    def complete(self, prefix: str, n: int = 5, until: str | None = None,
+                 max_tokens: int | None = None, beam_width: int | None = None
+                 ) -> list[Completion]:
+        """The ``n`` most likely ways to finish ``prefix``, most likely first.
+
+        ``until="word"`` finishes the word being typed; ``"line"`` runs to the end of
+        the line (a search box's whole query). The default is ``line`` for a model
+        trained on one document per line, else ``word``. Beam search keeps
+        ``beam_width`` (default ``4 n``) partial completions and stops once no partial
+        one can beat the ``n``-th finished one; each probability includes the token
+        that ends the word or line.
+        """
+        self._check_fitted()
+        until = until or ("line" if self.config.corpus.documents == "lines" else "word")
+        if until not in UNTIL:
+            raise SeqlabError(f"until {until!r}: choose one of: {', '.join(UNTIL)}")
+        if n < 1:
+            raise SeqlabError(f"n {n}: ask for at least 1 completion")
+        word_level = self.level.name == "word"
+        base, partial = prefix, ""
+        typed = self.tokenize(prefix)
+        if word_level and typed and prefix[-1:].isalnum():
+            partial = typed.pop()
+            base = prefix[: len(prefix) - len(partial)]
+        if max_tokens is None:
+            max_tokens = {("word", False): 40, ("line", False): 120,
+                          ("word", True): 1, ("line", True): 30}[(until, word_level)]
+        context = self._start(base, line_start=self.config.corpus.documents == "lines")
+        allowed = None
+        if word_level and (partial or until == "word"):
+            allowed = self._first_tokens(partial)
+            if not len(allowed):
+                return []
+        finished = self._beam_search(context, n, until, max_tokens, beam_width or 4 * n,
+                                     allowed)
+        out = []
+        for logp, ids in finished:
+            full = base + self.level.join([self.vocab_.itos[i] for i in ids], after=base)
+            out.append(Completion(text=full, completion=full[len(prefix):],
+                                  probability=math.exp(logp)))
+        return out
+
+    def _first_tokens(self, partial: str) -> torch.Tensor:
+        """Word level: the ids of the known words that start with what was typed."""
+        return torch.tensor([i for i, token in enumerate(self.vocab_.itos)
+                             if i > UNK_ID and token.startswith(partial)
+                             and not self.level.ends_word(token)], dtype=torch.long)
+
+    def _ends(self, token: str, until: str) -> bool:
+        return token == NEWLINE if until == "line" else self.level.ends_word(token)
+
+    def _beam_search(self, context: list[int], n: int, until: str, max_tokens: int,
+                     width: int, allowed: torch.Tensor | None) -> list[tuple[float, list[int]]]:
+        """Finished completions as ``(log-probability, ids)``, best first, at most ``n``.
+
+        At the word level a completion of ``until="word"`` is one word, so it finishes
+        as soon as that word is chosen; otherwise it finishes with the token that ends
+        it (not shown, but counted in the probability)."""
+        word_level = self.level.name == "word"
+        finished: list[tuple[float, list[int]]] = []
+        logits, state = self._step([context], None)
+        beams: list[tuple[float, list[int]]] = [(0.0, [])]
+        last_logits = logits[:, -1]
+        for step in range(max_tokens):
+            logp = self._masked(last_logits)  # [beams, vocab]
+            if step == 0 and allowed is not None:
+                keep = torch.full_like(logp, float("-inf"))
+                keep[:, allowed] = 0.0
+                logp = logp + keep
+            scores = logp + torch.tensor([b[0] for b in beams]).unsqueeze(1)
+            top = torch.topk(scores.flatten(), min(width, scores.numel()))
+            grown: list[tuple[float, int, list[int]]] = []
+            for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                if score == float("-inf"):
+                    continue
+                row, token_id = divmod(flat, scores.size(1))
+                ids = [*beams[row][1], token_id]
+                token = self.vocab_.itos[token_id]
+                if self._ends(token, until) and ids[:-1]:
+                    finished.append((score, ids[:-1]))
+                elif word_level and until == "word":
+                    finished.append((score, ids))
+                elif not self._ends(token, until):
+                    grown.append((score, row, ids))
+            finished = heapq.nlargest(n, finished, key=lambda f: f[0])
+            if not grown or (len(finished) == n and grown[0][0] < finished[-1][0]):
+                break
+            rows = torch.tensor([g[1] for g in grown])
+            beams = [(g[0], g[2]) for g in grown]
+            logits, state = self._step([[g[2][-1]] for g in grown], _select(state, rows))
+            last_logits = logits[:, -1]
+        return finished
+
+    # ---- bundle -----------------------------------------------------------------------
+
+    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
+        """Write weights, vocabulary and settings as one safetensors file, atomically."""
+        self._check_fitted()
+        tensors = prefixed(self.module_.state_dict())
+        meta = {"config": self.config.model_dump(mode="json"), "vocab": self.vocab_.to_dict(),
+                "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
+        save_tensors(path, tensors, meta, BUNDLE_KIND)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> LanguageModel:
+        """Read a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
+        tensors, meta = load_tensors(path, BUNDLE_KIND)
+        try:
+            self = cls(LMConfig.model_validate(meta["config"]))
+            self.vocab_ = Vocab.from_dict(meta["vocab"])
+            self.fit_info_, self.metrics_ = meta["fit_info"], meta.get("metrics", {})
+            self.module_ = self._build()
+            self.module_.load_state_dict(unprefixed(tensors))
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise BundleError(f"{path}: the language-model bundle is damaged or incomplete "
+                              f"({str(err)[:200]})") from None
+        self.module_.eval()
+        return self

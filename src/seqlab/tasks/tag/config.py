@@ -1,0 +1,80 @@
+"""The tagger run's configuration, saved as ``config.yaml`` in its run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+
+from seqlab.config import (
+    CellName,
+    RunFolderConfig,
+    StrictModel,
+    TrainingConfig,
+    read_yaml_mapping,
+    registry_name,
+    validate_model,
+)
+from seqlab.tasks.tag.schemes import SCHEMES
+
+SchemeName = registry_name(SCHEMES)
+
+
+class TagDataConfig(StrictModel):
+    """Which files hold the tagged sentences and how to read them."""
+
+    train: str = ""
+    val: str | None = Field(None, description="validation file; unset: hold out "
+                            "val_fraction of the training sentences")
+    test: str | None = Field(None, description="scored once, after training")
+    format: Literal["auto", "conll", "conllu"] = "auto"
+    tag_column: str | None = Field(None, description="conll: ner, pos, chunk, last or a "
+                                   "column number; conllu: upos, xpos, deprel")
+    encoding: str = "utf-8"
+    val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    scheme: SchemeName = Field("iobes", description="entity scheme the model learns (iob1, iob2, "
+                        "iobes); predictions are given back in the data's own scheme")
+    lowercase_words: bool = Field(True, description="word embeddings see lower-cased words "
+                                  "(the character encoder and casing feature keep the case)")
+    min_count: int = Field(1, ge=1, description="rarer words become <unk>")
+    max_word_chars: int = Field(30, ge=1, description="the character encoder reads at most "
+                                "this many characters of a word")
+
+
+class TaggerModelConfig(StrictModel):
+    """The recurrent tagger."""
+
+    cell: CellName = "lstm"
+    embedding_dim: int = Field(100, ge=1)
+    hidden_size: int = Field(128, ge=1)
+    num_layers: int = Field(1, ge=1, le=8)
+    bidirectional: bool = True
+    dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    chars: bool = Field(True, description="a character BiLSTM per word (unseen words, "
+                        "prefixes and suffixes, capitals)")
+    char_dim: int = Field(25, ge=1)
+    char_hidden: int = Field(25, ge=1)
+    casing: bool = Field(True, description="a small embedding of each word's casing")
+    crf: bool = Field(True, description="a CRF output layer: valid tag sequences only")
+    unk_replace: float = Field(0.5, ge=0.0, le=1.0, description="chance that a training "
+                               "word seen once is read as <unk>, so <unk> is learned")
+
+
+def _tag_training() -> TrainingConfig:
+    return TrainingConfig(lr=2e-3, weight_decay=0.0, batch_size=32, max_epochs=30,
+                          patience=4, clip_grad_norm=5.0)
+
+
+class TagConfig(RunFolderConfig):
+    """Everything a tagger run needs."""
+
+    name: str = "tagger"
+    data: TagDataConfig = Field(default_factory=TagDataConfig)
+    model: TaggerModelConfig = Field(default_factory=TaggerModelConfig)
+    training: TrainingConfig = Field(default_factory=_tag_training)
+
+
+def load_tag_config(path: str | Path) -> TagConfig:
+    """Read and validate a tagger YAML config."""
+    return validate_model(TagConfig, read_yaml_mapping(path), str(path))

@@ -1,0 +1,76 @@
+"""``POST /tag``: the app ``seqlab serve`` starts for a tagger bundle.
+
+The body holds ``text`` (one string) or ``texts`` (a list); each comes back as its
+tokens with tags and character offsets and, for an entity tagger, the entities grouped
+with their offsets.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seqlab.serving.rules import add_error_rules, refuse
+from seqlab.tasks.tag.tagger import Tagger
+
+
+class TagRequest(BaseModel):
+    """Either ``texts`` (a list) or ``text`` (one string)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"text": "Angela Merkel visited Paris"}]})
+    texts: list[str] | None = Field(None, description="texts to tag")
+    text: str | None = Field(None, description="a single text to tag")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TagRequest:
+        if (self.texts is None) == (self.text is None):
+            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return self.texts if self.texts is not None else [self.text or ""]
+
+
+def create_tag_app(tagger: Tagger, identity: dict[str, Any], max_texts: int = 256,
+                   max_chars: int = 20_000) -> FastAPI:
+    """The app for one loaded tagger."""
+    kind = "entity tagger" if tagger.entities_ else "tagger"
+    app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
+        f"{kind.capitalize()} **{identity['name']}**: {', '.join(tagger.tags_)}"))
+    lock = threading.Lock()
+    add_error_rules(app, '{"text": "…"} or {"texts": ["…"]}')
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", **{k: str(v) for k, v in identity.items()}}
+
+    @app.get("/model")
+    def model() -> dict[str, Any]:
+        return {**identity, "task": kind, "tags": tagger.tags_,
+                "scheme": tagger.source_scheme_, "metrics": getattr(tagger, "metrics_", {}),
+                "settings": tagger.config.model_dump(mode="json"),
+                "limits": {"max_texts": max_texts, "max_chars": max_chars}}
+
+    @app.post("/tag", responses={413: {"description": "a limit was exceeded"},
+                                 422: {"description": "malformed request"}})
+    def tag(request: TagRequest) -> Any:
+        texts = request.all_texts()
+        if len(texts) > max_texts:
+            return refuse(413, f"{len(texts)} texts in one request; the limit is {max_texts}",
+                          limit=max_texts)
+        for index, text in enumerate(texts):
+            if len(text) > max_chars:
+                return refuse(413, f"text {index} has {len(text)} characters; the limit is "
+                                   f"{max_chars}", limit=max_chars)
+        with lock:
+            tagged = [tagger.tag_text(text) for text in texts]
+        return {"model": identity, "results": [
+            {"tokens": t.tokens, "entities": [asdict(e) for e in t.entities]}
+            for t in tagged]}
+
+    return app
