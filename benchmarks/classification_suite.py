@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from seqlab.config import RunConfig, apply_overrides
+from seqlab.config import apply_overrides
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.workflow import load_splits, train_run
 
 from _common import SHARED, machine_line, markdown_table, require

@@ -19,9 +19,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
-from seqlab.config import RunConfig, apply_overrides
+from seqlab.config import apply_overrides
 from seqlab.data import read_labeled
 from seqlab.tasks.classify.classifier import TextClassifier
+from seqlab.tasks.classify.config import RunConfig
 
 from _common import EMOTION, machine_line, markdown_table, require
 

@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from seqlab.config import RunConfig, apply_overrides
+from seqlab.config import apply_overrides
 from seqlab.data import read_labeled
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.estimators import load_classifier
 from seqlab.tasks.classify.workflow import train_run
 

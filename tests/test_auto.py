@@ -1,6 +1,6 @@
 """The data-aware settings: each rule against values worked out by hand."""
 
-from seqlab.text.auto import LARGE_CORPUS_TOKENS, auto_max_length, auto_min_freq
+from seqlab.tasks.classify.auto import LARGE_CORPUS_TOKENS, auto_max_length, auto_min_freq
 
 
 def test_max_length_is_the_99th_percentile_rounded_up_and_bounded():

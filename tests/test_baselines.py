@@ -4,16 +4,15 @@ run folder and commands as the recurrent models, saved and loaded without pickle
 from __future__ import annotations
 
 import pickle
-import typing
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
-from seqlab.config import ModelKind, RunConfig
 from seqlab.errors import BundleError, DataError
 from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.estimators import BUNDLES, ESTIMATORS, classifier_for, load_classifier
 
 from conftest import SAMPLE
@@ -99,7 +98,13 @@ def test_one_class_and_no_features_are_clear_errors():
 
 
 def test_every_model_kind_has_an_estimator_and_every_bundle_a_loader():
-    assert set(ESTIMATORS.names()) == set(typing.get_args(ModelKind))
+    from seqlab.engine.task import get_task
+
+    for kind in ESTIMATORS.names():  # the config accepts exactly the registered kinds
+        assert RunConfig.model_validate({"model": {"kind": kind}}).model.kind == kind
+    with pytest.raises(ValueError, match="ensemble"):
+        RunConfig.model_validate({"model": {"kind": "forest"}})
+    assert set(get_task("classify").bundle_kinds) == set(BUNDLES)
     assert "seqlab.text_classifier" in BUNDLES and "seqlab.linear_classifier" in BUNDLES
     config = RunConfig.model_validate({"model": {"kind": "bow", "linear": {"classifier": "nb"}}})
     clf = classifier_for(config)

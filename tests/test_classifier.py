@@ -5,8 +5,7 @@ import pytest
 from sklearn.model_selection import cross_val_score
 
 from seqlab.errors import BundleError, DataError
-from seqlab.nn.encoder import CELLS
-from seqlab.nn.pooling import POOLINGS
+from seqlab.nn.catalog import CELLS, POOLINGS
 from seqlab.tasks.classify.classifier import TextClassifier
 
 from conftest import TINY

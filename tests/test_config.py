@@ -2,9 +2,10 @@ import inspect
 
 import pytest
 
-from seqlab.config import RunConfig, apply_overrides, load_config, parse_config
+from seqlab.config import apply_overrides
 from seqlab.errors import ConfigError
 from seqlab.tasks.classify.classifier import TextClassifier
+from seqlab.tasks.classify.config import RunConfig, load_config, parse_config
 
 
 def test_unknown_key_names_path_and_allowed_keys():

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from seqlab.config import ModelConfig
-from seqlab.nn.encoder import CELLS, RecurrentEncoder, detach_state, reverse_within_lengths
-from seqlab.nn.pooling import POOLINGS
+from seqlab.nn.catalog import CELLS, POOLINGS
+from seqlab.nn.encoder import RecurrentEncoder, detach_state, reverse_within_lengths
+from seqlab.tasks.classify.config import ModelConfig
 from seqlab.tasks.classify.network import SequenceClassifier
 
 

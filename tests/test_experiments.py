@@ -8,9 +8,10 @@ import time
 import pandas as pd
 import pytest
 
-from seqlab.config import load_config
+from seqlab.engine.task import get_task
 from seqlab.errors import ConfigError
 from seqlab.experiments import compare, tune
+from seqlab.tasks.classify.config import load_config
 
 from conftest import SAMPLE
 
@@ -101,7 +102,7 @@ def test_tune_starts_from_the_base_and_scores_the_mean_over_seeds(tmp_path):
 
     study = optuna.load_study(study_name="tn", storage=spec.storage_url())
     first = study.trials[0]
-    base = tune.base_config(spec.base, spec.name, spec.output_dir)
+    base = tune.base_config(get_task("classify"), spec.base, spec.name, spec.output_dir)
     assert first.user_attrs["base"] is True
     assert first.params == {"training.lr": base.training.lr, "model.pooling": base.model.pooling}
     for trial in study.trials:

@@ -111,7 +111,7 @@ def test_bundle_header(header):
 
 
 @pytest.mark.parametrize("module, model", [
-    ("seqlab.serving.app", "PredictRequest"), ("seqlab.tasks.tag.routes", "TagRequest"),
+    ("seqlab.tasks.classify.routes", "PredictRequest"), ("seqlab.tasks.tag.routes", "TagRequest"),
     ("seqlab.tasks.lm.routes", "GenerateRequest"), ("seqlab.tasks.lm.routes", "CompleteRequest"),
     ("seqlab.tasks.forecast.routes", "ForecastRequest"),
 ])

@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.cli.main import app
 from seqlab.data.readers import read_labeled
+from seqlab.engine.run_folder import holds_run, prepare_run_dir, remove_stale_temporaries
 from seqlab.errors import BundleError, DataError
-from seqlab.tasks.classify.workflow import holds_run, prepare_run_dir, remove_stale_temporaries
 
 from conftest import SAMPLE
 
@@ -172,7 +172,7 @@ def test_a_failed_run_does_not_block_the_retry(tmp_path):
 
 
 def test_temporary_files_of_a_killed_write_are_removed_on_the_next_start(tmp_path):
-    from seqlab.config import RunConfig
+    from seqlab.tasks.classify.config import RunConfig
 
     config = RunConfig(name="r", output_dir=str(tmp_path))
     (tmp_path / "r" / "checkpoints").mkdir(parents=True)

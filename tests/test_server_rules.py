@@ -14,11 +14,12 @@ import pytest
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 from fastapi.testclient import TestClient
 
-from seqlab.serving.app import ServeSettings, create_app
+from seqlab.serving.app import ServedModel, ServeSettings, create_app
 from seqlab.serving.rules import BodyLimit
-from seqlab.tasks.forecast.routes import create_forecast_app
-from seqlab.tasks.lm.routes import create_lm_app
-from seqlab.tasks.tag.routes import create_tag_app
+from seqlab.tasks.classify import routes as classify_routes
+from seqlab.tasks.forecast import routes as forecast_routes
+from seqlab.tasks.lm import routes as lm_routes
+from seqlab.tasks.tag import routes as tag_routes
 
 from conftest import SAMPLE, running_server
 
@@ -40,11 +41,16 @@ class StubClassifier:
         return broken()
 
 
+def served(mount, **model):
+    """The one server app around a stub model, with a task's routes."""
+    return create_app(ServedModel(IDENTITY, lambda app, lock: mount(
+        app, lock, identity=IDENTITY, **model)))
+
+
 def stub_apps():
-    """(name, app, path, a valid body) for each task's app, every model call failing."""
-    classifier = create_app(StubClassifier(), {**IDENTITY, "labels": ["a", "b"],
-                                               "preprocessing": [], "metrics": {},
-                                               "settings": {}}, ServeSettings(model="stub"))
+    """(name, app, path, a valid body) for each task's routes, every model call failing."""
+    classifier = served(classify_routes.mount, predictor=StubClassifier(), facts={},
+                        settings=ServeSettings(model="stub"))
     tagger = SimpleNamespace(entities_=True, tags_=["O"], source_scheme_="iob2",
                              config=CONFIG, tag_text=broken)
     lm = SimpleNamespace(config=CONFIG, vocab_=[], generate=broken, complete=broken)
@@ -52,9 +58,9 @@ def stub_apps():
                                  freq_=None, season_=1, forecast=broken)
     return [
         ("classifier", classifier, "/predict", {"text": "hello"}),
-        ("tagger", create_tag_app(tagger, IDENTITY), "/tag", {"text": "hello"}),
-        ("language model", create_lm_app(lm, IDENTITY), "/generate", {"prompt": "a"}),
-        ("forecaster", create_forecast_app(forecaster, IDENTITY), "/forecast",
+        ("tagger", served(tag_routes.mount, tagger=tagger), "/tag", {"text": "hello"}),
+        ("language model", served(lm_routes.mount, lm=lm), "/generate", {"prompt": "a"}),
+        ("forecaster", served(forecast_routes.mount, forecaster=forecaster), "/forecast",
          {"history": [1.0, 2.0, 3.0]}),
     ]
 

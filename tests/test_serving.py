@@ -8,7 +8,8 @@ import httpx
 import numpy as np
 import pytest
 
-from seqlab.config import RunConfig, apply_overrides
+from seqlab.config import apply_overrides
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.estimators import load_classifier
 from seqlab.tasks.classify.workflow import train_run
 

@@ -13,13 +13,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from seqlab.errors import BundleError
+
+if TYPE_CHECKING:  # torch loads with the first bundle written or read, not on import
+    import torch
 
 FORMAT_VERSION = 1
 _UMASK = os.umask(0)
@@ -51,6 +52,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
                  kind: str) -> None:
     """Write ``tensors`` and the JSON ``meta`` to ``path`` atomically."""
+    from safetensors.torch import save_file
+
     header = {"format": kind, "format_version": FORMAT_VERSION, **meta}
     tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     # safetensors refuses tensors that share memory (tied weights): store copies
@@ -69,14 +72,14 @@ def bundle_kind(path: str | Path) -> str | None:
     if path.is_dir():
         path = path / "model.safetensors"
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="numpy") as handle:
             return json.loads((handle.metadata() or {})[META_KEY]).get("format")
     except Exception:  # missing or damaged: the loader that follows says which
         return None
 
 
-def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """Read a file written by :func:`save_tensors`; any damage is a BundleError."""
+def _bundle_file(path: str | Path) -> Path:
+    """The bundle a path names: the file, or a run folder's ``model.safetensors``."""
     path = Path(path)
     if path.is_dir():
         candidate = path / "model.safetensors"
@@ -85,14 +88,21 @@ def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], 
         path = candidate
     if not path.exists():
         raise BundleError(f"{path}: no such model file. Train one with `seqlab train`.")
+    return path
+
+
+def _read(path: str | Path, kind: str | None, tensors: bool
+          ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    path = _bundle_file(path)
     try:
-        with safe_open(str(path), framework="pt") as handle:
+        with safe_open(str(path), framework="pt" if tensors else "numpy") as handle:
             metadata = handle.metadata() or {}
             header = json.loads(metadata[META_KEY])
             if not isinstance(header, dict):
                 raise ValueError("the header is not a JSON object")
-            _check_header(header, kind)
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118
+            _check_header(header, kind or header.get("format"))
+            found = {key: handle.get_tensor(key) for key in handle.keys()} if tensors \
+                else {}  # noqa: SIM118
     except BundleError as err:
         raise BundleError(f"{path}: {err}") from None
     except Exception as err:  # safetensors and json raise several types for damaged files
@@ -100,8 +110,17 @@ def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], 
             f"{path}: not a seqlab model bundle, or the file is damaged "
             f"({type(err).__name__}: {str(err)[:120]}). Retrain, or restore the file."
         ) from None
-    meta = header
-    return tensors, meta
+    return found, header
+
+
+def load_tensors(path: str | Path, kind: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """Read a file written by :func:`save_tensors`; any damage is a BundleError."""
+    return _read(path, kind, tensors=True)
+
+
+def bundle_header(path: str | Path) -> dict[str, Any]:
+    """A bundle's JSON header (format, settings, metrics), without loading its tensors."""
+    return _read(path, None, tensors=False)[1]
 
 
 def _check_header(header: dict[str, Any], kind: str) -> None:
@@ -123,6 +142,8 @@ def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, torch.Tensor]
     Tensors are replaced by ``{"__tensor__": key}`` references; dict keys become strings
     and are restored as ints where they were ints.
     """
+    import torch
+
     tensors: dict[str, torch.Tensor] = {}
 
     def walk(value: Any, path: str) -> Any:

@@ -1,10 +1,12 @@
-"""What every command shares: the consoles and the one-line error handling."""
+"""What every command shares: the consoles, the one-line error handling, and the options
+and config resolution of every task's `train`."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,6 +14,7 @@ from rich.console import Console
 from seqlab.errors import SeqlabError
 
 F = TypeVar("F", bound=Callable[..., Any])
+M = TypeVar("M")
 
 console = Console()
 errors = Console(stderr=True)
@@ -62,3 +65,44 @@ def key_values(items: list[str] | None, option: str) -> dict[str, Any]:
 def split_names(value: str | None) -> list[str] | None:
     """``"a, b,c"`` → ``["a", "b", "c"]`` (empty names dropped); None stays None."""
     return [name.strip() for name in value.split(",") if name.strip()] if value else None
+
+
+# The options every task's `train` takes, spelled once.
+ConfigFile = Annotated[Path | None, typer.Option("--config", help="YAML config; flags override it")]
+Settings = Annotated[list[str] | None, typer.Option(
+    "--set", help="KEY=VALUE for any config key, e.g. training.lr=0.003 (repeatable)")]
+RunName = Annotated[str | None, typer.Option("--name", help="run name (folder in --output-dir)")]
+OutputDir = Annotated[str | None, typer.Option("--output-dir", help="where run folders go")]
+Seed = Annotated[int | None, typer.Option("--seed")]
+Epochs = Annotated[int | None, typer.Option("--epochs", help="maximum epochs")]
+MaxMinutes = Annotated[float | None, typer.Option("--max-minutes", help="training time budget")]
+Resume = Annotated[bool, typer.Option("--resume", help="continue the run's last checkpoint")]
+Force = Annotated[bool, typer.Option("--force", help="replace an existing run folder")]
+Quiet = Annotated[bool, typer.Option("--quiet", help="no progress output")]
+Cell = Annotated[str | None, typer.Option("--cell", help="rnn|lstm|gru")]
+Layers = Annotated[int | None, typer.Option("--layers", help="stacked recurrent layers")]
+HiddenSize = Annotated[int | None, typer.Option("--hidden-size")]
+EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim")]
+Encoding = Annotated[str | None, typer.Option("--encoding", help="file encoding, e.g. latin-1")]
+
+
+def task_config(config_class: type[M], path: Path | None, flags: dict[str, Any],
+                settings: list[str] | None, *, name: str | None, output_dir: str | None,
+                seed: int | None, epochs: int | None, max_minutes: float | None) -> M:
+    """The config a `train` command runs: the YAML file (or the defaults), then the
+    flags given (dotted keys; None: not given), then the ``--set`` pairs."""
+    from seqlab.config import apply_overrides, read_yaml_mapping, validate_model
+
+    base = validate_model(config_class, read_yaml_mapping(path), str(path)) if path \
+        else config_class()
+    shared = {"name": name, "output_dir": output_dir, "seed": seed,
+              "training.max_epochs": epochs, "training.max_minutes": max_minutes}
+    return apply_overrides(base, {**flags, **shared, **key_values(settings, "--set")})
+
+
+def require_module(module: str, extra: str) -> None:
+    """Fail with the install command when an optional package is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        raise SeqlabError(f"this command needs {module}: pip install 'seqlab[{extra}]'")

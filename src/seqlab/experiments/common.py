@@ -1,8 +1,8 @@
-"""Pieces shared by compare and tune: dotted keys, one fixed split, one run in a process."""
+"""Pieces shared by compare and tune: the task, its dotted keys, the base config, one
+fixed split and the environment record."""
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -11,14 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig, parse_config
+from seqlab.config import set_dotted
+from seqlab.engine.task import Task, get_task, parse_task_config
 from seqlab.errors import ConfigError
-from seqlab.tasks.classify.workflow import load_splits
 
 
-def dotted_keys(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[str]:
-    """Every settable key of the run config, as ``section.key``."""
+def dotted_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every settable key of a config class, as ``section.key``."""
     keys = []
     for name, field in model.model_fields.items():
         annotation = field.annotation
@@ -29,50 +28,40 @@ def dotted_keys(model: type[BaseModel] = RunConfig, prefix: str = "") -> list[st
     return keys
 
 
-def check_keys(keys: list[str], where: str) -> None:
-    """Fail before any run on a key the run config does not have."""
-    allowed = dotted_keys()
+def check_keys(task: Task, keys: list[str], where: str) -> None:
+    """Fail before any run on a key the task's config does not have."""
+    allowed = dotted_keys(task.config_class)
     unknown = [k for k in keys if k not in allowed]
     if unknown:
         tunable = [k for k in allowed if k.split(".")[0] in ("model", "training", "vocab")]
         raise ConfigError(
-            f"{where}: unknown parameter {unknown[0]!r}; use dotted config keys such as: "
-            f"{', '.join(tunable)} (or preprocessing)"
+            f"{where}: unknown parameter {unknown[0]!r}; use dotted config keys of a "
+            f"{task.name} run such as: {', '.join(tunable)}"
         )
 
 
-def base_config(base: dict[str, Any], name: str, output_dir: str) -> RunConfig:
+def task_of(name: str, source: str) -> Task:
+    try:
+        return get_task(name)
+    except ConfigError as err:
+        raise ConfigError(f"{source}: task: {err}") from None
+
+
+def base_config(task: Task, base: dict[str, Any], name: str, output_dir: str) -> Any:
+    """The task's config from a spec's ``base`` mapping, named after the spec."""
     data = dict(base)
     data.setdefault("name", name)
     data.setdefault("output_dir", output_dir)
-    return parse_config(data, "base")
+    return parse_task_config(task, data, "base")
 
 
-def freeze_split(config: RunConfig, folder: Path) -> dict[str, str]:
-    """Split the data once and write it to ``folder``; every run then reads these files.
-
-    This keeps the train/validation/test split identical across configurations and
-    seeds. Returns the ``data.*`` overrides that point a run config at the files.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    names = {part: folder / f"{part}.jsonl" for part in ("train", "val", "test")}
-    if not all(path.exists() for path in names.values()):
-        splits = load_splits(config)
-        for part, data in (("train", splits.train), ("val", splits.val), ("test", splits.test)):
-            lines = (json.dumps({"text": t, "label": label}, ensure_ascii=False)
-                     for t, label in zip(data.texts, data.labels, strict=True))
-            atomic_write_text(names[part], "\n".join(lines) + "\n")
-        atomic_write_text(folder / "notes.txt", "\n".join(splits.notes) + "\n")
-    return {"data.train": str(names["train"]), "data.val": str(names["val"]),
-            "data.test": str(names["test"]), "data.format": "jsonl",
-            "data.text_column": "text", "data.label_column": "label",
-            "data.label_names": None}
-
-
-def with_split(config: RunConfig, split: dict[str, str]) -> RunConfig:
+def frozen(task: Task, config: Any, folder: Path) -> Any:
+    """``config`` pointed at a split made once (in ``folder`` where the task needs files),
+    so every configuration and seed trains and validates on the same data."""
     data = config.model_dump(mode="json")
-    data["data"].update({k.split(".", 1)[1]: v for k, v in split.items()})
-    return parse_config(data, "split")
+    for key, value in task.freeze_data(config, folder).items():
+        set_dotted(data, key, value)  # None too: a frozen split unsets label_names
+    return parse_task_config(task, data, "split")
 
 
 def environment() -> dict[str, str]:
@@ -85,4 +74,3 @@ def environment() -> dict[str, str]:
         except PackageNotFoundError:
             out[package] = "not installed"
     return out
-

@@ -1,4 +1,8 @@
-"""``seqlab compare``: every configuration of a grid, on one split, with several seeds.
+"""``seqlab [TASK] compare``: every configuration of a grid, on one split, with seeds.
+
+Any task compares: ``task`` in the spec (``classify`` by default) says whose configs the
+grid sets and which validation metric ranks them (the task's primary one unless
+``metric`` names another).
 
 A comparison folder holds ``spec.yaml`` (what was asked), ``environment.json``, the
 frozen split under ``data/``, one full run folder per configuration and seed under
@@ -20,35 +24,29 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides, validate_model
+from seqlab.engine.task import Task, get_task, metric_of, parse_task_config
 from seqlab.errors import ConfigError
-from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
+from seqlab.experiments.common import base_config, check_keys, environment, frozen, task_of
 from seqlab.experiments.leaderboard import write_leaderboard
 
 Notify = Callable[[str], None]
 
 
 class CompareSpec(BaseModel):
-    """What to compare: a base config, a grid of dotted keys, seeds and the metric."""
+    """What to compare: the task, a base config, a grid of dotted keys, seeds, the metric."""
 
     model_config = ConfigDict(extra="forbid")
+    task: str = "classify"
     name: str = "compare"
     output_dir: str = "runs"
     base: dict[str, Any] = Field(default_factory=dict)
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: list[int] = Field(default_factory=lambda: [13], min_length=1)
-    metric: str = "macro_f1"
-
-    @field_validator("metric")
-    @classmethod
-    def _metric(cls, value: str) -> str:
-        allowed = ("macro_f1", "accuracy", "weighted_f1")
-        if value not in allowed:
-            raise ValueError(f"{value!r} is not one of: {', '.join(allowed)}")
-        return value
+    metric: str | None = Field(None, description="validation metric; unset: the task's own")
 
     @property
     def folder(self) -> Path:
@@ -57,7 +55,10 @@ class CompareSpec(BaseModel):
 
 def load_spec(data: dict[str, Any], source: str) -> CompareSpec:
     spec = validate_model(CompareSpec, data, source)
-    check_keys(list(spec.grid), f"{source}: grid")
+    task = task_of(spec.task, source)
+    if spec.metric is not None:
+        metric_of(task, spec.metric)
+    check_keys(task, list(spec.grid), f"{source}: grid")
     for key, values in spec.grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{source}: grid.{key} must be a non-empty list of values")
@@ -73,7 +74,7 @@ def _slug(overrides: dict[str, Any]) -> str:
 
 def plan_runs(spec: CompareSpec) -> list[dict[str, Any]]:
     """Every (configuration, seed) pair with its validated run config, before any run."""
-    base = base_config(spec.base, spec.name, spec.output_dir)
+    base = base_config(get_task(spec.task), spec.base, spec.name, spec.output_dir)
     keys = list(spec.grid)
     plan = []
     for values in itertools.product(*(spec.grid[k] for k in keys)):
@@ -88,34 +89,28 @@ def plan_runs(spec: CompareSpec) -> list[dict[str, Any]]:
     return plan
 
 
-def _summary(run_dir: Path) -> dict[str, Any]:
-    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
-    history = metrics["best_validation"]
-    return {"run_dir": str(run_dir), "test": {k: v for k, v in metrics["test"].items()
-                                              if isinstance(v, float)},
-            "validation": {k.removeprefix("val_"): v for k, v in history.items()
-                           if k.startswith("val_")},
-            "fit": metrics["fit"]}
-
-
-def run_one(config_data: dict[str, Any], threads: int) -> dict[str, Any]:
+def run_one(task_name: str, config_data: dict[str, Any], threads: int) -> None:
     """Train one run (or resume it); safe to call in a fresh process."""
     import torch
 
-    from seqlab.config import parse_config
-    from seqlab.tasks.classify.workflow import train_run
-
     torch.set_num_threads(threads)
-    config = parse_config(config_data, "run")
-    run_dir = config.run_dir
-    resume = (run_dir / "checkpoints" / "last.safetensors").exists()
-    train_run(config, resume=resume, overwrite=not resume)
-    return _summary(run_dir)
+    task = get_task(task_name)
+    config = parse_task_config(task, config_data, "run")
+    resume = (config.run_dir / "checkpoints" / "last.safetensors").exists()
+    task.train(config, resume=resume, overwrite=not resume)
+
+
+def _result(task: Task, item: dict[str, Any]) -> dict[str, Any]:
+    summary = task.summary(item["config"].run_dir)
+    return {"run_dir": str(summary.run_dir), "validation": summary.validation,
+            "test": summary.test, "fit": summary.fit, "config_id": item["config_id"],
+            "overrides": item["overrides"], "seed": item["seed"]}
 
 
 def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> Path:
     """Run every planned run not finished yet, then write the leaderboard."""
     folder = spec.folder
+    task = get_task(spec.task)
     plan = plan_runs(spec)  # validates every configuration first
     folder.mkdir(parents=True, exist_ok=True)
     spec_path = folder / "spec.yaml"
@@ -125,9 +120,8 @@ def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> 
             raise ConfigError(f"{folder} holds a different comparison; pick another --name")
     atomic_write_text(spec_path, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
-    split = freeze_split(plan[0]["config"], folder / "data")
     for item in plan:
-        item["config"] = with_split(item["config"], split)
+        item["config"] = frozen(task, item["config"], folder / "data")
 
     todo = [item for item in plan if not (item["config"].run_dir / "metrics.json").exists()]
     notify(f"{len(plan)} runs planned, {len(plan) - len(todo)} already finished")
@@ -136,16 +130,16 @@ def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> 
     if jobs <= 1:
         for item, payload in zip(todo, payloads, strict=True):
             notify(f"training {item['config'].name}")
-            run_one(payload, threads)
+            run_one(spec.task, payload, threads)
     else:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(run_one, payload, threads) for payload in payloads]
+            futures = [pool.submit(run_one, spec.task, payload, threads) for payload in payloads]
             for item, future in zip(todo, futures, strict=True):
                 future.result()
                 notify(f"finished {item['config'].name}")
 
-    results = [{**_summary(item["config"].run_dir), "config_id": item["config_id"],
-                "overrides": item["overrides"], "seed": item["seed"]} for item in plan]
-    best = write_leaderboard(folder, results, spec.metric, title=f"seqlab compare: {spec.name}")
+    results = [_result(task, item) for item in plan]
+    best = write_leaderboard(folder, task, results, spec.metric,
+                             title=f"seqlab {task.name} compare: {spec.name}")
     shutil.copyfile(Path(best["run_dir"]) / "model.safetensors", folder / "best_model.safetensors")
     return folder

@@ -18,11 +18,13 @@ import numpy as np
 import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.task import Metric, Task, pick_metric
 
-TEST_METRICS = ("accuracy", "macro_f1", "weighted_f1")
+TEST_NAMES = {"macro_f1": "macro-F1", "weighted_f1": "weighted-F1", "f1": "F1",
+              "loss": "nats", "mase": "MASE", "smape": "sMAPE %", "mae": "MAE"}
 
-
-def aggregate(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]]:
+def aggregate(results: list[dict[str, Any]], metric: Metric,
+              test_metrics: list[str]) -> list[dict[str, Any]]:
     """One row per configuration, best mean validation ``metric`` first."""
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for result in results:
@@ -30,8 +32,8 @@ def aggregate(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]
     rows = []
     for config_id, runs in groups.items():
         row: dict[str, Any] = {"config": config_id, **runs[0]["overrides"], "seeds": len(runs)}
-        columns = {f"val_{metric}": [r["validation"][metric] for r in runs]}
-        columns |= {f"test_{m}": [r["test"][m] for r in runs] for m in TEST_METRICS}
+        columns = {f"val_{metric.name}": [r["validation"][metric.name] for r in runs]}
+        columns |= {f"test_{m}": [r["test"][m] for r in runs] for m in test_metrics}
         columns["train_seconds"] = [r["fit"]["train_seconds"] for r in runs]
         columns["epochs"] = [r["fit"]["epochs"] for r in runs]
         for name, values in columns.items():
@@ -39,31 +41,36 @@ def aggregate(results: list[dict[str, Any]], metric: str) -> list[dict[str, Any]
             row[f"{name}_std"] = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
         row["parameters"] = runs[0]["fit"]["parameters"]
         rows.append(row)
-    return sorted(rows, key=lambda r: -r[f"val_{metric}_mean"])
+    sign = -1 if metric.higher_is_better else 1
+    return sorted(rows, key=lambda r: sign * r[f"val_{metric.name}_mean"])
 
 
 def _pm(row: dict[str, Any], name: str, digits: int = 4) -> str:
     return f"{row[name + '_mean']:.{digits}f} ± {row[name + '_std']:.{digits}f}"
 
 
-def _table(rows: list[dict[str, Any]], metric: str) -> tuple[list[str], list[list[str]]]:
-    header = ["rank", "configuration", f"val {metric}", "test accuracy", "test macro-F1",
-              "test weighted-F1", "train s", "epochs", "parameters", "seeds"]
-    body = [[str(i + 1), row["config"], _pm(row, f"val_{metric}"), _pm(row, "test_accuracy"),
-             _pm(row, "test_macro_f1"), _pm(row, "test_weighted_f1"),
+def _table(rows: list[dict[str, Any]], metric: str, test_metrics: list[str]
+           ) -> tuple[list[str], list[list[str]]]:
+    header = ["rank", "configuration", f"val {metric}",
+              *(f"test {TEST_NAMES.get(m, m)}" for m in test_metrics), "train s", "epochs",
+              "parameters", "seeds"]
+    body = [[str(i + 1), row["config"], _pm(row, f"val_{metric}"),
+             *(_pm(row, f"test_{m}") for m in test_metrics),
              _pm(row, "train_seconds", 1), _pm(row, "epochs", 1), f"{row['parameters']:,}",
              str(row["seeds"])] for i, row in enumerate(rows)]
     return header, body
 
 
-def _bar_chart(rows: list[dict[str, Any]], path: Path) -> None:
+def _bar_chart(rows: list[dict[str, Any]], shown: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows) + 2), 4))
     names = [r["config"] for r in rows]
-    ax.bar(names, [r["test_macro_f1_mean"] for r in rows],
-           yerr=[r["test_macro_f1_std"] for r in rows], capsize=4, color="tab:blue")
-    ax.set_ylabel("test macro-F1 (mean ± std over seeds)")
-    low = min(r["test_macro_f1_mean"] - r["test_macro_f1_std"] for r in rows)
-    ax.set_ylim(max(0.0, low - 0.05), 1.0)
+    means = [r[f"test_{shown}_mean"] for r in rows]
+    stds = [r[f"test_{shown}_std"] for r in rows]
+    ax.bar(names, means, yerr=stds, capsize=4, color="tab:blue")
+    ax.set_ylabel(f"test {TEST_NAMES.get(shown, shown)} (mean ± std over seeds)")
+    if max(means) <= 1.0:  # a score in [0, 1]: show the top of the scale
+        low = min(m - s for m, s in zip(means, stds, strict=True))
+        ax.set_ylim(max(0.0, low - 0.05), 1.0)
     ax.tick_params(axis="x", rotation=30)
     plt.setp(ax.get_xticklabels(), ha="right")
     fig.tight_layout()
@@ -90,16 +97,20 @@ def _curves(results: list[dict[str, Any]], metric: str, path: Path) -> None:
     plt.close(fig)
 
 
-def write_leaderboard(folder: Path, results: list[dict[str, Any]], metric: str,
-                      title: str) -> dict[str, Any]:
+def write_leaderboard(folder: Path, task: Task, results: list[dict[str, Any]],
+                      metric_name: str | None, title: str) -> dict[str, Any]:
     """Write leaderboard.{md,csv,html}, runs.csv and plots; return the best run's result.
 
-    The best configuration has the highest mean validation metric; within it, the best
-    run is the seed with the highest validation metric. Test numbers are reported, never
-    used to choose.
+    The best configuration has the best mean validation metric (the task's own unless
+    ``metric_name`` names another); within it, the best run is the seed with the best
+    validation metric. Test numbers are reported, never used to choose.
     """
-    rows = aggregate(results, metric)
-    header, body = _table(rows, metric)
+    chosen = pick_metric(task, metric_name, results[0]["validation"])
+    metric = chosen.name
+    test_metrics = [m for m in task.test_metrics if all(m in r["test"] for r in results)]
+    shown = metric if metric in test_metrics else test_metrics[0]
+    rows = aggregate(results, chosen, test_metrics)
+    header, body = _table(rows, metric, test_metrics)
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]))
     writer.writeheader()
@@ -107,21 +118,23 @@ def write_leaderboard(folder: Path, results: list[dict[str, Any]], metric: str,
     atomic_write_text(folder / "leaderboard.csv", buffer.getvalue())
     run_rows = [{"config": r["config_id"], "seed": r["seed"], "run_dir": r["run_dir"],
                  f"val_{metric}": r["validation"][metric],
-                 **{f"test_{m}": r["test"][m] for m in TEST_METRICS},
+                 **{f"test_{m}": r["test"][m] for m in test_metrics},
                  "train_seconds": r["fit"]["train_seconds"]} for r in results]
     pd.DataFrame(run_rows).to_csv(folder / "runs.csv", index=False)
-    _bar_chart(rows, folder / "leaderboard.png")
+    _bar_chart(rows, shown, folder / "leaderboard.png")
     _curves(results, metric, folder / "learning_curves.png")
 
     best_id = rows[0]["config"]
-    best = max((r for r in results if r["config_id"] == best_id),
-               key=lambda r: r["validation"][metric])
+    candidates = [r for r in results if r["config_id"] == best_id]
+    best_score = chosen.best([r["validation"][metric] for r in candidates])
+    best = next(r for r in candidates if r["validation"][metric] == best_score)
     note = (f"Ranked by mean validation {metric}; test scores are shown, not used to choose. "
             f"Best: {best_id} (seed {best['seed']}), saved as best_model.safetensors.")
     md = [f"# {title}", "", note, "",
           "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
           *("| " + " | ".join(row) + " |" for row in body), "",
-          "![test macro-F1](leaderboard.png)", "", "![learning curves](learning_curves.png)", ""]
+          f"![test {TEST_NAMES.get(shown, shown)}](leaderboard.png)", "",
+          "![learning curves](learning_curves.png)", ""]
     atomic_write_text(folder / "leaderboard.md", "\n".join(md))
 
     def image(name: str) -> str:
@@ -136,7 +149,8 @@ def write_leaderboard(folder: Path, results: list[dict[str, Any]], metric: str,
             "auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ddd;"
             "padding:.3em .6em}th{background:#f4f7fb}img{max-width:100%}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>{table}"
-            f"<h2>Test macro-F1</h2>{image('leaderboard.png')}"
+            f"<h2>Test {html.escape(TEST_NAMES.get(shown, shown))}</h2>"
+            f"{image('leaderboard.png')}"
             f"<h2>Validation {html.escape(metric)} per epoch, every run</h2>"
             f"{image('learning_curves.png')}</body></html>")
     atomic_write_text(folder / "leaderboard.html", page)

@@ -1,4 +1,8 @@
-"""``seqlab tune``: an Optuna study over a search space, with pruning and shared storage.
+"""``seqlab [TASK] tune``: an Optuna study over a search space, with pruning and shared
+storage. Any task tunes: ``task`` in the spec (``classify`` by default) says whose config
+the space sets, which validation metric is optimised (the task's primary one unless
+``metric`` names another) and in which direction, and which space is searched when the
+spec gives none.
 
 A trial trains once per seed in ``seeds`` and scores the mean validation metric, so
 that the search ranks configurations rather than lucky seeds; only the first seed's
@@ -31,8 +35,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig, apply_overrides, flatten_dotted, validate_model
-from seqlab.experiments.common import base_config, check_keys, environment, freeze_split, with_split
+from seqlab.config import apply_overrides, flatten_dotted, validate_model
+from seqlab.engine.task import Metric, Task, get_task, metric_of, pick_metric
+from seqlab.experiments.common import base_config, check_keys, environment, frozen, task_of
 
 Notify = Callable[[str], None]
 
@@ -58,38 +63,16 @@ class Param(BaseModel):
         return self
 
 
-_RECURRENT = {
-    "model.embedding_dim": {"type": "categorical", "choices": [64, 128, 200]},
-    "model.hidden_size": {"type": "int", "low": 32, "high": 256, "log": True},
-    "model.num_layers": {"type": "int", "low": 1, "high": 2},
-    "model.bidirectional": {"type": "categorical", "choices": [False, True]},
-    "model.pooling": {"type": "categorical", "choices": ["max", "mean", "attention", "last"]},
-    "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
-    "model.embedding_dropout": {"type": "float", "low": 0.0, "high": 0.4},
-    "training.lr": {"type": "float", "low": 3e-4, "high": 5e-3, "log": True},
-    "training.batch_size": {"type": "categorical", "choices": [32, 64, 128]},
-    "training.class_weights": {"type": "categorical", "choices": ["none", "balanced"]},
-}
-DEFAULT_SPACES: dict[str, dict[str, Any]] = {
-    "lstm": _RECURRENT,
-    "gru": _RECURRENT,
-    # plain RNNs want smaller steps and gain little from width
-    "rnn": _RECURRENT | {"model.hidden_size": {"type": "int", "low": 32, "high": 128,
-                                               "log": True},
-                         "training.lr": {"type": "float", "low": 1e-4, "high": 2e-3,
-                                         "log": True}},
-}
-
-
 class TuneSpec(BaseModel):
     """What to tune: the base config, the space, the budget and where the study lives."""
 
     model_config = ConfigDict(extra="forbid")
+    task: str = "classify"
     name: str = "tune"
     output_dir: str = "runs"
     base: dict[str, Any] = Field(default_factory=dict)
     space: dict[str, Param] | None = None
-    metric: Literal["macro_f1", "accuracy", "weighted_f1"] = "macro_f1"
+    metric: str | None = Field(None, description="validation metric; unset: the task's own")
     trials: int = Field(20, ge=0)
     timeout: float | None = Field(None, gt=0, description="seconds for this worker")
     storage: str | None = None
@@ -117,15 +100,17 @@ class TuneSpec(BaseModel):
 
 def load_spec(data: dict[str, Any], source: str) -> TuneSpec:
     spec = validate_model(TuneSpec, data, source)
+    task = task_of(spec.task, source)
+    metric_of(task, spec.metric)
     if spec.space is not None:
-        check_keys(list(spec.space), f"{source}: space")
+        check_keys(task, list(spec.space), f"{source}: space")
     return spec
 
 
-def search_space(spec: TuneSpec, base: RunConfig) -> dict[str, Param]:
+def search_space(spec: TuneSpec, task: Task, base: Any) -> dict[str, Param]:
     if spec.space is not None:
         return spec.space
-    return {k: Param(**v) for k, v in DEFAULT_SPACES[base.model.cell].items()}
+    return {k: Param(**v) for k, v in task.default_space(base).items()}
 
 
 def _suggest(trial: Any, key: str, param: Param) -> Any:
@@ -145,9 +130,9 @@ class _PruningReporter:
     """Trainer callbacks that report each epoch's validation metric to Optuna. Only the
     first training is reported: an ensemble's later members start again at epoch 1."""
 
-    def __init__(self, trial: Any, metric: str, pruning: bool) -> None:
+    def __init__(self, trial: Any, metric: Metric, pruning: bool) -> None:
         self.trial, self.metric, self.pruning = trial, metric, pruning
-        self.best = float("-inf")
+        self.best: float | None = None
         self.trainings = 0
 
     def on_train_start(self, *args: Any) -> None:
@@ -159,10 +144,12 @@ class _PruningReporter:
     def on_epoch_end(self, record: dict[str, float]) -> None:
         import optuna
 
-        if self.trainings > 1:
+        key = f"val_{self.metric.name}"
+        if self.trainings > 1 or key not in record:
             return
         # the best so far, so that a trial is judged on what early stopping would keep
-        self.best = max(self.best, record[f"val_{self.metric}"])
+        score = record[key]
+        self.best = score if self.best is None else self.metric.best([self.best, score])
         self.trial.report(self.best, int(record["epoch"]))
         if self.pruning and self.trial.should_prune():
             raise optuna.TrialPruned()
@@ -183,7 +170,8 @@ def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
                 url, engine_kwargs=engine, heartbeat_interval=spec.heartbeat,
                 grace_period=2 * spec.heartbeat, failed_trial_callback=retry)
             return optuna.create_study(
-                study_name=spec.study_name(), storage=storage, direction="maximize",
+                study_name=spec.study_name(), storage=storage,
+                direction=metric_of(get_task(spec.task), spec.metric).direction,
                 load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=None),
                 pruner=optuna.pruners.MedianPruner(n_startup_trials=spec.prune_after_trials,
                                                    n_warmup_steps=spec.prune_after_epochs),
@@ -195,7 +183,7 @@ def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
     raise AssertionError("unreachable")
 
 
-def base_point(space: dict[str, Param], base: RunConfig) -> dict[str, Any] | None:
+def base_point(space: dict[str, Param], base: Any) -> dict[str, Any] | None:
     """The base config's value for every key of the space, or None where one lies outside."""
     flat = flatten_dotted(base.model_dump(mode="json"))
     point = {}
@@ -213,25 +201,21 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
     """Run this worker's share of the study, then write the report (and retrain the best)."""
     import optuna
 
-    from seqlab.data import read_labeled
-    from seqlab.tasks.classify.estimators import best_validation, classifier_for
-
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    task = get_task(spec.task)
     folder = spec.folder
     folder.mkdir(parents=True, exist_ok=True)
-    base = base_config(spec.base, spec.name, spec.output_dir)
-    space = search_space(spec, base)
+    base = base_config(task, spec.base, spec.name, spec.output_dir)
+    space = search_space(spec, task, base)
     for key, param in space.items():  # every choice and both bounds must make a valid config
         values = param.choices if param.type == "categorical" else [param.low, param.high]
         for value in values or []:
             apply_overrides(base, {key: int(value) if param.type == "int" else value})
-    split = freeze_split(base, folder / "data")
-    base = with_split(base, split)
+    base = frozen(task, base, folder / "data")
     atomic_write_text(folder / "spec.yaml",
                       yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
-    train, val = (read_labeled(getattr(base.data, part), "jsonl", "text", "label")
-                  for part in ("train", "val"))
+    data = task.trial_data(base)
     study = open_study(spec)
     if spec.start_from_base and not study.get_trials(deepcopy=False):
         point = base_point(space, base)
@@ -239,6 +223,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
             notify("the base config lies outside the search space: not enqueued as trial 0")
         else:
             study.enqueue_trial(point, user_attrs={"base": True}, skip_if_exists=True)
+    requested = metric_of(task, spec.metric)
 
     def objective(trial: Any) -> float:
         if taken_before(study, trial.number) >= spec.trials:
@@ -248,15 +233,16 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         overrides = {key: _suggest(trial, key, param) for key, param in space.items()}
         scores, epochs, seconds = [], [], 0.0
-        reporter = _PruningReporter(trial, spec.metric, spec.pruning)
+        reporter = _PruningReporter(trial, requested, spec.pruning)
         for index, seed in enumerate(spec.seeds):
             config = apply_overrides(base, overrides | {"seed": seed})
-            clf = classifier_for(config)
-            clf.fit(train.texts, train.labels, val.texts, val.labels,
-                    callbacks=reporter if index == 0 else None)  # the first seed is pruned
-            scores.append(best_validation(clf)[f"val_{spec.metric}"])
-            epochs.append(clf.best_epoch_)
-            seconds += clf.fit_info_["train_seconds"]
+            result = task.fit_trial(config, data, reporter if index == 0 else None)
+            metric = pick_metric(task, spec.metric, result.validation)
+            reporter.metric = metric  # a tagger without entities is ranked by accuracy
+            scores.append(result.validation[metric.name])
+            epochs.append(result.best_epoch)
+            seconds += result.seconds
+        trial.set_user_attr("metric", metric.name)
         trial.set_user_attr("seed_scores", scores)
         trial.set_user_attr("best_epoch", epochs[0])
         trial.set_user_attr("train_seconds", seconds)
@@ -287,15 +273,14 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
 
     best_config = write_tune_report(study, base, spec, folder)
     if retrain and best_config is not None:
-        from seqlab.tasks.classify.workflow import train_run
-
         notify("retraining the best configuration and scoring the test split once")
-        outcome = train_run(best_config, overwrite=True)
-        notify(f"best model: {outcome.model_path}; test macro-F1 "
-               f"{outcome.test_metrics['macro_f1']:.4f}")
+        summary = task.summary(task.train(best_config, overwrite=True))
+        shown = ", ".join(f"{k} {summary.test[k]:.4f}" for k in task.test_metrics
+                          if k in summary.test)
+        notify(f"best model: {summary.run_dir / 'model.safetensors'}; test {shown}")
     return folder
 
 
-def best_run_config(base: RunConfig, params: dict[str, Any], folder: Path) -> RunConfig:
+def best_run_config(base: Any, params: dict[str, Any], folder: Path) -> Any:
     """The base config with the best parameters: what ``seqlab train --config`` takes."""
     return apply_overrides(base, {**params, "name": "best", "output_dir": str(folder)})

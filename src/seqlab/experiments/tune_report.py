@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import RunConfig
+from seqlab.engine.task import Metric, get_task, metric_of
 
 
 def trials_frame(study: Any) -> pd.DataFrame:
@@ -42,17 +42,19 @@ def _markdown(frame: pd.DataFrame) -> str:
     return "\n".join([header, "|" + "---|" * len(frame.columns), *rows])
 
 
-def _history_plot(frame: pd.DataFrame, metric: str, path: Path) -> None:
+def _history_plot(frame: pd.DataFrame, metric: Metric, path: Path) -> None:
     done = frame[frame["state"] == "COMPLETE"].sort_values("number")
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.scatter(done["number"], done["value"], label="trial", color="tab:blue")
-    ax.plot(done["number"], done["value"].cummax(), color="tab:red", label="best so far")
+    best = done["value"].cummax() if metric.higher_is_better else done["value"].cummin()
+    ax.plot(done["number"], best, color="tab:red", label="best so far")
     pruned = frame[frame["state"] == "PRUNED"]
     if len(pruned):
-        ax.scatter(pruned["number"], [done["value"].min()] * len(pruned), marker="x",
-                   color="grey", label="pruned (shown at the bottom)")
+        worst = done["value"].min() if metric.higher_is_better else done["value"].max()
+        ax.scatter(pruned["number"], [worst] * len(pruned), marker="x",
+                   color="grey", label="pruned (shown with the worst)")
     ax.set_xlabel("trial")
-    ax.set_ylabel(f"validation {metric}")
+    ax.set_ylabel(f"validation {metric.name}")
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
@@ -79,8 +81,9 @@ def _importance_plot(study: Any, path: Path) -> dict[str, float]:
     return dict(importances)
 
 
-def write_tune_report(study: Any, base: RunConfig, spec: Any, folder: Path) -> RunConfig | None:
-    """Write trials.csv/md, the plots and best_config.yaml; return the best run config."""
+def write_tune_report(study: Any, base: Any, spec: Any, folder: Path) -> Any:
+    """Write trials.csv/md, the plots and best_config.yaml; return the best run config
+    (None before any trial completed)."""
     from seqlab.experiments.tune import best_run_config
 
     frame = trials_frame(study)
@@ -90,18 +93,22 @@ def write_tune_report(study: Any, base: RunConfig, spec: Any, folder: Path) -> R
     complete = frame[frame["state"] == "COMPLETE"]
     if complete.empty:
         return None
-    _history_plot(frame, spec.metric, folder / "optimization_history.png")
-    importances = _importance_plot(study, folder / "param_importances.png")
     best = study.best_trial
+    task = get_task(spec.task)
+    metric = metric_of(task, best.user_attrs.get("metric", spec.metric))
+    _history_plot(frame, metric, folder / "optimization_history.png")
+    importances = _importance_plot(study, folder / "param_importances.png")
     config = best_run_config(base, {**best.params, "seed": spec.seeds[0]}, folder)
     atomic_write_text(folder / "best_config.yaml", config.to_yaml())
-    shown = frame.sort_values("value", ascending=False, na_position="last")
+    shown = frame.sort_values("value", ascending=not metric.higher_is_better,
+                              na_position="last")
     lines = [f"# seqlab tune: {spec.name}", "",
              f"Study `{spec.study_name()}` in `{spec.storage_url()}`: {len(complete)} complete, "
              f"{int((frame['state'] == 'PRUNED').sum())} pruned trials. Best trial "
              f"{best.number}{' (the base config)' if best.user_attrs.get('base') else ''}: "
-             f"validation {spec.metric} {best.value:.4f}, the mean over seeds {spec.seeds}.", "",
-             "Best parameters (also in `best_config.yaml`, for `seqlab train --config`):", "",
+             f"validation {metric.name} {best.value:.4f}, the mean over seeds {spec.seeds}.", "",
+             "Best parameters (also in `best_config.yaml`, for "
+             f"`seqlab {task.name} train --config`):", "",
              *(f"- `{k}`: {v}" for k, v in best.params.items()), ""]
     if importances:
         lines += ["Parameter importance (fANOVA): " +

@@ -1,6 +1,2 @@
-"""Neural building blocks: the recurrent encoder and sequence pooling."""
-
-from seqlab.nn.encoder import CELLS, EncoderOutput, RecurrentEncoder
-from seqlab.nn.pooling import POOLINGS, make_pooling
-
-__all__ = ["CELLS", "POOLINGS", "EncoderOutput", "RecurrentEncoder", "make_pooling"]
+"""Neural building blocks: the recurrent encoder, sequence pooling and the CRF; the
+names a config may use for them are in :mod:`seqlab.nn.catalog` (no torch needed)."""

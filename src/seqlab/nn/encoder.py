@@ -8,39 +8,19 @@ faster than ``pack_padded_sequence``. Padding never reaches a real position:
 * the backward direction reads each sequence reversed *within its own length*, so its
   pads also come last.
 
-Each layer therefore holds one single-layer cell per direction. New cell types are added
-with ``@CELLS.register("name")`` on a factory ``(input_size, hidden_size) -> nn.Module``
-that behaves like ``nn.LSTM(batch_first=True)``.
+Each layer therefore holds one single-layer cell per direction, built by the factory
+:data:`seqlab.nn.catalog.CELLS` names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from seqlab.registry import Registry
-
-CellFactory = Callable[[int, int], nn.Module]
-CELLS: Registry[CellFactory] = Registry("cell")
-
-
-@CELLS.register("rnn")
-def _rnn(input_size: int, hidden_size: int) -> nn.Module:
-    return nn.RNN(input_size, hidden_size, batch_first=True, nonlinearity="tanh")
-
-
-@CELLS.register("lstm")
-def _lstm(input_size: int, hidden_size: int) -> nn.Module:
-    return nn.LSTM(input_size, hidden_size, batch_first=True)
-
-
-@CELLS.register("gru")
-def _gru(input_size: int, hidden_size: int) -> nn.Module:
-    return nn.GRU(input_size, hidden_size, batch_first=True)
+from seqlab.nn.catalog import CELLS
 
 
 @dataclass

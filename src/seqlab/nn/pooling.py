@@ -1,7 +1,7 @@
 """Poolings turn per-position states into one vector, never reading padding.
 
-Added with ``@POOLINGS.register("name")`` on an ``nn.Module`` class taking the state
-size; its ``forward`` takes an :class:`~seqlab.nn.encoder.EncoderOutput`.
+Each is built by name through :data:`seqlab.nn.catalog.POOLINGS`; its ``forward`` takes
+an :class:`~seqlab.nn.encoder.EncoderOutput`.
 """
 
 from __future__ import annotations
@@ -9,13 +9,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqlab.nn.catalog import POOLINGS
 from seqlab.nn.encoder import EncoderOutput
-from seqlab.registry import Registry
-
-POOLINGS: Registry[type[nn.Module]] = Registry("pooling")
 
 
-@POOLINGS.register("last")
 class LastPooling(nn.Module):
     """The final forward state (and, bidirectional, the first backward state)."""
 
@@ -26,7 +23,6 @@ class LastPooling(nn.Module):
         return out.last
 
 
-@POOLINGS.register("mean")
 class MeanPooling(nn.Module):
     """The mean of the states at real positions."""
 
@@ -38,7 +34,6 @@ class MeanPooling(nn.Module):
         return (out.states * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-@POOLINGS.register("max")
 class MaxPooling(nn.Module):
     """The element-wise maximum over real positions."""
 
@@ -50,7 +45,6 @@ class MaxPooling(nn.Module):
         return masked.max(dim=1).values
 
 
-@POOLINGS.register("attention")
 class AttentionPooling(nn.Module):
     """A learned weighted mean: a score per position, softmax over real positions."""
 

@@ -23,18 +23,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.config import (
-    EmbeddingConfig,
-    ModelConfig,
-    RunConfig,
-    TrainingConfig,
-    VocabConfig,
-    describe_validation_error,
-)
+from seqlab.config import AUTO, EmbeddingConfig, TrainingConfig, describe_validation_error
 from seqlab.data.split import stratified_split
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.evaluation.metrics import classification_metrics
+from seqlab.tasks.classify.auto import auto_max_length, auto_min_freq
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
+from seqlab.tasks.classify.config import ModelConfig, RunConfig, VocabConfig
 from seqlab.tasks.classify.network import (
     MODULES,
     balanced_class_weights,
@@ -43,7 +38,6 @@ from seqlab.tasks.classify.network import (
     predict_logits,
     softmax,
 )
-from seqlab.text.auto import AUTO, auto_max_length, auto_min_freq
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab

@@ -9,7 +9,7 @@ at, and by construction it can fall back on either one alone:
 1. both are trained on the same training split; validation picks the recurrent model's
    epoch and the linear model's ``C``, as when each is trained alone. The recurrent part
    is the mean of ``members`` models trained with the seeds ``seed, seed + 1, …``
-   (``auto``: 3 for small corpora, else 1; see :mod:`seqlab.text.auto`);
+   (``auto``: 3 for small corpora, else 1; see :mod:`seqlab.tasks.classify.auto`);
 2. each one's probabilities are calibrated on validation by a temperature
    (``softmax(log p / T)``, ``T`` chosen by validation log loss), so that a confident model
    does not drown the other by its scale alone;
@@ -32,13 +32,14 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.config import RunConfig
+from seqlab.config import AUTO
 from seqlab.errors import BundleError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
+from seqlab.tasks.classify.auto import auto_members
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
 from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
 from seqlab.tasks.classify.classifier import TextClassifier, split_validation
-from seqlab.text.auto import AUTO, auto_members
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.text.preprocess import Pipeline
 from seqlab.training.trainer import TrainCallbacks
 

@@ -15,16 +15,16 @@ calls the matching class's ``load``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from seqlab.artifacts import bundle_kind
-from seqlab.config import RunConfig
 from seqlab.errors import BundleError
-from seqlab.registry import Registry
+from seqlab.tasks.classify.config import RunConfig
+from seqlab.tasks.classify.kinds import BUNDLES, ESTIMATORS
 from seqlab.text.preprocess import Pipeline
 from seqlab.training.trainer import TrainCallbacks
 
@@ -59,49 +59,6 @@ class Classifier(Protocol):
     def get_params(self, deep: bool = True) -> dict[str, Any]: ...
 
 
-def _torch_classifier() -> Any:
-    from seqlab.tasks.classify.classifier import TextClassifier
-
-    return TextClassifier
-
-
-def _linear_classifier() -> Any:
-    from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
-
-    return LinearTextClassifier
-
-
-def _ensemble_classifier() -> Any:
-    from seqlab.tasks.classify.ensemble import EnsembleClassifier
-
-    return EnsembleClassifier
-
-
-def _transformer_classifier() -> Any:
-    from seqlab.tasks.classify.baselines.transformer import TransformerClassifier
-
-    return TransformerClassifier
-
-
-# model.kind → the class that trains it (imported when used: the transformer is an extra)
-ESTIMATORS: Registry[Callable[[], Any]] = Registry("model kind")
-ESTIMATORS.register("ensemble")(_ensemble_classifier)
-for _kind in ("recurrent", "averaged", "averaged-mlp"):
-    ESTIMATORS.register(_kind)(_torch_classifier)
-for _kind in ("tfidf", "bow"):
-    ESTIMATORS.register(_kind)(_linear_classifier)
-for _kind in ("minilm", "minilm-finetune"):
-    ESTIMATORS.register(_kind)(_transformer_classifier)
-
-# bundle format → the class that loads it
-BUNDLES: dict[str, Callable[[], Any]] = {
-    "seqlab.text_classifier": _torch_classifier,
-    "seqlab.linear_classifier": _linear_classifier,
-    "seqlab.ensemble_classifier": _ensemble_classifier,
-    "seqlab.transformer_classifier": _transformer_classifier,
-}
-
-
 def classifier_for(config: RunConfig) -> Classifier:
     """The unfitted estimator ``config.model.kind`` names, set up from ``config``."""
     return ESTIMATORS.get(config.model.kind)().from_config(config)
@@ -122,4 +79,4 @@ def load_classifier(path: str | Path) -> Classifier:
     if kind is not None and kind not in BUNDLES:
         raise BundleError(f"{path}: holds a {kind!r}, not a text classifier; the task's own "
                           "commands load it (seqlab forecast/lm/tag …)")
-    return BUNDLES.get(kind or "seqlab.text_classifier", _torch_classifier)().load(path)
+    return BUNDLES[kind or "seqlab.text_classifier"]().load(path)

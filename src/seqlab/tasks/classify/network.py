@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.config import ModelConfig
 from seqlab.nn.encoder import RecurrentEncoder
 from seqlab.nn.pooling import make_pooling
 from seqlab.registry import Registry
+from seqlab.tasks.classify.config import ModelConfig
 from seqlab.text.batching import iterate_batches
 from seqlab.text.vocab import PAD_ID
 

@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from seqlab.cli.common import console, key_values, split_names, user_errors
+from seqlab.cli.common import (
+    Cell,
+    ConfigFile,
+    Encoding,
+    Epochs,
+    Force,
+    HiddenSize,
+    Layers,
+    MaxMinutes,
+    OutputDir,
+    Quiet,
+    Resume,
+    RunName,
+    Seed,
+    Settings,
+    console,
+    split_names,
+    task_config,
+    user_errors,
+)
+from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.errors import SeqlabError
-from seqlab.tasks.forecast.config import ForecastConfig, load_forecast_config
+from seqlab.tasks.forecast.config import ForecastConfig
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series with RNN/LSTM/GRU "
                            "and compare them with naive, seasonal, drift, ETS and ARIMA.")
@@ -21,7 +41,7 @@ forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series with
 def train(
     data: Annotated[str | None, typer.Argument(help="CSV/TSV/JSONL/Parquet with the series")]
     = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config; flags override it")] = None,
+    config: ConfigFile = None,
     time_column: Annotated[str | None, typer.Option(
         help="time column, or several put together: year,month,day,hour")] = None,
     target: Annotated[str | None, typer.Option(help="the column to forecast")] = None,
@@ -31,36 +51,27 @@ def train(
     = None,
     season: Annotated[int | None, typer.Option(help="season length; else from the frequency")]
     = None,
-    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
+    encoding: Encoding = None,
     horizon: Annotated[int | None, typer.Option(help="steps to forecast")] = None,
     lookback: Annotated[int | None, typer.Option(help="past steps the model reads")] = None,
     folds: Annotated[int | None, typer.Option(help="rolling test origins")] = None,
-    cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
-    hidden_size: Annotated[int | None, typer.Option()] = None,
-    layers: Annotated[int | None, typer.Option()] = None,
+    cell: Cell = None, hidden_size: HiddenSize = None, layers: Layers = None,
     baselines: Annotated[str | None, typer.Option(
         help="comma-separated: naive,seasonal_naive,drift,ets,arima")] = None,
-    settings: Annotated[list[str] | None, typer.Option(
-        "--set", help="KEY=VALUE for any config key, e.g. model.target_transform=log")] = None,
-    name: Annotated[str | None, typer.Option(help="run name (folder in --output-dir)")] = None,
-    output_dir: Annotated[str | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
-    force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
+    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
+    resume: Resume = False, force: Force = False, quiet: Quiet = False,
 ) -> None:
     """Train a forecaster on DATA, backtest it against the baselines, write a run folder."""
-
-    base = load_forecast_config(config) if config else ForecastConfig()
-    resolved = apply_overrides(base, {
+    resolved = task_config(ForecastConfig, config, {
         "data.path": data, "data.time_column": time_column, "data.target": target,
         "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
         "data.encoding": encoding,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
         "model.cell": cell, "model.hidden_size": hidden_size, "model.num_layers": layers,
-        "baselines": split_names(baselines), "name": name, "output_dir": output_dir, "seed": seed,
-        **key_values(settings, "--set"),
-    })
+        "baselines": split_names(baselines),
+    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
+        max_minutes=max_minutes)
     if not resolved.data.path:
         raise SeqlabError("give the data file: seqlab forecast train DATA --target COLUMN")
     _train(resolved, resume, force, quiet)
@@ -68,7 +79,6 @@ def train(
 
 def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> None:
     """Train, backtest and print the leaderboard."""
-    from rich.table import Table
 
     from seqlab.cli.progress import EpochProgress, train_with_progress
     from seqlab.tasks.forecast.workflow import train_forecast
@@ -77,15 +87,7 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
         EpochProgress(console, "mae"), resolved.run_dir, "seqlab forecast train", quiet,
         lambda callbacks, notify: train_forecast(resolved, callbacks=callbacks, resume=resume,
                                                  overwrite=force, notify=notify))
-    board = outcome.leaderboard
-    table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE",
-                  title="test backtest (best MASE first)")
-    for _, row in board.iterrows():
-        style = "bold" if row["model"] == resolved.model.cell else None
-        table.add_row(str(row["rank"]), row["model"], f"{row['mase']:.3f}",
-                      f"{row['smape']:.2f}", f"{row['mae']:.4g}", f"{row['rmse']:.4g}",
-                      style=style)
-    console.print(table)
+    _print_board(outcome.leaderboard, resolved.model.cell, "test backtest (best MASE first)")
     console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
 
 
@@ -112,6 +114,33 @@ def predict(
             console.print(f"written: {path}")
 
 
+def _print_board(board: Any, ours: str, title: str) -> None:
+    from rich.table import Table
+
+    table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE", title=title)
+    for _, row in board.iterrows():
+        table.add_row(str(row["rank"]), row["model"], f"{row['mase']:.3f}",
+                      f"{row['smape']:.2f}", f"{row['mae']:.4g}", f"{row['rmse']:.4g}",
+                      style="bold" if row["model"] == ours else None)
+    console.print(table)
+
+
+@forecast_app.command("evaluate")
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="forecaster bundle or its run folder")],
+    data: Annotated[str, typer.Argument(help="the series to backtest on")],
+    out: Annotated[str | None, typer.Option(help="output folder")] = None,
+) -> None:
+    """Backtest a saved forecaster and the baselines on the last origins of DATA."""
+    from seqlab.tasks.forecast.workflow import evaluate_forecaster
+
+    out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
+    board, ours = evaluate_forecaster(model, data, out_dir)
+    _print_board(board, ours, f"{data}: backtest, the model as saved (best MASE first)")
+    console.print(f"leaderboard: {out_dir / 'leaderboard.csv'}")
+
+
 @forecast_app.command("demo")
 @user_errors
 def demo(
@@ -127,3 +156,7 @@ def demo(
         "data.path": str(sample), "data.target": "sales", "data.covariates": ["promotion"],
         "name": "forecast-demo", "output_dir": output_dir})
     _train(config, resume=False, force=True, quiet=False)
+
+
+forecast_app.command("info")(bundle_info)
+add_shared_verbs(forecast_app, "forecast")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -13,8 +12,7 @@ from seqlab.config import (
     StrictModel,
     TrainingConfig,
     in_registry,
-    read_yaml_mapping,
-    validate_model,
+    legacy_monitor,
 )
 
 
@@ -61,10 +59,17 @@ class ForecastModelConfig(StrictModel):
         "none", description="log for multiplicative growth (needs positive values)")
 
 
-def _forecast_training() -> TrainingConfig:
+class ForecastTrainingConfig(TrainingConfig):
+    """Training, with the validation metrics that may pick the epoch."""
+
+    monitor: Literal["mae", "mase", "loss"] = "mae"
+    _legacy_monitor = legacy_monitor("mae")
+
+
+def _forecast_training() -> ForecastTrainingConfig:
     # small data, small models: many short epochs, early stopping on validation MAE
     # one thread: these models are too small to gain from more, and lose to the overhead
-    return TrainingConfig(lr=3e-3, weight_decay=0.0, batch_size=32, max_epochs=300,
+    return ForecastTrainingConfig(lr=3e-3, weight_decay=0.0, batch_size=32, max_epochs=300,
                           patience=30, clip_grad_norm=1.0, threads=1)
 
 
@@ -75,7 +80,7 @@ class ForecastConfig(RunFolderConfig):
     data: SeriesConfig = Field(default_factory=SeriesConfig)
     window: WindowConfig = Field(default_factory=WindowConfig)
     model: ForecastModelConfig = Field(default_factory=ForecastModelConfig)
-    training: TrainingConfig = Field(default_factory=_forecast_training)
+    training: ForecastTrainingConfig = Field(default_factory=_forecast_training)
     refit: bool = Field(True, description="after validation picks the epochs, train again "
                         "on train + validation for that many epochs (the test part stays out)")
     baselines: list[str] = Field(
@@ -96,8 +101,3 @@ class ForecastConfig(RunFolderConfig):
         if any(not 0 < level < 1 for level in value):
             raise ValueError("interval coverages lie between 0 and 1, e.g. 0.8")
         return sorted(value)
-
-
-def load_forecast_config(path: str | Path) -> ForecastConfig:
-    """Read and validate a forecasting YAML config."""
-    return validate_model(ForecastConfig, read_yaml_mapping(path), str(path))

@@ -19,6 +19,7 @@ from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.forecast.config import ForecastConfig
+from seqlab.tasks.forecast.metrics import mase_scale
 from seqlab.tasks.forecast.network import SequenceForecaster
 from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.forecast.windows import Scaler, SplitPlan, make_inputs, make_windows
@@ -99,6 +100,8 @@ class Forecaster:
         self.season_ = series.season
         began = time.perf_counter()
         checkpoints = Path(checkpoint_dir) if checkpoint_dir else None
+        target = series.frame[series.target].to_numpy(dtype=np.float64)
+        self.mase_scale_ = mase_scale(target[:plan.val_start], series.season)
         result, x_val, y_val = self._train(values, plan.val_start, plan.train_origins,
                                            plan.val_origins, checkpoints, resume, callbacks)
         self.history_, self.best_epoch_ = result.history, result.best_epoch
@@ -152,15 +155,16 @@ class Forecaster:
 
         def validate(model: nn.Module) -> dict[str, float]:
             predicted = model(torch.from_numpy(x_val))
+            mae = float(np.abs(self._from_model_units(predicted.numpy()) - truth).mean())
             return {"loss": float(nn.functional.mse_loss(predicted, torch.from_numpy(y_val))),
-                    "mae": float(np.abs(self._from_model_units(predicted.numpy()) - truth)
-                                 .mean())}
+                    "mae": mae, "mase": mae / self.mase_scale_}
 
         if epochs is not None:  # the refit: no validation, the trainer keeps the last epoch
             train_cfg = train_cfg.model_copy(update={"max_epochs": epochs})
         trainer = Trainer(self.module_, train_cfg, batches, loss_fn,
                           validate if epochs is None else None,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks, monitor="mae")
+                          checkpoint_dir=checkpoint_dir, callbacks=callbacks,
+                          monitor=train_cfg.monitor)
         result = trainer.fit(resume=resume, batches_per_epoch=-(-len(x_train) // batch_size))
         return result, x_val, y_val
 

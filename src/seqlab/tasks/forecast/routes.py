@@ -1,4 +1,4 @@
-"""``POST /forecast``: the app ``seqlab serve`` starts for a forecaster bundle.
+"""``POST /forecast``: a forecaster's route on the server app.
 
 The client sends the most recent rows of the series (at least ``lookback``; the target
 first, then the covariates in the model's column order, or just numbers for a series
@@ -8,6 +8,7 @@ without covariates) and gets the next ``horizon`` values with their intervals.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,9 @@ import pandas as pd
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
-from seqlab.serving.rules import add_error_rules, refuse
+from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
 from seqlab.tasks.forecast.forecaster import Forecaster
 from seqlab.tasks.forecast.series import Series
 
@@ -29,27 +32,18 @@ class ForecastRequest(BaseModel):
         ..., description="numbers, or rows [target, covariate…] in the model's column order")
 
 
-def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
-                        max_points: int = 100_000) -> FastAPI:
-    """The app for one loaded forecaster."""
+def serve(settings: ServeSettings) -> ServedModel:
+    """Load the forecaster once, for the server app."""
+
+    identity = model_identity(settings.model)
+    return ServedModel(identity, partial(mount, forecaster=Forecaster.load(settings.model),
+                                         identity=identity))
+
+
+def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[str, Any],
+          max_points: int = 100_000) -> Mounted:
+    """Add ``POST /forecast`` for ``forecaster`` to ``app``."""
     columns, lookback = forecaster.columns_, forecaster.config.window.lookback
-    app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
-        f"Forecaster **{identity['name']}**: the next {forecaster.horizon} values of "
-        f"`{forecaster.target_}` from at least {lookback} rows of {columns}"))
-    lock = threading.Lock()
-    add_error_rules(app, '{"history": [numbers or rows]}')
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", **{k: str(v) for k, v in identity.items()}}
-
-    @app.get("/model")
-    def model() -> dict[str, Any]:
-        return {**identity, "task": "forecast", "columns": columns,
-                "target": forecaster.target_, "lookback": lookback,
-                "horizon": forecaster.horizon, "freq": forecaster.freq_,
-                "metrics": getattr(forecaster, "metrics_", {}),
-                "settings": forecaster.config.model_dump(mode="json")}
 
     @app.post("/forecast", responses={413: {"description": "history too long"},
                                       422: {"description": "malformed request"}})
@@ -73,4 +67,11 @@ def create_forecast_app(forecaster: Forecaster, identity: dict[str, Any],
             out = forecaster.forecast(series)
         return {"model": identity, **{k: np.asarray(v).tolist() for k, v in out.items()}}
 
-    return app
+    return Mounted(
+        f"Forecaster **{identity['name']}**: the next {forecaster.horizon} values of "
+        f"`{forecaster.target_}` from at least {lookback} rows of {columns}",
+        '{"history": [numbers or rows]}',
+        {"task": "forecast", "columns": columns, "target": forecaster.target_,
+         "lookback": lookback, "horizon": forecaster.horizon, "freq": forecaster.freq_,
+         "metrics": getattr(forecaster, "metrics_", {}),
+         "settings": forecaster.config.model_dump(mode="json")})

@@ -10,9 +10,10 @@ from pathlib import Path
 import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.task import validation_at
 from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
-from seqlab.tasks.classify.workflow import prepare_run_dir, write_history
 from seqlab.tasks.forecast.backtest import (
     METRICS,
     Backtest,
@@ -72,7 +73,9 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
     for note in backtest.notes:
         notify(f"baseline: {note}")
     ours = backtest.leaderboard.set_index("model").loc[name]
-    metrics = {"model": name, "test": {k: float(ours[k]) for k in METRICS},
+    metrics = {"model": name,
+               "val": validation_at(forecaster.history_, forecaster.best_epoch_),
+               "test": {k: float(ours[k]) for k in METRICS},
                "leaderboard": backtest.leaderboard.to_dict(orient="records"),
                "series": {"points": len(series), "freq": series.freq, "season": series.season,
                           "columns": series.columns, "notes": series.notes},
@@ -158,10 +161,7 @@ def predict_forecast(model_path: str | Path, data_path: str | Path,
                      plot: str | Path | None = None) -> pd.DataFrame:
     """Forecast the ``horizon`` points after ``data_path`` ends; write CSV (and a plot)."""
     forecaster = Forecaster.load(model_path)
-    d = forecaster.config.data
-    series = read_series(data_path, d.time_column, forecaster.target_,
-                         d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
-    series = forecaster.align(series)
+    series = _series_for(forecaster, data_path)
     future = future_frame(forecaster, series)
     if output:
         _csv(future, Path(output))
@@ -169,3 +169,32 @@ def predict_forecast(model_path: str | Path, data_path: str | Path,
         _plot_future(series, forecaster, future, Path(plot))
     return future
 
+
+
+def _series_for(forecaster: Forecaster, data_path: str | Path) -> Series:
+    """A series file read with the columns, frequency and season the model was trained on."""
+    d = forecaster.config.data
+    series = read_series(data_path, d.time_column, forecaster.target_,
+                         d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
+    return forecaster.align(series)
+
+
+def evaluate_forecaster(model_path: str | Path, data_path: str | Path,
+                        out_dir: str | Path) -> tuple[pd.DataFrame, str]:
+    """Backtest a saved forecaster (not refitted) and the baselines on the last origins
+    of a series; write leaderboard.csv, backtest.csv, backtest.png and metrics.json.
+    Returns the leaderboard and the model's name in it."""
+    forecaster = Forecaster.load(model_path)
+    series = _series_for(forecaster, data_path)
+    name = forecaster.config.model.cell
+    backtest = run_backtest(series, forecaster, forecaster.config.baselines, name)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    _csv(backtest.leaderboard, out / "leaderboard.csv")
+    _csv(backtest.points, out / "backtest.csv")
+    plot_backtest(series, backtest, out / "backtest.png",
+                  f"{series.target}: forecasts from {backtest.plan.folds} origins")
+    atomic_write_text(out / "metrics.json", json.dumps(
+        {"leaderboard": backtest.leaderboard.to_dict(orient="records"),
+         "notes": backtest.notes}, indent=2, default=str))
+    return backtest.leaderboard, name

@@ -8,10 +8,30 @@ from typing import Annotated
 
 import typer
 
-from seqlab.cli.common import console, key_values, user_errors
+from seqlab.cli.common import (
+    Cell,
+    ConfigFile,
+    EmbeddingDim,
+    Encoding,
+    Epochs,
+    Force,
+    HiddenSize,
+    Layers,
+    MaxMinutes,
+    OutputDir,
+    Quiet,
+    Resume,
+    RunName,
+    Seed,
+    Settings,
+    console,
+    task_config,
+    user_errors,
+)
+from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.errors import SeqlabError
-from seqlab.tasks.lm.config import LMConfig, load_lm_config
+from seqlab.tasks.lm.config import LMConfig
 
 lm_app = typer.Typer(no_args_is_help=True, help="Language models: train on text, generate, "
                      "autocomplete; compared with a Kneser-Ney n-gram baseline.")
@@ -21,44 +41,33 @@ lm_app = typer.Typer(no_args_is_help=True, help="Language models: train on text,
 @user_errors
 def train(
     corpus: Annotated[str | None, typer.Argument(help="plain text file (.txt, .gz)")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config; flags override it")] = None,
+    config: ConfigFile = None,
     level: Annotated[str | None, typer.Option(help="char or word tokens")] = None,
     lines: Annotated[bool | None, typer.Option(
         "--lines/--running-text", help="one document per line, or one running text")] = None,
     lowercase: Annotated[bool | None, typer.Option(help="lower-case the text first")] = None,
-    encoding: Annotated[str | None, typer.Option()] = None,
-    cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
-    layers: Annotated[int | None, typer.Option()] = None,
-    hidden_size: Annotated[int | None, typer.Option()] = None,
-    embedding_dim: Annotated[int | None, typer.Option()] = None,
+    encoding: Encoding = None,
+    cell: Cell = None, layers: Layers = None, hidden_size: HiddenSize = None,
+    embedding_dim: EmbeddingDim = None,
     dropout: Annotated[float | None, typer.Option()] = None,
     tie_weights: Annotated[bool | None, typer.Option(
         help="share input embeddings and output layer")] = None,
     bptt: Annotated[int | None, typer.Option(help="tokens per backpropagation chunk")] = None,
-    epochs: Annotated[int | None, typer.Option()] = None,
-    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
     ngram_order: Annotated[int | None, typer.Option(help="baseline order; 0: none")] = None,
-    settings: Annotated[list[str] | None, typer.Option(
-        "--set", help="KEY=VALUE for any config key, e.g. training.lr=0.003")] = None,
-    name: Annotated[str | None, typer.Option(help="run name (folder in --output-dir)")] = None,
-    output_dir: Annotated[str | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
-    force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
+    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
+    resume: Resume = False, force: Force = False, quiet: Quiet = False,
 ) -> None:
     """Train a language model on CORPUS; validation perplexity picks the epoch."""
-    base = load_lm_config(config) if config else LMConfig()
     documents = None if lines is None else ("lines" if lines else "file")
-    resolved = apply_overrides(base, {
+    resolved = task_config(LMConfig, config, {
         "corpus.path": corpus, "corpus.level": level, "corpus.documents": documents,
         "corpus.lowercase": lowercase, "corpus.encoding": encoding, "model.cell": cell,
         "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.dropout": dropout,
-        "model.tie_weights": tie_weights, "bptt": bptt, "training.max_epochs": epochs,
-        "training.max_minutes": max_minutes, "ngram_order": ngram_order, "name": name,
-        "output_dir": output_dir, "seed": seed, **key_values(settings, "--set"),
-    })
+        "model.tie_weights": tie_weights, "bptt": bptt, "ngram_order": ngram_order,
+    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
+        max_minutes=max_minutes)
     if not resolved.corpus.path:
         raise SeqlabError("give the text to learn from: seqlab lm train CORPUS")
     _train(resolved, resume, force, quiet)
@@ -139,6 +148,23 @@ def complete(
     console.print(table)
 
 
+@lm_app.command("evaluate")
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="language-model bundle or its run folder")],
+    data: Annotated[str, typer.Argument(help="text file, read as the training corpus was")],
+    out: Annotated[str | None, typer.Option(help="output folder")] = None,
+) -> None:
+    """Score a saved language model on a text file: nats, perplexity, bits per token."""
+    from seqlab.tasks.lm.workflow import evaluate_lm
+
+    out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
+    s = evaluate_lm(model, data, out_dir)
+    console.print(f"{s['tokens']:,} tokens ({s['unknown_tokens']:,} unknown to the model): "
+                  f"{s['loss']:.4f} nats/token, perplexity {s['perplexity']:.3f}, "
+                  f"{s['bits_per_token']:.3f} bits/token\nmetrics: {out_dir / 'metrics.json'}")
+
+
 @lm_app.command("demo")
 @user_errors
 def demo(
@@ -163,3 +189,7 @@ def demo(
     for prefix in ("san f", "how to m", "flights to l"):
         found = ", ".join(f"{c.text!r} {c.probability:.2f}" for c in lm.complete(prefix, n=3))
         console.print(f"complete {prefix!r}: {found}", highlight=False)
+
+
+lm_app.command("info")(bundle_info)
+add_shared_verbs(lm_app, "lm")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -12,9 +11,8 @@ from seqlab.config import (
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
-    read_yaml_mapping,
+    legacy_monitor,
     registry_name,
-    validate_model,
 )
 from seqlab.tasks.lm.tokens import LEVELS
 
@@ -59,9 +57,16 @@ class LMModelConfig(StrictModel):
         return self
 
 
-def _lm_training() -> TrainingConfig:
-    return TrainingConfig(lr=2e-3, weight_decay=0.0, batch_size=32, max_epochs=20,
-                          patience=3, clip_grad_norm=1.0, monitor="loss")
+class LMTrainingConfig(TrainingConfig):
+    """Training, with the validation metrics that may pick the epoch."""
+
+    monitor: Literal["perplexity", "loss"] = "perplexity"
+    _legacy_monitor = legacy_monitor("perplexity")
+
+
+def _lm_training() -> LMTrainingConfig:
+    return LMTrainingConfig(lr=2e-3, weight_decay=0.0, batch_size=32, max_epochs=20,
+                          patience=3, clip_grad_norm=1.0)
 
 
 class LMConfig(RunFolderConfig):
@@ -70,14 +75,9 @@ class LMConfig(RunFolderConfig):
     name: str = "lm"
     corpus: CorpusConfig = Field(default_factory=CorpusConfig)
     model: LMModelConfig = Field(default_factory=LMModelConfig)
-    training: TrainingConfig = Field(default_factory=_lm_training)
+    training: LMTrainingConfig = Field(default_factory=_lm_training)
     bptt: int = Field(128, ge=2, description="tokens per truncated-backpropagation chunk; "
                       "the hidden state carries over between chunks")
     ngram_order: int = Field(5, ge=0, le=10, description="order of the Kneser-Ney baseline "
                              "(0: no baseline)")
     samples: int = Field(3, ge=0, description="generated samples shown in the report")
-
-
-def load_lm_config(path: str | Path) -> LMConfig:
-    """Read and validate a language-model YAML config."""
-    return validate_model(LMConfig, read_yaml_mapping(path), str(path))

@@ -42,8 +42,8 @@ def split_tokens(tokens: list[str], val_fraction: float, test_fraction: float,
     return rest[:val_start], rest[val_start:], tokens[test_start:]
 
 
-def read_corpus(config: CorpusConfig) -> Corpus:
-    """Read, normalise, tokenize and split the corpus a config names."""
+def read_tokens(config: CorpusConfig) -> tuple[list[str], list[str]]:
+    """The tokens of the file a corpus config names (normalised as it says), with notes."""
     if not config.path:
         raise DataError("no corpus: give a text file, e.g. seqlab lm train book.txt")
     text = read_text(config.path, config.encoding)
@@ -63,6 +63,12 @@ def read_corpus(config: CorpusConfig) -> Corpus:
     if not tokens:
         raise DataError(f"{config.path}: the corpus is empty (no {config.level} tokens); "
                         "give a file with text in it")
+    return tokens, notes
+
+
+def read_corpus(config: CorpusConfig) -> Corpus:
+    """Read, normalise, tokenize and split the corpus a config names."""
+    tokens, notes = read_tokens(config)
     train, val, test = split_tokens(tokens, config.val_fraction, config.test_fraction,
                                     config.documents == "lines")
     if len(val) < 2 or len(train) < 2 or (config.test_fraction and len(test) < 2):

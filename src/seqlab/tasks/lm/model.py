@@ -139,7 +139,7 @@ class LanguageModel:
         began = time.perf_counter()
         trainer = Trainer(self.module_, t, batches, loss_fn, validate,
                           checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                          monitor="perplexity")
+                          monitor=t.monitor)
         result = trainer.fit(resume=resume,
                              batches_per_epoch=-(-(train.size(1) - 1) // cfg.bptt))
         self.module_.eval()

@@ -1,5 +1,5 @@
-"""``POST /generate`` and ``POST /complete``: the app ``seqlab serve`` starts for a
-language-model bundle.
+"""``POST /generate`` and ``POST /complete``: a language model's routes on the server
+app.
 
 ``/generate`` continues a prompt (temperature, top-k, top-p, seed; ``"stream": true``
 sends the text as it is generated); ``/complete`` returns the most likely completions
@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from functools import partial
 from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from seqlab.serving.rules import add_error_rules, refuse
+from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
 from seqlab.tasks.lm.model import LanguageModel
 
 
@@ -46,25 +49,17 @@ class CompleteRequest(BaseModel):
         None, description="finish the word or the line; default from how the model was trained")
 
 
-def create_lm_app(lm: LanguageModel, identity: dict[str, Any], max_chars: int = 20_000,
-                  max_length: int = 5_000) -> FastAPI:
-    """The app for one loaded language model."""
-    app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
-        f"Language model **{identity['name']}** ({lm.config.corpus.level} level): "
-        "generate text and complete prefixes"))
-    lock = threading.Lock()
-    add_error_rules(app, '{"prompt": "…"} or {"prefix": "…"}')
+def serve(settings: ServeSettings) -> ServedModel:
+    """Load the language model once, for the server app."""
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", **{k: str(v) for k, v in identity.items()}}
+    identity = model_identity(settings.model)
+    return ServedModel(identity, partial(mount, lm=LanguageModel.load(settings.model),
+                                         identity=identity, max_chars=settings.max_chars))
 
-    @app.get("/model")
-    def model() -> dict[str, Any]:
-        return {**identity, "task": "language-model", "level": lm.config.corpus.level,
-                "vocab_size": len(lm.vocab_), "metrics": getattr(lm, "metrics_", {}),
-                "settings": lm.config.model_dump(mode="json"),
-                "limits": {"max_chars": max_chars, "max_length": max_length}}
+
+def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
+          max_chars: int = 20_000, max_length: int = 5_000) -> Mounted:
+    """Add ``POST /generate`` and ``POST /complete`` for ``lm`` to ``app``."""
 
     def too_big(text: str, length: int = 0) -> JSONResponse | None:
         if len(text) > max_chars:
@@ -109,4 +104,10 @@ def create_lm_app(lm: LanguageModel, identity: dict[str, Any], max_chars: int = 
             {"text": c.text, "completion": c.completion, "probability": c.probability}
             for c in found]}
 
-    return app
+    return Mounted(
+        f"Language model **{identity['name']}** ({lm.config.corpus.level} level): generate "
+        "text and complete prefixes", '{"prompt": "…"} or {"prefix": "…"}',
+        {"task": "language-model", "level": lm.config.corpus.level,
+         "vocab_size": len(lm.vocab_), "metrics": getattr(lm, "metrics_", {}),
+         "settings": lm.config.model_dump(mode="json"),
+         "limits": {"max_chars": max_chars, "max_length": max_length}})

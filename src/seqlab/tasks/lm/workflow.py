@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.errors import DataError
 from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
-from seqlab.tasks.classify.workflow import prepare_run_dir, write_history
 from seqlab.tasks.lm.config import LMConfig
-from seqlab.tasks.lm.corpus import Corpus, read_corpus
+from seqlab.tasks.lm.corpus import Corpus, read_corpus, read_tokens
 from seqlab.tasks.lm.model import LanguageModel, language_scores
 from seqlab.tasks.lm.ngram import KneserNey
 from seqlab.tasks.lm.tokens import NEWLINE
@@ -151,3 +152,21 @@ def board_name(config: LMConfig) -> str:
     """The recurrent model's name in the leaderboard."""
     m = config.model
     return f"{m.cell} {m.num_layers}×{m.hidden_size}"
+
+
+def evaluate_lm(model_path: str | Path, text_path: str | Path, out_dir: str | Path
+                ) -> dict[str, Any]:
+    """Score a saved language model on a text file, read and tokenized as its training
+    corpus was: nats, perplexity and bits per token; write metrics.json."""
+    lm = LanguageModel.load(model_path)
+    config = lm.config.corpus.model_copy(update={"path": str(text_path)})
+    tokens, notes = read_tokens(config)
+    if len(tokens) < 2:
+        raise DataError(f"{text_path}: {len(tokens)} {config.level} token(s); a score needs "
+                        "at least two")
+    scores = {**language_scores(lm.mean_nats(lm.encode(tokens))), "tokens": len(tokens),
+              "unknown_tokens": sum(t not in lm.vocab_.stoi for t in tokens), "notes": notes}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "metrics.json", json.dumps(scores, indent=2))
+    return scores

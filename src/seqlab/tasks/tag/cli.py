@@ -8,10 +8,30 @@ from typing import Annotated, Any
 
 import typer
 
-from seqlab.cli.common import console, key_values, user_errors
+from seqlab.cli.common import (
+    Cell,
+    ConfigFile,
+    EmbeddingDim,
+    Encoding,
+    Epochs,
+    Force,
+    HiddenSize,
+    Layers,
+    MaxMinutes,
+    OutputDir,
+    Quiet,
+    Resume,
+    RunName,
+    Seed,
+    Settings,
+    console,
+    task_config,
+    user_errors,
+)
+from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.errors import SeqlabError
-from seqlab.tasks.tag.config import TagConfig, load_tag_config
+from seqlab.tasks.tag.config import TagConfig
 
 tag_app = typer.Typer(no_args_is_help=True, help="Token tagging: named entities, parts of "
                       "speech; BiLSTM/BiGRU with character features and a CRF.")
@@ -21,7 +41,7 @@ tag_app = typer.Typer(no_args_is_help=True, help="Token tagging: named entities,
 @user_errors
 def train(
     data: Annotated[str | None, typer.Argument(help="training file (CoNLL or CoNLL-U)")] = None,
-    config: Annotated[Path | None, typer.Option(help="YAML config; flags override it")] = None,
+    config: ConfigFile = None,
     val: Annotated[str | None, typer.Option(
         help="validation file (default: hold out 10 % of the training sentences)")] = None,
     test: Annotated[str | None, typer.Option(help="test file, scored once")] = None,
@@ -29,39 +49,27 @@ def train(
         help="conll: ner, pos, chunk, last or a number; conllu: upos, xpos, deprel")] = None,
     data_format: Annotated[str | None, typer.Option(
         "--format", help="auto, conll or conllu")] = None,
-    encoding: Annotated[str | None, typer.Option(help="file encoding, e.g. latin-1")] = None,
+    encoding: Encoding = None,
     scheme: Annotated[str | None, typer.Option(
         help="entity scheme to learn: iob1, iob2, iobes")] = None,
-    cell: Annotated[str | None, typer.Option(help="rnn|lstm|gru")] = None,
-    layers: Annotated[int | None, typer.Option()] = None,
-    hidden_size: Annotated[int | None, typer.Option()] = None,
-    embedding_dim: Annotated[int | None, typer.Option()] = None,
+    cell: Cell = None, layers: Layers = None, hidden_size: HiddenSize = None,
+    embedding_dim: EmbeddingDim = None,
     chars: Annotated[bool | None, typer.Option(
         "--chars/--no-chars", help="character encoder per word")] = None,
     crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF output layer")]
     = None,
-    epochs: Annotated[int | None, typer.Option()] = None,
-    max_minutes: Annotated[float | None, typer.Option(help="training time budget")] = None,
-    settings: Annotated[list[str] | None, typer.Option(
-        "--set", help="KEY=VALUE for any config key, e.g. model.dropout=0.3")] = None,
-    name: Annotated[str | None, typer.Option(help="run name (folder in --output-dir)")] = None,
-    output_dir: Annotated[str | None, typer.Option()] = None,
-    seed: Annotated[int | None, typer.Option()] = None,
-    resume: Annotated[bool, typer.Option(help="continue the run's last checkpoint")] = False,
-    force: Annotated[bool, typer.Option(help="replace an existing run folder")] = False,
-    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
+    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
+    resume: Resume = False, force: Force = False, quiet: Quiet = False,
 ) -> None:
     """Train a tagger on DATA; validation entity F1 (or token accuracy) picks the epoch."""
-    base = load_tag_config(config) if config else TagConfig()
-    resolved = apply_overrides(base, {
+    resolved = task_config(TagConfig, config, {
         "data.train": data, "data.val": val, "data.test": test, "data.tag_column": tag_column,
-        "data.format": data_format, "data.scheme": scheme,
-        "data.encoding": encoding, "model.cell": cell,
-        "model.num_layers": layers, "model.hidden_size": hidden_size,
+        "data.format": data_format, "data.scheme": scheme, "data.encoding": encoding,
+        "model.cell": cell, "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.chars": chars, "model.crf": crf,
-        "training.max_epochs": epochs, "training.max_minutes": max_minutes, "name": name,
-        "output_dir": output_dir, "seed": seed, **key_values(settings, "--set"),
-    })
+    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
+        max_minutes=max_minutes)
     if not resolved.data.train:
         raise SeqlabError("give the tagged sentences to learn from: seqlab tag train DATA")
     _train(resolved, resume, force, quiet)
@@ -69,7 +77,6 @@ def train(
 
 def _train(resolved: TagConfig, resume: bool, force: bool, quiet: bool) -> None:
     """Train, then print the scores."""
-    from rich.table import Table
 
     from seqlab.cli.progress import RichProgress, train_with_progress
     from seqlab.tasks.tag.workflow import train_tagger
@@ -79,17 +86,24 @@ def _train(resolved: TagConfig, resume: bool, force: bool, quiet: bool) -> None:
         lambda callbacks, notify: train_tagger(resolved, callbacks=callbacks, resume=resume,
                                                overwrite=force, notify=notify))
     final, which = (outcome.test, "test") if outcome.test else (outcome.val, "validation")
-    if "per_type" in final:
+    _print_scores(final, which)
+    console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
+
+
+def _print_scores(scores: dict[str, Any], which: str) -> None:
+    """The entity table (for entity tags) and the token accuracy."""
+    from rich.table import Table
+
+    if "per_type" in scores:
         table = Table("entity type", "precision", "recall", "F1", "support",
                       title=f"{which}: entities (exact span and type)")
-        for kind, m in final["per_type"].items():
+        for kind, m in scores["per_type"].items():
             table.add_row(kind, f"{m['precision']:.4f}", f"{m['recall']:.4f}",
                           f"{m['f1']:.4f}", str(m["support"]))
-        table.add_row("all", f"{final['precision']:.4f}", f"{final['recall']:.4f}",
-                      f"{final['f1']:.4f}", str(final["entities"]), style="bold")
+        table.add_row("all", f"{scores['precision']:.4f}", f"{scores['recall']:.4f}",
+                      f"{scores['f1']:.4f}", str(scores["entities"]), style="bold")
         console.print(table)
-    console.print(f"{which} token accuracy: {final['accuracy']:.4f}")
-    console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
+    console.print(f"{which} token accuracy: {scores['accuracy']:.4f}")
 
 
 def _show(tagger: Any, text: str) -> dict[str, Any]:
@@ -130,6 +144,26 @@ def predict(
         console.print(f"wrote {len(results)} results to {output}")
 
 
+@tag_app.command("evaluate")
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="tagger bundle or its run folder")],
+    data: Annotated[str, typer.Argument(help="tagged file (CoNLL or CoNLL-U)")],
+    out: Annotated[str | None, typer.Option(help="output folder")] = None,
+    tag_column: Annotated[str | None, typer.Option(help="default: the model's")] = None,
+    data_format: Annotated[str | None, typer.Option("--format", help="conll or conllu")]
+    = None,
+    encoding: Encoding = None,
+) -> None:
+    """Score a saved tagger on a tagged file: entity and per-tag scores, report."""
+    from seqlab.tasks.tag.workflow import evaluate_tagger
+
+    out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
+    scores = evaluate_tagger(model, data, out_dir, data_format, tag_column, encoding)
+    _print_scores(scores, data)
+    console.print(f"report: {out_dir / 'report.html'}")
+
+
 @tag_app.command("demo")
 @user_errors
 def demo(
@@ -152,3 +186,7 @@ def demo(
     for sentence in ("Angela Merkel visited Paris on Monday .",
                      "Kwame Mensah told Reuters that prices would fall ."):
         _show(tagger, sentence)
+
+
+tag_app.command("info")(bundle_info)
+add_shared_verbs(tag_app, "tag")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -12,9 +11,8 @@ from seqlab.config import (
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
-    read_yaml_mapping,
+    legacy_monitor,
     registry_name,
-    validate_model,
 )
 from seqlab.tasks.tag.schemes import SCHEMES
 
@@ -33,6 +31,8 @@ class TagDataConfig(StrictModel):
                                    "column number; conllu: upos, xpos, deprel")
     encoding: str = "utf-8"
     val_fraction: float = Field(0.1, gt=0.0, lt=0.5)
+    split_seed: int | None = Field(None, description="seed of the validation hold-out; "
+                                   "unset: the run's seed (compare and tune fix it)")
     scheme: SchemeName = Field("iobes", description="entity scheme the model learns (iob1, iob2, "
                         "iobes); predictions are given back in the data's own scheme")
     lowercase_words: bool = Field(True, description="word embeddings see lower-cased words "
@@ -61,8 +61,16 @@ class TaggerModelConfig(StrictModel):
                                "word seen once is read as <unk>, so <unk> is learned")
 
 
-def _tag_training() -> TrainingConfig:
-    return TrainingConfig(lr=2e-3, weight_decay=0.0, batch_size=32, max_epochs=30,
+class TagTrainingConfig(TrainingConfig):
+    """Training, with the validation metrics that may pick the epoch."""
+
+    monitor: Literal["f1", "accuracy", "loss"] | None = Field(
+        None, description="unset: f1 for entity tags, else accuracy")
+    _legacy_monitor = legacy_monitor(None)
+
+
+def _tag_training() -> TagTrainingConfig:
+    return TagTrainingConfig(lr=2e-3, weight_decay=0.0, batch_size=32, max_epochs=30,
                           patience=4, clip_grad_norm=5.0)
 
 
@@ -72,9 +80,4 @@ class TagConfig(RunFolderConfig):
     name: str = "tagger"
     data: TagDataConfig = Field(default_factory=TagDataConfig)
     model: TaggerModelConfig = Field(default_factory=TaggerModelConfig)
-    training: TrainingConfig = Field(default_factory=_tag_training)
-
-
-def load_tag_config(path: str | Path) -> TagConfig:
-    """Read and validate a tagger YAML config."""
-    return validate_model(TagConfig, read_yaml_mapping(path), str(path))
+    training: TagTrainingConfig = Field(default_factory=_tag_training)

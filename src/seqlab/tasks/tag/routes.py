@@ -1,4 +1,4 @@
-"""``POST /tag``: the app ``seqlab serve`` starts for a tagger bundle.
+"""``POST /tag``: a tagger's route on the server app.
 
 The body holds ``text`` (one string) or ``texts`` (a list); each comes back as its
 tokens with tags and character offsets and, for an entity tagger, the entities grouped
@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from seqlab.serving.rules import add_error_rules, refuse
+from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
 from seqlab.tasks.tag.tagger import Tagger
 
 
@@ -36,25 +39,18 @@ class TagRequest(BaseModel):
         return self.texts if self.texts is not None else [self.text or ""]
 
 
-def create_tag_app(tagger: Tagger, identity: dict[str, Any], max_texts: int = 256,
-                   max_chars: int = 20_000) -> FastAPI:
-    """The app for one loaded tagger."""
+def serve(settings: ServeSettings) -> ServedModel:
+    """Load the tagger once, for the server app."""
+    identity = model_identity(settings.model)
+    return ServedModel(identity, partial(mount, tagger=Tagger.load(settings.model),
+                                         identity=identity, max_texts=settings.max_texts,
+                                         max_chars=settings.max_chars))
+
+
+def mount(app: FastAPI, lock: threading.Lock, tagger: Any, identity: dict[str, Any],
+          max_texts: int = 256, max_chars: int = 20_000) -> Mounted:
+    """Add ``POST /tag`` for ``tagger`` to ``app``."""
     kind = "entity tagger" if tagger.entities_ else "tagger"
-    app = FastAPI(title="seqlab", version=str(identity["version"]), description=(
-        f"{kind.capitalize()} **{identity['name']}**: {', '.join(tagger.tags_)}"))
-    lock = threading.Lock()
-    add_error_rules(app, '{"text": "…"} or {"texts": ["…"]}')
-
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", **{k: str(v) for k, v in identity.items()}}
-
-    @app.get("/model")
-    def model() -> dict[str, Any]:
-        return {**identity, "task": kind, "tags": tagger.tags_,
-                "scheme": tagger.source_scheme_, "metrics": getattr(tagger, "metrics_", {}),
-                "settings": tagger.config.model_dump(mode="json"),
-                "limits": {"max_texts": max_texts, "max_chars": max_chars}}
 
     @app.post("/tag", responses={413: {"description": "a limit was exceeded"},
                                  422: {"description": "malformed request"}})
@@ -73,4 +69,10 @@ def create_tag_app(tagger: Tagger, identity: dict[str, Any], max_texts: int = 25
             {"tokens": t.tokens, "entities": [asdict(e) for e in t.entities]}
             for t in tagged]}
 
-    return app
+    return Mounted(
+        f"{kind.capitalize()} **{identity['name']}**: {', '.join(tagger.tags_)}",
+        '{"text": "…"} or {"texts": ["…"]}',
+        {"task": kind, "tags": tagger.tags_, "scheme": tagger.source_scheme_,
+         "metrics": getattr(tagger, "metrics_", {}),
+         "settings": tagger.config.model_dump(mode="json"),
+         "limits": {"max_texts": max_texts, "max_chars": max_chars}})

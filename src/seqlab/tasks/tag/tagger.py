@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.errors import BundleError, DataError, SeqlabError
+from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
@@ -161,7 +161,10 @@ class Tagger:
         items = [self._encode(s.tokens, tags) for s, tags in zip(train, learned, strict=True)]
         singletons = torch.tensor([word_counts[w] == 1 for w in self.vocab_.itos])
         self.module_ = self._build()
-        monitor = "f1" if self.entities_ else "accuracy"
+        monitor = t.monitor or ("f1" if self.entities_ else "accuracy")
+        if monitor == "f1" and not self.entities_:
+            raise ConfigError("training.monitor f1 scores entities, and these tags are not "
+                              "entity tags (no B-/I- prefixes); use accuracy or loss")
 
         def batches(epoch: int) -> Iterator[TaggerBatch]:
             generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
@@ -243,13 +246,13 @@ class Tagger:
         precision/recall/F1 (overall and per type) for entity tags."""
         gold = [s.tags for s in sentences]
         predicted = self.predict([s.tokens for s in sentences])
-        tokens = token_scores(gold, predicted, self._given_back_tagset())
+        tokens = token_scores(gold, predicted, self.output_tags())
         scores: dict[str, Any] = {"accuracy": tokens["accuracy"], "tokens": tokens}
         if self.entities_:
             scores |= entity_scores(gold, predicted)
         return scores
 
-    def _given_back_tagset(self) -> list[str]:
+    def output_tags(self) -> list[str]:
         if not self.entities_ or self.source_scheme_ == self.config.data.scheme:
             return list(self.tags_)
         kinds = sorted({tag[2:] for tag in self.tags_ if tag != "O"})

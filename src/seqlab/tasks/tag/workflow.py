@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.run_folder import prepare_run_dir, write_history
 from seqlab.errors import DataError
 from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
 from seqlab.evaluation.report import write_report
-from seqlab.tasks.classify.workflow import prepare_run_dir, write_history
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence, TaggedData, read_tagged
 from seqlab.tasks.tag.tagger import Tagger
@@ -65,7 +65,8 @@ def load_tag_splits(config: TagConfig) -> TagSplits:
         train_sentences, val_sentences = train.sentences, val.sentences
     else:
         order = list(range(len(train.sentences)))
-        random.Random(config.seed).shuffle(order)
+        split_seed = config.seed if config.data.split_seed is None else config.data.split_seed
+        random.Random(split_seed).shuffle(order)
         cut = max(1, round(len(order) * config.data.val_fraction))
         if len(order) - cut < 1:
             raise DataError(f"{config.data.train}: {len(order)} sentence(s) are too few to "
@@ -74,7 +75,7 @@ def load_tag_splits(config: TagConfig) -> TagSplits:
         val_sentences = [s for i, s in enumerate(train.sentences) if i in held]
         train_sentences = [s for i, s in enumerate(train.sentences) if i not in held]
         notes.append(f"validation: {len(val_sentences):,} sentences held out of the training "
-                     f"file (seed {config.seed})")
+                     f"file (seed {split_seed})")
     test_sentences: list[Sentence] = []
     if config.data.test:
         test = _read(config.data.test, config)
@@ -187,3 +188,45 @@ def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dic
                   "model file": MODEL_FILE,
                   "reproduce": f"seqlab tag train --config {run_dir / 'config.yaml'} --force"},
     })
+
+
+def evaluate_tagger(model_path: str | Path, data_path: str | Path, out_dir: str | Path,
+                    fmt: str | None = None, tag_column: str | None = None,
+                    encoding: str | None = None) -> dict[str, Any]:
+    """Score a saved tagger on a tagged file (read as the model's training data was,
+    unless told otherwise); write metrics.json, the confusion matrix and a report."""
+    tagger = Tagger.load(model_path)
+    d = tagger.config.data
+    data = read_tagged(data_path, fmt or (None if d.format == "auto" else d.format),
+                       tag_column or d.tag_column, encoding or d.encoding)
+    known = set(tagger.output_tags())
+    unknown = sorted({tag for s in data.sentences for tag in s.tags} - known)
+    if unknown:
+        raise DataError(f"{data_path}: tags the model never learned: {', '.join(unknown[:8])}. "
+                        f"It knows: {', '.join(sorted(known))}. Check --tag-column.")
+    scores = tagger.evaluate(data.sentences)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "metrics.json", json.dumps(scores, indent=2))
+    images = {}
+    labels = scores["tokens"]["labels"]
+    if len(labels) <= CONFUSION_MAX_TAGS:
+        plot_confusion_matrix(scores["tokens"]["confusion_matrix"], labels,
+                              out / "confusion_matrix.png", f"Token tags: {Path(data_path).name}")
+        images["Confusion matrix (token tags)"] = "confusion_matrix.png"
+    header = ["precision", "recall", "F1", "support"]
+    tables = {"Per tag (tokens)": (["tag", *header], _per_tag_rows(scores))}
+    cards = [("token accuracy", scores["accuracy"])]
+    if tagger.entities_:
+        tables = {"Entities by type (exact span and type)": (["type", *header],
+                                                             _per_type_rows(scores)), **tables}
+        cards = [("entity F1", scores["f1"]), ("precision", scores["precision"]),
+                 ("recall", scores["recall"]), *cards]
+    write_report(out, f"seqlab tagger evaluation: {Path(data_path).name}", {
+        "summary": [f"model: {model_path}",
+                    f"data: {data_path} ({len(data.sentences):,} sentences)",
+                    *[f"data: {note}" for note in data.notes]],
+        "cards_title": "Scores", "cards": cards, "tables": tables, "images": images,
+        "facts": {"tags": ", ".join(tagger.tags_)},
+    })
+    return scores

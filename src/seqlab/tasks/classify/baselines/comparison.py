@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from seqlab.config import RunConfig, apply_overrides
+from seqlab.config import apply_overrides
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.estimators import Classifier, best_validation
 
 LINEAR_KINDS = ("tfidf", "bow")

@@ -30,12 +30,12 @@ from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.config import LinearConfig, RunConfig
 from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.registry import Registry
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.tasks.classify.classifier import split_validation
+from seqlab.tasks.classify.config import LinearConfig, RunConfig
 from seqlab.tasks.classify.network import softmax
 from seqlab.text.preprocess import Pipeline
 from seqlab.training.trainer import LOWER_IS_BETTER, TrainCallbacks

@@ -26,11 +26,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.config import RunConfig, TrainingConfig
+from seqlab.config import TrainingConfig
 from seqlab.errors import BundleError, SeqlabError
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.tasks.classify.baselines.linear import fit_grid
 from seqlab.tasks.classify.classifier import split_validation
+from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.network import count_parameters, softmax
 from seqlab.text.preprocess import Pipeline
 from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-AUTO = "auto"
 LENGTH_QUANTILE = 0.99
 MIN_LENGTH, MAX_LENGTH = 200, 400
 LARGE_CORPUS_TOKENS = 500_000

@@ -1,0 +1,49 @@
+"""``seqlab serve``: any task's model over HTTP (the bundle says which task)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from seqlab.cli.common import console, require_module, user_errors
+
+
+@user_errors
+def serve(
+    model: Annotated[str, typer.Argument(help="model bundle, run folder, or ONNX export folder")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int, typer.Option(help="server processes")] = 1,
+    runtime: Annotated[str, typer.Option(help="torch (a bundle) or onnx (an export)")] = "torch",
+    threads: Annotated[int | None, typer.Option(help="compute threads per worker")] = None,
+    max_texts: Annotated[int, typer.Option(help="texts per request")] = 256,
+    max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
+    max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
+    header_timeout: Annotated[float | None, typer.Option(
+        min=0.1, help="seconds a client has to send its request headers [default: 10]")]
+    = None,
+    body_timeout: Annotated[float | None, typer.Option(
+        min=0.1, help="seconds a client has to send its request body [default: 30]")]
+    = None,
+) -> None:
+    """Serve any task's model over HTTP: its routes, /model, /health and /docs."""
+    require_module("fastapi", "serve")
+    require_module("uvicorn", "serve")
+    if runtime == "onnx":
+        require_module("onnxruntime", "onnx")
+    from seqlab.serving.app import ServeSettings
+    from seqlab.serving.app import serve as run_server
+
+    per_worker = threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
+    timeouts = {k: v for k, v in (("header_timeout", header_timeout),
+                                  ("body_timeout", body_timeout)) if v is not None}
+    settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
+                             max_texts=max_texts, max_chars=max_chars,
+                             max_body_bytes=max_body_bytes, **timeouts)
+    console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
+                  f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
+    run_server(settings, host, port, workers)
+
+

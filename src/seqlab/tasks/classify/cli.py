@@ -1,0 +1,281 @@
+"""``seqlab classify train|evaluate|predict|info|demo|export`` (and, as classification's
+short form, ``seqlab train`` …): text classifiers from the shell."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from seqlab.cli.common import (
+    Cell,
+    ConfigFile,
+    EmbeddingDim,
+    Encoding,
+    Epochs,
+    Force,
+    HiddenSize,
+    Layers,
+    MaxMinutes,
+    OutputDir,
+    Quiet,
+    Resume,
+    RunName,
+    Seed,
+    console,
+    require_module,
+    split_names,
+    user_errors,
+)
+from seqlab.cli.verbs import add_shared_verbs
+from seqlab.config import apply_overrides, read_yaml_mapping
+from seqlab.errors import SeqlabError
+from seqlab.tasks.classify.config import RunConfig, load_config, parse_config
+
+classify_app = typer.Typer(no_args_is_help=True, help="Text classification: a label per "
+                           "text; the recurrent model and TF-IDF, blended on validation.")
+
+
+def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
+    from seqlab.cli.progress import RichProgress, train_with_progress
+    from seqlab.tasks.classify.workflow import train_run
+
+    outcome = train_with_progress(
+        RichProgress(console, config.training.monitor), config.run_dir, "seqlab train", quiet,
+        lambda callbacks, notify: train_run(config, callbacks=callbacks, resume=resume,
+                                            overwrite=force, notify=notify))
+    m = outcome.test_metrics
+    # without --quiet the baseline line was printed with the run's other notes
+    against = "".join(f"\n{line}" for line in outcome.baseline.lines()) \
+        if outcome.baseline and quiet else ""
+    console.print(
+        f"[bold green]done[/]: test accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}, "
+        f"weighted-F1 {m['weighted_f1']:.4f}{against}\nmodel: {outcome.model_path}\n"
+        f"report: {outcome.run_dir / 'report.html'}", highlight=False,
+    )
+
+
+def default_run_name(config: RunConfig, latest: bool = False) -> str:
+    """The run name when none is given: ``<data file>-<kind>``, then ``-2``, ``-3`` …, the
+    first not yet taken in the output folder (so a second run never collides with the
+    first); with ``latest``, the last one taken (the run ``--resume`` continues)."""
+    stem = Path(config.data.train or "run").name.split(".")[0] or "run"
+    base = f"{stem}-{config.model.kind}"
+    folder = Path(config.output_dir)
+    previous = base
+    for n in range(1, 10_000):
+        name = base if n == 1 else f"{base}-{n}"
+        if not (folder / name).exists():
+            return previous if latest else name
+        previous = name
+    raise SeqlabError(f"{folder}: no free run name like {base}-N; pass --name")
+
+
+@classify_app.command()
+@user_errors
+def train(
+    data: Annotated[str | None, typer.Argument(help="labeled training file")] = None,
+    val: Annotated[str | None, typer.Option(help="validation file (else split from DATA)")] = None,
+    test: Annotated[str | None, typer.Option(help="test file (else split from DATA)")] = None,
+    config: ConfigFile = None, name: RunName = None, output_dir: OutputDir = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv|tsv|jsonl|parquet|lines")] = None,
+    text_column: Annotated[str | None, typer.Option(help="column holding the text")] = None,
+    label_column: Annotated[str | None, typer.Option(help="column holding the label")] = None,
+    label_names: Annotated[str | None, typer.Option(
+        help="names for integer labels 0..k-1, comma-separated")] = None,
+    encoding: Encoding = None,
+    separator: Annotated[str | None, typer.Option(help="separator of `lines` files")] = None,
+    preprocessing: Annotated[str | None, typer.Option(
+        help="preset: default|minimal|none|aggressive (steps: in the config)")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="ensemble (default)|recurrent|averaged|averaged-mlp|tfidf|bow|minilm|"
+             "minilm-finetune")] = None,
+    cell: Cell = None,
+    embedding: Annotated[str | None, typer.Option(
+        help="where embeddings start: learned|word2vec|fasttext|pretrained")] = None,
+    vectors: Annotated[str | None, typer.Option(
+        help="pretrained vector file (word2vec, GloVe, fastText); implies --embedding "
+             "pretrained")] = None,
+    freeze_embeddings: Annotated[bool | None, typer.Option(
+        "--freeze-embeddings/--fine-tune-embeddings",
+        help="keep start vectors fixed, or train them with the model")] = None,
+    embedding_dim: EmbeddingDim = None, hidden_size: HiddenSize = None, layers: Layers = None,
+    bidirectional: Annotated[bool | None, typer.Option(
+        "--bidirectional/--unidirectional")] = None,
+    dropout: Annotated[float | None, typer.Option()] = None,
+    pooling: Annotated[str | None, typer.Option(help="last|mean|max|attention")] = None,
+    max_length: Annotated[int | None, typer.Option(help="tokens kept per text")] = None,
+    min_freq: Annotated[int | None, typer.Option(help="minimum token count for the vocab")] = None,
+    epochs: Epochs = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
+    patience: Annotated[int | None, typer.Option(help="early-stopping patience")] = None,
+    monitor: Annotated[str | None, typer.Option(
+        help="validation metric: macro_f1|accuracy|weighted_f1|loss")] = None,
+    class_weights: Annotated[str | None, typer.Option(help="none|balanced")] = None,
+    max_minutes: MaxMinutes = None,
+    threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
+    seed: Seed = None,
+    tensorboard: Annotated[bool | None, typer.Option(
+        "--tensorboard", help="write TensorBoard events to the run folder")] = None,
+    mlflow: Annotated[bool | None, typer.Option("--mlflow", help="log to MLflow")] = None,
+    baseline: Annotated[bool | None, typer.Option(
+        "--baseline/--no-baseline",
+        help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
+    resume: Resume = False, force: Force = False, quiet: Quiet = False,
+) -> None:
+    """Train a classifier on DATA; write a run folder with model, metrics and report."""
+    given = read_yaml_mapping(config) if config else {}
+    named = name is not None or "name" in given
+    base = parse_config(given, str(config)) if config else RunConfig()
+    resolved = apply_overrides(base, {
+        "name": name, "output_dir": output_dir, "seed": seed,
+        "data.train": data, "data.val": val, "data.test": test, "data.format": fmt,
+        "data.text_column": text_column, "data.label_column": label_column,
+        "data.label_names": split_names(label_names), "data.encoding": encoding,
+        "data.separator": separator, "preprocessing": preprocessing,
+        "model.kind": kind, "model.cell": cell, "model.embedding_dim": embedding_dim,
+        "model.embedding.type": "pretrained" if vectors else embedding,
+        "model.embedding.path": vectors,
+        "model.embedding.update": None if freeze_embeddings is None else
+        ("frozen" if freeze_embeddings else "fine-tune"),
+        "model.hidden_size": hidden_size, "model.num_layers": layers,
+        "model.bidirectional": bidirectional, "model.dropout": dropout,
+        "model.pooling": pooling, "vocab.max_length": max_length, "vocab.min_freq": min_freq,
+        "training.max_epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
+        "training.patience": patience, "training.monitor": monitor,
+        "training.class_weights": class_weights, "training.max_minutes": max_minutes,
+        "training.threads": threads, "tracking.tensorboard": tensorboard,
+        "tracking.mlflow": mlflow, "baseline": baseline,
+    })
+    if not named:
+        resolved = apply_overrides(resolved, {"name": default_run_name(resolved, resume)})
+    _train(resolved, resume, force, quiet)
+
+
+@classify_app.command()
+@user_errors
+def evaluate(
+    model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
+    data: Annotated[str, typer.Argument(help="labeled file to evaluate on")],
+    out: Annotated[str | None, typer.Option(help="output folder")] = None,
+    fmt: Annotated[str | None, typer.Option("--format")] = None,
+    text_column: Annotated[str | None, typer.Option()] = None,
+    label_column: Annotated[str | None, typer.Option()] = None,
+    label_names: Annotated[str | None, typer.Option()] = None,
+    encoding: Annotated[str, typer.Option()] = "utf-8",
+    separator: Annotated[str, typer.Option()] = ";",
+) -> None:
+    """Score a saved model on a labeled file: metrics, confusion matrix, report."""
+    from seqlab.tasks.classify.workflow import evaluate_file
+
+    out_dir = Path(out) if out else Path("runs") / f"evaluate-{Path(data).stem}"
+    metrics = evaluate_file(model, data, out_dir, fmt, text_column, label_column,
+                            split_names(label_names), encoding, separator)
+    table = Table("class", "precision", "recall", "F1", "support", title=f"{data}")
+    for label, m in metrics["per_class"].items():
+        table.add_row(label, f"{m['precision']:.4f}", f"{m['recall']:.4f}", f"{m['f1']:.4f}",
+                      str(m["support"]))
+    console.print(table)
+    console.print(f"accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
+                  f"weighted-F1 {metrics['weighted_f1']:.4f}\nreport: {out_dir / 'report.html'}")
+
+
+@classify_app.command()
+@user_errors
+def predict(
+    model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
+    texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
+    file: Annotated[str | None, typer.Option(help="a file of texts (any supported format)")] = None,
+    out: Annotated[str | None, typer.Option(help="CSV to write with --file")] = None,
+    text_column: Annotated[str | None, typer.Option()] = None,
+    fmt: Annotated[str | None, typer.Option("--format")] = None,
+    encoding: Annotated[str, typer.Option()] = "utf-8",
+) -> None:
+    """Print the label and probabilities of each text, or label a whole file."""
+    from seqlab.tasks.classify.estimators import load_classifier
+    from seqlab.tasks.classify.workflow import predict_file
+
+    if file:
+        if not out:
+            raise SeqlabError("--file needs --out, the CSV to write the predictions to")
+        n = predict_file(model, file, out, fmt, text_column, encoding)
+        console.print(f"{n} predictions written to {out}")
+        return
+    if not texts:
+        raise SeqlabError("give one or more texts, or --file with --out")
+    clf = load_classifier(model)
+    proba = clf.predict_proba(texts)
+    table = Table("text", "label", *clf.labels_)
+    for text, row in zip(texts, proba, strict=True):
+        table.add_row(text[:60], f"[bold]{clf.labels_[row.argmax()]}[/]",
+                      *(f"{p:.3f}" for p in row))
+    console.print(table)
+
+
+@classify_app.command()
+@user_errors
+def demo(
+    output_dir: Annotated[str, typer.Option(help="where the run folder goes")] = "runs",
+    quiet: Annotated[bool, typer.Option(help="no progress output")] = False,
+) -> None:
+    """Train on the small emotion sample shipped with seqlab (about a minute)."""
+    sample = files("seqlab") / "samples" / "emotion_sample.txt"
+    config = load_config(files("seqlab") / "samples" / "demo.yaml")
+    config = apply_overrides(config, {"data.train": str(sample), "output_dir": output_dir})
+    _train(config, resume=False, force=True, quiet=quiet)
+    from seqlab.tasks.classify.estimators import load_classifier
+
+    clf = load_classifier(config.run_dir / "model.safetensors")
+    examples = ["i feel so happy and grateful today", "this makes me furious",
+                "i am terrified of what comes next"]
+    for text, label in zip(examples, clf.predict(examples), strict=True):
+        console.print(f"  {text!r} → [bold]{label}[/]")
+
+
+@classify_app.command()
+@user_errors
+def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")]) -> None:
+    """Show what a model bundle holds: labels, settings, preprocessing, metrics."""
+    from seqlab.tasks.classify.estimators import load_classifier
+
+    clf = load_classifier(model)
+    console.print(f"model: {clf.describe()}")
+    console.print(f"labels: {', '.join(clf.labels_)}")
+    console.print(f"vocabulary: {clf.fit_info_.get('vocab_size', '?')} entries; "
+                  f"parameters: {clf.n_parameters_:,}")
+    console.print(f"preprocessing: {clf.pipeline_.describe()}")
+    console.print(f"settings: {clf.get_params()}")
+    if clf.metrics_:
+        console.print(f"metrics: {clf.metrics_}")
+
+
+@classify_app.command()
+@user_errors
+def export(
+    model: Annotated[str, typer.Argument(help="model bundle or run folder")],
+    fmt: Annotated[str, typer.Option("--format", help="export format: onnx")] = "onnx",
+    out: Annotated[str | None, typer.Option(help="output folder (default: MODEL's folder/onnx)")]
+    = None,
+) -> None:
+    """Export a model to ONNX (dynamic batch and length) with its preprocessing as JSON."""
+    if fmt != "onnx":
+        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
+    for module in ("onnx", "onnxruntime"):
+        require_module(module, "onnx")
+    from seqlab.tasks.classify.onnx_export import export_onnx
+
+    source = Path(model)
+    out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"
+    result = export_onnx(model, out_dir)
+    console.print(f"exported to {result.folder}/ (model.onnx, preprocessing.json); onnxruntime "
+                  f"matches PyTorch within {result.max_abs_difference:.1e} on "
+                  f"{result.texts_checked} texts")
+
+
+
+
+add_shared_verbs(classify_app, "classify")

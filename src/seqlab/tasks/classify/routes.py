@@ -1,0 +1,115 @@
+"""``POST /predict`` and the try-it page ``GET /``: a text classifier's routes on the
+server app.
+
+The body holds ``texts`` (a list) or ``text`` (one string); each comes back with its label
+and the probability of every label. The model is a bundle (``torch`` runtime) or an ONNX
+export (``onnx``).
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from importlib.resources import files
+from typing import Any, Protocol
+
+import numpy as np
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
+
+
+class Predictor(Protocol):
+    labels_: list[str]
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray: ...
+
+
+class PredictRequest(BaseModel):
+    """Either ``texts`` (a list) or ``text`` (one string)."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"texts": ["i feel great"]}]})
+    texts: list[str] | None = Field(None, description="texts to classify")
+    text: str | None = Field(None, description="a single text to classify")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PredictRequest:
+        if (self.texts is None) == (self.text is None):
+            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return self.texts if self.texts is not None else [self.text or ""]
+
+
+class Prediction(BaseModel):
+    label: str
+    probabilities: dict[str, float]
+
+
+class PredictResponse(BaseModel):
+    model: dict[str, str]
+    predictions: list[Prediction]
+
+
+def serve(settings: ServeSettings) -> ServedModel:
+    """Load the classifier (or its ONNX export) once, for the server app."""
+    if settings.runtime == "onnx":
+        from seqlab.tasks.classify.onnx_predictor import OnnxClassifier
+
+        onnx = OnnxClassifier.load(settings.model, threads=settings.threads)
+        facts = {"labels": onnx.labels_, "preprocessing": onnx.spec["preprocessing"],
+                 "metrics": onnx.spec.get("metrics", {}), "settings": {}}
+        identity = {"name": onnx.spec["name"], "version": onnx.spec["version"]}
+        predictor: Predictor = onnx
+    else:
+        from seqlab.tasks.classify.estimators import load_classifier
+
+        clf = load_classifier(settings.model)
+        facts = {"labels": clf.labels_, "preprocessing": clf.pipeline_.to_spec(),
+                 "metrics": clf.metrics_, "settings": clf.get_params()}
+        identity = model_identity(settings.model)
+        predictor = clf
+    identity = {**identity, "runtime": settings.runtime}
+    return ServedModel(identity, partial(mount, predictor=predictor, identity=identity,
+                                         facts=facts, settings=settings))
+
+
+def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
+          identity: dict[str, Any], facts: dict[str, Any], settings: ServeSettings) -> Mounted:
+    """Add ``POST /predict`` and ``GET /`` for ``predictor`` to ``app``."""
+    page = (files("seqlab") / "serving" / "page.html").read_text(encoding="utf-8")
+    identity = {k: str(v) for k, v in identity.items()}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def home() -> str:
+        return page
+
+    @app.post("/predict", response_model=PredictResponse,
+              responses={413: {"description": "a limit was exceeded"},
+                         422: {"description": "malformed request"}})
+    def predict(request: PredictRequest) -> Any:
+        texts = request.all_texts()
+        if len(texts) > settings.max_texts:
+            return refuse(413, f"{len(texts)} texts in one request; the limit is "
+                               f"{settings.max_texts}", limit=settings.max_texts)
+        too_long = [i for i, t in enumerate(texts) if len(t) > settings.max_chars]
+        if too_long:
+            return refuse(413, f"text {too_long[0]} has {len(texts[too_long[0]])} characters; "
+                               f"the limit is {settings.max_chars}", limit=settings.max_chars)
+        with lock:
+            proba = predictor.predict_proba(texts) if texts else np.zeros((0, 0))
+        labels = predictor.labels_
+        return {"model": identity, "predictions": [
+            {"label": labels[int(row.argmax())],
+             "probabilities": {label: float(p) for label, p in zip(labels, row, strict=True)}}
+            for row in proba]}
+
+    return Mounted(f"Text classifier **{identity['name']}**: {', '.join(predictor.labels_)}",
+                   '{"texts": ["..."]} or {"text": "..."}',
+                   {**facts, "limits": settings.limits()})

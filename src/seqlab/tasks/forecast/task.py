@@ -1,0 +1,75 @@
+"""Forecasting as a :class:`~seqlab.engine.task.Task`: the next ``horizon`` values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from seqlab.engine.task import (
+    TASKS,
+    Metric,
+    Notify,
+    RunSummary,
+    TrialResult,
+    floats,
+    quiet,
+    read_metrics,
+    validation_at,
+)
+from seqlab.tasks.forecast.config import ForecastConfig
+
+
+class ForecastTask:
+    """A series with a time column: ranked by validation MASE (lower is better)."""
+
+    name = "forecast"
+    title = "forecasting"
+    config_class = ForecastConfig
+    bundle_kinds = ("seqlab-forecaster",)
+    metrics = (Metric("mase", False), Metric("mae", False))
+    test_metrics = ("mase", "smape", "mae")
+
+    def train(self, config: ForecastConfig, callbacks: Any = None, resume: bool = False,
+              overwrite: bool = False, notify: Notify = quiet) -> Path:
+        from seqlab.tasks.forecast.workflow import train_forecast
+
+        return train_forecast(config, callbacks, resume, overwrite, notify).run_dir
+
+    def summary(self, run_dir: Path) -> RunSummary:
+        metrics = read_metrics(run_dir)
+        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
+                          metrics["fit_info"])
+
+    def freeze_data(self, config: ForecastConfig, folder: Path) -> dict[str, Any]:
+        return {}  # the split follows time, the same for every seed
+
+    def trial_data(self, config: ForecastConfig) -> Any:
+        from seqlab.tasks.forecast.workflow import load_series
+
+        return load_series(config)
+
+    def fit_trial(self, config: ForecastConfig, data: Any,
+                  callbacks: Any = None) -> TrialResult:
+        from seqlab.tasks.forecast.forecaster import Forecaster
+
+        # validation is scored before the refit, so a trial skips it
+        forecaster = Forecaster(config.model_copy(update={"refit": False}))
+        forecaster.fit(data, callbacks=callbacks)
+        return TrialResult(validation_at(forecaster.history_, forecaster.best_epoch_),
+                           forecaster.best_epoch_, forecaster.fit_info_["train_seconds"])
+
+    def default_space(self, config: ForecastConfig) -> dict[str, dict[str, Any]]:
+        return {
+            "model.hidden_size": {"type": "int", "low": 16, "high": 128, "log": True},
+            "model.num_layers": {"type": "int", "low": 1, "high": 2},
+            "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+            "training.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+        }
+
+    def serve(self, settings: Any) -> Any:
+        from seqlab.tasks.forecast.routes import serve
+
+        return serve(settings)
+
+
+TASKS.register("forecast")(ForecastTask())

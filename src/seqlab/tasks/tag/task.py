@@ -1,0 +1,74 @@
+"""Token tagging as a :class:`~seqlab.engine.task.Task`: a tag per token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from seqlab.engine.task import (
+    TASKS,
+    Metric,
+    Notify,
+    RunSummary,
+    TrialResult,
+    floats,
+    quiet,
+    read_metrics,
+    validation_at,
+)
+from seqlab.tasks.tag.config import TagConfig
+
+
+class TagTask:
+    """Tagged sentences (CoNLL, CoNLL-U): ranked by entity F1, or token accuracy where
+    the tags are not entities."""
+
+    name = "tag"
+    title = "token tagging"
+    config_class = TagConfig
+    bundle_kinds = ("seqlab-tagger",)
+    metrics = (Metric("f1", True), Metric("accuracy", True))
+    test_metrics = ("f1", "accuracy")
+
+    def train(self, config: TagConfig, callbacks: Any = None, resume: bool = False,
+              overwrite: bool = False, notify: Notify = quiet) -> Path:
+        from seqlab.tasks.tag.workflow import train_tagger
+
+        return train_tagger(config, callbacks, resume, overwrite, notify).run_dir
+
+    def summary(self, run_dir: Path) -> RunSummary:
+        metrics = read_metrics(run_dir)
+        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
+                          metrics["fit_info"])
+
+    def freeze_data(self, config: TagConfig, folder: Path) -> dict[str, Any]:
+        # the held-out validation sentences follow this seed, not each run's
+        return {} if config.data.val else {"data.split_seed": config.seed}
+
+    def trial_data(self, config: TagConfig) -> Any:
+        from seqlab.tasks.tag.workflow import load_tag_splits
+
+        return load_tag_splits(config)
+
+    def fit_trial(self, config: TagConfig, data: Any, callbacks: Any = None) -> TrialResult:
+        from seqlab.tasks.tag.tagger import Tagger
+
+        tagger = Tagger(config).fit(data.train, data.val, callbacks=callbacks)
+        return TrialResult(validation_at(tagger.history_, tagger.best_epoch_),
+                           tagger.best_epoch_, tagger.fit_info_["train_seconds"])
+
+    def default_space(self, config: TagConfig) -> dict[str, dict[str, Any]]:
+        return {
+            "model.hidden_size": {"type": "int", "low": 64, "high": 256, "log": True},
+            "model.num_layers": {"type": "int", "low": 1, "high": 2},
+            "model.dropout": {"type": "float", "low": 0.2, "high": 0.6},
+            "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
+        }
+
+    def serve(self, settings: Any) -> Any:
+        from seqlab.tasks.tag.routes import serve
+
+        return serve(settings)
+
+
+TASKS.register("tag")(TagTask())
