@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -55,12 +54,13 @@ def base_config(task: Task, base: dict[str, Any], name: str, output_dir: str) ->
     return parse_task_config(task, data, "base")
 
 
-def frozen(task: Task, config: Any, folder: Path) -> Any:
-    """``config`` pointed at a split made once (in ``folder`` where the task needs files),
-    so every configuration and seed trains and validates on the same data."""
+def with_split(task: Task, config: Any, split: dict[str, Any]) -> Any:
+    """``config`` with the overrides ``task.freeze_data`` gave (None values too: a
+    frozen split unsets ``label_names``), so that every configuration and seed of a
+    comparison or study trains and validates on the same data."""
     data = config.model_dump(mode="json")
-    for key, value in task.freeze_data(config, folder).items():
-        set_dotted(data, key, value)  # None too: a frozen split unsets label_names
+    for key, value in split.items():
+        set_dotted(data, key, value)
     return parse_task_config(task, data, "split")
 
 

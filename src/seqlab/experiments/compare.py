@@ -30,7 +30,7 @@ from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides, validate_model
 from seqlab.engine.task import Task, get_task, metric_of, parse_task_config
 from seqlab.errors import ConfigError
-from seqlab.experiments.common import base_config, check_keys, environment, frozen, task_of
+from seqlab.experiments.common import base_config, check_keys, environment, task_of, with_split
 from seqlab.experiments.leaderboard import write_leaderboard
 
 Notify = Callable[[str], None]
@@ -120,8 +120,9 @@ def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> 
             raise ConfigError(f"{folder} holds a different comparison; pick another --name")
     atomic_write_text(spec_path, yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
+    split = task.freeze_data(plan[0]["config"], folder / "data")
     for item in plan:
-        item["config"] = frozen(task, item["config"], folder / "data")
+        item["config"] = with_split(task, item["config"], split)
 
     todo = [item for item in plan if not (item["config"].run_dir / "metrics.json").exists()]
     notify(f"{len(plan)} runs planned, {len(plan) - len(todo)} already finished")

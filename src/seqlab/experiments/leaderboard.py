@@ -61,13 +61,13 @@ def _table(rows: list[dict[str, Any]], metric: str, test_metrics: list[str]
     return header, body
 
 
-def _bar_chart(rows: list[dict[str, Any]], shown: str, path: Path) -> None:
+def _bar_chart(rows: list[dict[str, Any]], column: str, label: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(6, 0.9 * len(rows) + 2), 4))
     names = [r["config"] for r in rows]
-    means = [r[f"test_{shown}_mean"] for r in rows]
-    stds = [r[f"test_{shown}_std"] for r in rows]
+    means = [r[f"{column}_mean"] for r in rows]
+    stds = [r[f"{column}_std"] for r in rows]
     ax.bar(names, means, yerr=stds, capsize=4, color="tab:blue")
-    ax.set_ylabel(f"test {TEST_NAMES.get(shown, shown)} (mean ± std over seeds)")
+    ax.set_ylabel(f"{label} (mean ± std over seeds)")
     if max(means) <= 1.0:  # a score in [0, 1]: show the top of the scale
         low = min(m - s for m, s in zip(means, stds, strict=True))
         ax.set_ylim(max(0.0, low - 0.05), 1.0)
@@ -108,7 +108,10 @@ def write_leaderboard(folder: Path, task: Task, results: list[dict[str, Any]],
     chosen = pick_metric(task, metric_name, results[0]["validation"])
     metric = chosen.name
     test_metrics = [m for m in task.test_metrics if all(m in r["test"] for r in results)]
-    shown = metric if metric in test_metrics else test_metrics[0]
+    # the chart shows the ranking metric on test (on validation where runs have no test)
+    shown = metric if metric in test_metrics or not test_metrics else test_metrics[0]
+    split = "test" if test_metrics else "val"
+    label = f"{'test' if test_metrics else 'validation'} {TEST_NAMES.get(shown, shown)}"
     rows = aggregate(results, chosen, test_metrics)
     header, body = _table(rows, metric, test_metrics)
     buffer = io.StringIO()
@@ -121,7 +124,7 @@ def write_leaderboard(folder: Path, task: Task, results: list[dict[str, Any]],
                  **{f"test_{m}": r["test"][m] for m in test_metrics},
                  "train_seconds": r["fit"]["train_seconds"]} for r in results]
     pd.DataFrame(run_rows).to_csv(folder / "runs.csv", index=False)
-    _bar_chart(rows, shown, folder / "leaderboard.png")
+    _bar_chart(rows, f"{split}_{shown}", label, folder / "leaderboard.png")
     _curves(results, metric, folder / "learning_curves.png")
 
     best_id = rows[0]["config"]
@@ -133,7 +136,7 @@ def write_leaderboard(folder: Path, task: Task, results: list[dict[str, Any]],
     md = [f"# {title}", "", note, "",
           "| " + " | ".join(header) + " |", "|" + "---|" * len(header),
           *("| " + " | ".join(row) + " |" for row in body), "",
-          f"![test {TEST_NAMES.get(shown, shown)}](leaderboard.png)", "",
+          f"![{label}](leaderboard.png)", "",
           "![learning curves](learning_curves.png)", ""]
     atomic_write_text(folder / "leaderboard.md", "\n".join(md))
 
@@ -149,7 +152,7 @@ def write_leaderboard(folder: Path, task: Task, results: list[dict[str, Any]],
             "auto;padding:0 1em}table{border-collapse:collapse}td,th{border:1px solid #ddd;"
             "padding:.3em .6em}th{background:#f4f7fb}img{max-width:100%}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><p>{html.escape(note)}</p>{table}"
-            f"<h2>Test {html.escape(TEST_NAMES.get(shown, shown))}</h2>"
+            f"<h2>{html.escape(label[0].upper() + label[1:])}</h2>"
             f"{image('leaderboard.png')}"
             f"<h2>Validation {html.escape(metric)} per epoch, every run</h2>"
             f"{image('learning_curves.png')}</body></html>")

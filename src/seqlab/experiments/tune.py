@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides, flatten_dotted, validate_model
 from seqlab.engine.task import Metric, Task, get_task, metric_of, pick_metric
-from seqlab.experiments.common import base_config, check_keys, environment, frozen, task_of
+from seqlab.experiments.common import base_config, check_keys, environment, task_of, with_split
 
 Notify = Callable[[str], None]
 
@@ -211,7 +211,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
         values = param.choices if param.type == "categorical" else [param.low, param.high]
         for value in values or []:
             apply_overrides(base, {key: int(value) if param.type == "int" else value})
-    base = frozen(task, base, folder / "data")
+    base = with_split(task, base, task.freeze_data(base, folder / "data"))
     atomic_write_text(folder / "spec.yaml",
                       yaml.safe_dump(spec.model_dump(mode="json"), sort_keys=False))
     atomic_write_text(folder / "environment.json", json.dumps(environment(), indent=2))
@@ -276,8 +276,8 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
         notify("retraining the best configuration and scoring the test split once")
         summary = task.summary(task.train(best_config, overwrite=True))
         shown = ", ".join(f"{k} {summary.test[k]:.4f}" for k in task.test_metrics
-                          if k in summary.test)
-        notify(f"best model: {summary.run_dir / 'model.safetensors'}; test {shown}")
+                          if k in summary.test) or "no test split was held out"
+        notify(f"best model: {summary.run_dir / 'model.safetensors'}; test: {shown}")
     return folder
 
 
