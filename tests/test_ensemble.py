@@ -112,7 +112,7 @@ def test_a_damaged_ensemble_bundle_is_one_clear_error(fitted, tmp_path):
 
 
 def test_unfitted_ensemble_refuses_to_predict():
-    from sklearn.exceptions import NotFittedError
+    from seqlab.errors import NotFittedError
 
     with pytest.raises(NotFittedError):
         EnsembleClassifier().predict(["hello"])

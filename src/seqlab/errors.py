@@ -20,3 +20,8 @@ class ConfigError(SeqlabError):
 
 class BundleError(SeqlabError):
     """A model bundle or checkpoint is missing, damaged or of an unknown format."""
+
+
+class NotFittedError(SeqlabError, ValueError, AttributeError):
+    """A model was used before ``fit`` or ``load`` (a ValueError and an AttributeError
+    too, as scikit-learn's own, so its checks recognise it)."""

@@ -22,10 +22,9 @@ from pydantic import ValidationError
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
-from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.config import AUTO, EmbeddingConfig, TrainingConfig, describe_validation_error
 from seqlab.data.split import stratified_split
-from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
+from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics
 from seqlab.tasks.classify.auto import auto_max_length, auto_min_freq
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
@@ -78,6 +77,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     round_name = "epoch"  # what one row of ``history_`` is
     fitted_attribute = "module_"
+    bundle_kind = BUNDLE_KIND
 
     def __init__(
         self,
@@ -342,43 +342,24 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                                 vocab=self.vocab_.to_dict())
         return dict(self.module_.state_dict()), meta
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the model bundle (one safetensors file) atomically; return its path."""
-        path = Path(path)
-        save_tensors(path, *self.to_bundle(metrics), BUNDLE_KIND)
-        return path
-
     @classmethod
-    def load(cls, path: str | Path) -> TextClassifier:
-        """Load a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        return cls.from_bundle(*load_tensors(path, BUNDLE_KIND), path)
-
-    @classmethod
-    def from_bundle(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
-                    path: str | Path) -> TextClassifier:
-        """The model :meth:`to_bundle` described; damage is a BundleError naming ``path``."""
-        try:
-            clf = cls(**meta["params"])
-            model_cfg, _, _ = clf._configs()
-            clf.pipeline_ = Pipeline(meta["preprocessing"])
-            clf.vocab_ = Vocab.from_dict(meta["vocab"])
-            rows = tensors["embedding.weight"].shape[0]
-            if len(clf.vocab_) != rows:  # checked before a module of that size is built
-                raise ValueError(f"a vocabulary of {len(clf.vocab_):,} words for an embedding "
-                                 f"of {rows:,} rows")
-            clf.classes_ = bundle_labels(meta)
-            clf.module_ = build_module(model_cfg, len(clf.vocab_), len(clf.classes_))
-            clf.module_.load_state_dict(tensors)
-            clf.fit_info_ = meta.get("fit_info", {})
-            resolved = clf.fit_info_.get("resolved", {})
-            clf.max_length_ = int(resolved.get("vocab.max_length", {}).get("value",
-                                                                           clf.max_length))
-            clf.min_freq_ = int(resolved.get("vocab.min_freq", {}).get("value", clf.min_freq))
-        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError,
-                SeqlabError) as err:
-            raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
-                from None
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> TextClassifier:
+        clf = cls(**meta["params"])
+        model_cfg, _, _ = clf._configs()
+        clf.pipeline_ = Pipeline(meta["preprocessing"])
+        clf.vocab_ = Vocab.from_dict(meta["vocab"])
+        rows = tensors["embedding.weight"].shape[0]
+        if len(clf.vocab_) != rows:  # checked before a module of that size is built
+            raise ValueError(f"a vocabulary of {len(clf.vocab_):,} words for an embedding "
+                             f"of {rows:,} rows")
+        clf.classes_ = bundle_labels(meta)
+        clf.module_ = build_module(model_cfg, len(clf.vocab_), len(clf.classes_))
+        clf.module_.load_state_dict(tensors)
+        clf.fit_info_ = meta.get("fit_info", {})
+        resolved = clf.fit_info_.get("resolved", {})
+        clf.max_length_ = int(resolved.get("vocab.max_length", {}).get("value",
+                                                                       clf.max_length))
+        clf.min_freq_ = int(resolved.get("vocab.min_freq", {}).get("value", clf.min_freq))
         clf.module_.eval()
-        clf.metrics_ = meta.get("metrics", {})
         clf.n_parameters_ = count_parameters(clf.module_)
         return clf

@@ -31,9 +31,8 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
+from seqlab.artifacts import prefixed, unprefixed
 from seqlab.config import AUTO
-from seqlab.errors import BundleError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.tasks.classify.auto import auto_members
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
@@ -155,6 +154,8 @@ class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseE
 
     ``recurrent`` and ``linear`` are the parts' constructor arguments (their defaults when
     None); ``members`` recurrent models are averaged (``"auto"``: by corpus size)."""
+
+    bundle_kind = BUNDLE_KIND
 
     round_name = "epoch"  # ``history_`` is the recurrent part's
     fitted_attribute = "weights_"
@@ -297,10 +298,9 @@ class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseE
 
     # ---- saving ------------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write one bundle holding both parts (tensors under ``recurrent.``/``linear.``)."""
-        self._check_fitted()
-        path = Path(path)
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """One bundle holding both parts (tensors under ``recurrent.``/``linear.``)."""
         tensors: dict[str, torch.Tensor] = {}
         parts: dict[str, Any] = {"recurrent": []}
         for index, member in enumerate(self.recurrent_.members_):
@@ -312,35 +312,26 @@ class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseE
         meta = self.bundle_meta(metrics, params=self.get_params(), parts=parts,
                                 weights=self.weights_, temperatures=self.temperatures_,
                                 recurrent_validation=self.recurrent_.validation_)
-        save_tensors(path, tensors, meta, BUNDLE_KIND)
-        return path
+        return tensors, meta
 
     @classmethod
-    def load(cls, path: str | Path) -> EnsembleClassifier:
-        """Load a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
-        try:
-            clf = cls(**meta["params"])
-            parts = meta["parts"]
-            members = [TextClassifier.from_bundle(unprefixed(tensors, f"recurrent.{i}"),
-                                                  member, path)
-                       for i, member in enumerate(parts["recurrent"])]
-            if not members:
-                raise ValueError("an ensemble bundle holds at least one recurrent model")
-            clf.recurrent_ = MemberAverage(members, dict(meta["recurrent_validation"]))
-            clf.linear_ = LinearTextClassifier.from_bundle(
-                unprefixed(tensors, "linear"), parts["linear"], path)
-            clf.weights_ = [float(w) for w in meta["weights"]]
-            clf.temperatures_ = [float(t) for t in meta["temperatures"]]
-            clf.classes_ = bundle_labels(meta)
-            if len(clf.weights_) != 2 or len(clf.temperatures_) != 2:
-                raise ValueError("an ensemble bundle holds two weights and two temperatures")
-            if clf.recurrent_.labels_ != clf.labels_ or clf.linear_.labels_ != clf.labels_:
-                raise ValueError("the parts' labels differ from the ensemble's")
-        except (KeyError, TypeError, ValueError) as err:
-            raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
-                from None
-        clf.fit_info_ = meta.get("fit_info", {})
-        clf.metrics_ = meta.get("metrics", {})
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                ) -> EnsembleClassifier:
+        clf = cls(**meta["params"])
+        parts = meta["parts"]
+        members = [TextClassifier.restore(unprefixed(tensors, f"recurrent.{i}"), member)
+                   for i, member in enumerate(parts["recurrent"])]
+        if not members:
+            raise ValueError("an ensemble bundle holds at least one recurrent model")
+        clf.recurrent_ = MemberAverage(members, dict(meta["recurrent_validation"]))
+        clf.linear_ = LinearTextClassifier.restore(unprefixed(tensors, "linear"),
+                                                   parts["linear"])
+        clf.weights_ = [float(w) for w in meta["weights"]]
+        clf.temperatures_ = [float(t) for t in meta["temperatures"]]
+        clf.classes_ = bundle_labels(meta)
+        if len(clf.weights_) != 2 or len(clf.temperatures_) != 2:
+            raise ValueError("an ensemble bundle holds two weights and two temperatures")
+        if clf.recurrent_.labels_ != clf.labels_ or clf.linear_.labels_ != clf.labels_:
+            raise ValueError("the parts' labels differ from the ensemble's")
         clf.n_parameters_ = clf.recurrent_.n_parameters_ + clf.linear_.n_parameters_
         return clf

@@ -15,8 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
+from seqlab.artifacts import prefixed, unprefixed
+from seqlab.engine.estimator import Estimator
+from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.metrics import mase_scale
@@ -28,8 +29,10 @@ from seqlab.training.trainer import TrainCallbacks, Trainer, TrainResult, set_se
 BUNDLE_KIND = "seqlab-forecaster"
 
 
-class Forecaster:
+class Forecaster(Estimator):
     """A recurrent forecaster with its scaler, split plan and interval widths."""
+
+    bundle_kind = BUNDLE_KIND
 
     def __init__(self, config: ForecastConfig | None = None) -> None:
         self.config = config or ForecastConfig()
@@ -179,10 +182,6 @@ class Forecaster:
 
     # ---- forecasting ------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise SeqlabError("this Forecaster is not fitted yet; call fit or load")
-
     def _run(self, x: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
             return self.module_(torch.from_numpy(x.astype(np.float32))).numpy()
@@ -221,9 +220,9 @@ class Forecaster:
 
     # ---- bundle -----------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write weights, scaler and settings as one safetensors file, atomically."""
-        self._check_fitted()
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Weights and scaler; columns, intervals and settings in the JSON header."""
         tensors = prefixed(self.module_.state_dict())
         tensors |= {"scaler.mean": torch.from_numpy(self.scaler_.mean),
                     "scaler.scale": torch.from_numpy(self.scaler_.scale)}
@@ -231,24 +230,16 @@ class Forecaster:
                 "target": self.target_, "freq": self.freq_, "season": self.season_,
                 "intervals": self.intervals_, "fit_info": self.fit_info_,
                 "metrics": metrics or {}}
-        save_tensors(path, tensors, meta, BUNDLE_KIND)
-        return Path(path)
+        return tensors, meta
 
     @classmethod
-    def load(cls, path: str | Path) -> Forecaster:
-        """Read a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
-        try:
-            self = cls(ForecastConfig.model_validate(meta["config"]))
-            self.columns_, self.target_ = meta["columns"], meta["target"]
-            self.freq_, self.season_ = meta["freq"], meta["season"]
-            self.intervals_, self.fit_info_ = meta["intervals"], meta["fit_info"]
-            self.metrics_ = meta.get("metrics", {})
-            self.scaler_ = Scaler(tensors["scaler.mean"].numpy(), tensors["scaler.scale"].numpy())
-            self.module_ = self._build(len(self.columns_), self.season_)
-            self.module_.load_state_dict(unprefixed(tensors))
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise BundleError(f"{path}: the forecaster bundle is damaged or incomplete "
-                              f"({str(err)[:200]})") from None
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Forecaster:
+        self = cls(ForecastConfig.model_validate(meta["config"]))
+        self.columns_, self.target_ = meta["columns"], meta["target"]
+        self.freq_, self.season_ = meta["freq"], meta["season"]
+        self.intervals_ = meta["intervals"]
+        self.scaler_ = Scaler(tensors["scaler.mean"].numpy(), tensors["scaler.scale"].numpy())
+        self.module_ = self._build(len(self.columns_), self.season_)
+        self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()
         return self

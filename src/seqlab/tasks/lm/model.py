@@ -21,8 +21,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.errors import BundleError, DataError, SeqlabError
+from seqlab.artifacts import prefixed, unprefixed
+from seqlab.engine.estimator import Estimator
+from seqlab.errors import DataError, SeqlabError
 from seqlab.nn.encoder import detach_state
 from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.lm.config import LMConfig
@@ -74,8 +75,10 @@ def _select(state: list[Any], index: torch.Tensor) -> list[Any]:
             for s in state]
 
 
-class LanguageModel:
+class LanguageModel(Estimator):
     """A recurrent language model with its vocabulary and tokenization level."""
+
+    bundle_kind = BUNDLE_KIND
 
     def __init__(self, config: LMConfig | None = None) -> None:
         self.config = config or LMConfig()
@@ -88,10 +91,6 @@ class LanguageModel:
         m = self.config.model
         return RecurrentLanguageModel(len(self.vocab_), m.embedding_dim, m.hidden_size, m.cell,
                                       m.num_layers, m.dropout, m.tie_weights)
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise SeqlabError("this LanguageModel is not fitted yet; call fit or load")
 
     def encode(self, tokens: Sequence[str]) -> torch.Tensor:
         """Token ids; tokens the vocabulary lacks become ``<unk>``."""
@@ -335,27 +334,18 @@ class LanguageModel:
 
     # ---- bundle -----------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write weights, vocabulary and settings as one safetensors file, atomically."""
-        self._check_fitted()
-        tensors = prefixed(self.module_.state_dict())
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Weights; vocabulary and settings in the JSON header."""
         meta = {"config": self.config.model_dump(mode="json"), "vocab": self.vocab_.to_dict(),
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
-        save_tensors(path, tensors, meta, BUNDLE_KIND)
-        return Path(path)
+        return prefixed(self.module_.state_dict()), meta
 
     @classmethod
-    def load(cls, path: str | Path) -> LanguageModel:
-        """Read a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
-        try:
-            self = cls(LMConfig.model_validate(meta["config"]))
-            self.vocab_ = Vocab.from_dict(meta["vocab"])
-            self.fit_info_, self.metrics_ = meta["fit_info"], meta.get("metrics", {})
-            self.module_ = self._build()
-            self.module_.load_state_dict(unprefixed(tensors))
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise BundleError(f"{path}: the language-model bundle is damaged or incomplete "
-                              f"({str(err)[:200]})") from None
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> LanguageModel:
+        self = cls(LMConfig.model_validate(meta["config"]))
+        self.vocab_ = Vocab.from_dict(meta["vocab"])
+        self.module_ = self._build()
+        self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()
         return self

@@ -17,8 +17,9 @@ from typing import Any
 
 import torch
 
-from seqlab.artifacts import load_tensors, prefixed, save_tensors, unprefixed
-from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
+from seqlab.artifacts import prefixed, unprefixed
+from seqlab.engine.estimator import Estimator
+from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
@@ -67,8 +68,10 @@ class _Encoded:
     tags: list[int] | None
 
 
-class Tagger:
+class Tagger(Estimator):
     """A recurrent sequence tagger with its vocabularies and tag set."""
+
+    bundle_kind = BUNDLE_KIND
 
     def __init__(self, config: TagConfig | None = None) -> None:
         self.config = config or TagConfig()
@@ -122,10 +125,6 @@ class Tagger:
             char_vocab_size=len(self.chars_) if m.chars else 0, char_dim=m.char_dim,
             char_hidden=m.char_hidden, casing=m.casing, crf=m.crf, allowed=allowed[0],
             allowed_start=allowed[1], allowed_end=allowed[2])
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise SeqlabError("this Tagger is not fitted yet; call fit or load")
 
     def _learned_tags(self, tags: Sequence[str]) -> list[str]:
         return convert(tags, self.config.data.scheme) if self.entities_ else list(tags)
@@ -275,32 +274,24 @@ class Tagger:
 
     # ---- bundle -----------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write weights, vocabularies, tags and settings as one safetensors file."""
-        self._check_fitted()
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Weights; vocabularies, tags and settings in the JSON header."""
         meta = {"config": self.config.model_dump(mode="json"), "vocab": self.vocab_.to_dict(),
                 "chars": self.chars_.to_dict(), "tags": self.tags_,
                 "entities": self.entities_, "source_scheme": self.source_scheme_,
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
-        save_tensors(path, prefixed(self.module_.state_dict()), meta, BUNDLE_KIND)
-        return Path(path)
+        return prefixed(self.module_.state_dict()), meta
 
     @classmethod
-    def load(cls, path: str | Path) -> Tagger:
-        """Read a bundle written by :meth:`save` (tensors and JSON only, no pickle)."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
-        try:
-            self = cls(TagConfig.model_validate(meta["config"]))
-            self.vocab_ = Vocab.from_dict(meta["vocab"])
-            self.chars_ = Vocab.from_dict(meta["chars"])
-            self.tags_ = list(meta["tags"])
-            self.tag_index_ = {tag: i for i, tag in enumerate(self.tags_)}
-            self.entities_, self.source_scheme_ = meta["entities"], meta["source_scheme"]
-            self.fit_info_, self.metrics_ = meta["fit_info"], meta.get("metrics", {})
-            self.module_ = self._build()
-            self.module_.load_state_dict(unprefixed(tensors))
-        except (KeyError, TypeError, ValueError, RuntimeError) as err:
-            raise BundleError(f"{path}: the tagger bundle is damaged or incomplete "
-                              f"({str(err)[:200]})") from None
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Tagger:
+        self = cls(TagConfig.model_validate(meta["config"]))
+        self.vocab_ = Vocab.from_dict(meta["vocab"])
+        self.chars_ = Vocab.from_dict(meta["chars"])
+        self.tags_ = list(meta["tags"])
+        self.tag_index_ = {tag: i for i, tag in enumerate(self.tags_)}
+        self.entities_, self.source_scheme_ = meta["entities"], meta["source_scheme"]
+        self.module_ = self._build()
+        self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()
         return self

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from seqlab.engine.estimator import Estimator
 from seqlab.errors import DataError
 from seqlab.evaluation.metrics import classification_metrics
 
@@ -45,8 +46,8 @@ def bundle_labels(meta: dict[str, Any]) -> np.ndarray:
     return np.asarray(labels)
 
 
-class LabelledPredictions:
-    """A mixin for estimators that set ``classes_`` in ``fit`` and compute class
+class LabelledPredictions(Estimator):
+    """The base of estimators that set ``classes_`` in ``fit`` and compute class
     probabilities in ``_proba(texts)``; ``fitted_attribute`` is set by ``fit`` and ``load``."""
 
     classes_: np.ndarray
@@ -54,13 +55,6 @@ class LabelledPredictions:
 
     def _proba(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, self.fitted_attribute):
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit or "
-                                 "load")
 
     def predict_proba(self, X: Sequence[str]) -> np.ndarray:
         """Class probabilities ``[n, k]`` in the order of ``classes_``."""

@@ -29,8 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
 from sklearn.svm import LinearSVC
 
-from seqlab.artifacts import load_tensors, save_tensors
-from seqlab.errors import BundleError, ConfigError, DataError, SeqlabError
+from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.registry import Registry
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_labels
@@ -125,6 +124,8 @@ def fit_grid(train_x: Any, targets: np.ndarray, val_x: Any, val_targets: np.ndar
 
 class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     """TF-IDF (``kind="tfidf"``) or count (``"bow"``) n-grams with a linear classifier."""
+
+    bundle_kind = BUNDLE_KIND
 
     round_name = "grid value"  # one row of ``history_`` per value of ``grid``
     fitted_attribute = "weight_"
@@ -284,41 +285,23 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                                 vocabularies=vocabularies)
         return tensors, meta
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the bundle (arrays in safetensors, settings in its JSON header)."""
-        path = Path(path)
-        save_tensors(path, *self.to_bundle(metrics), BUNDLE_KIND)
-        return path
-
     @classmethod
-    def load(cls, path: str | Path) -> LinearTextClassifier:
-        """Load a bundle written by :meth:`save` (arrays and JSON only, no pickle)."""
-        return cls.from_bundle(*load_tensors(path, BUNDLE_KIND), path)
-
-    @classmethod
-    def from_bundle(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
-                    path: str | Path) -> LinearTextClassifier:
-        """The model :meth:`to_bundle` described; damage is a BundleError naming ``path``."""
-        try:
-            params = meta["params"] | {"char_ngrams": tuple(meta["params"]["char_ngrams"])}
-            clf = cls(**params)
-            clf.pipeline_ = Pipeline(meta["preprocessing"])
-            clf.classes_ = bundle_labels(meta)
-            clf.vectorizers_ = clf._vectorizers(meta["vocabularies"])
-            for name, vectorizer in clf.vectorizers_.items():
-                if isinstance(vectorizer, TfidfVectorizer):
-                    vectorizer.idf_ = tensors[f"idf.{name}"].numpy().astype(np.float64)
-            clf.weight_ = tensors["weight"].numpy()
-            clf.bias_ = tensors["bias"].numpy()
-            width = sum(len(v) for v in meta["vocabularies"].values())
-            if clf.weight_.shape != (len(clf.classes_), width):
-                raise ValueError(f"weights of shape {tuple(clf.weight_.shape)} for "
-                                 f"{len(clf.classes_)} labels and {width} features")
-        except (KeyError, TypeError, ValueError, SeqlabError) as err:
-            raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
-                from None
-        clf.fit_info_ = meta.get("fit_info", {})
-        clf.metrics_ = meta.get("metrics", {})
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                ) -> LinearTextClassifier:
+        params = meta["params"] | {"char_ngrams": tuple(meta["params"]["char_ngrams"])}
+        clf = cls(**params)
+        clf.pipeline_ = Pipeline(meta["preprocessing"])
+        clf.classes_ = bundle_labels(meta)
+        clf.vectorizers_ = clf._vectorizers(meta["vocabularies"])
+        for name, vectorizer in clf.vectorizers_.items():
+            if isinstance(vectorizer, TfidfVectorizer):
+                vectorizer.idf_ = tensors[f"idf.{name}"].numpy().astype(np.float64)
+        clf.weight_ = tensors["weight"].numpy()
+        clf.bias_ = tensors["bias"].numpy()
+        width = sum(len(v) for v in meta["vocabularies"].values())
+        if clf.weight_.shape != (len(clf.classes_), width):
+            raise ValueError(f"weights of shape {tuple(clf.weight_.shape)} for "
+                             f"{len(clf.classes_)} labels and {width} features")
         clf.n_parameters_ = int(clf.weight_.size + clf.bias_.size)
         clf.history_ = []
         return clf

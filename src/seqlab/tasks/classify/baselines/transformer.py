@@ -25,9 +25,8 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
-from seqlab.artifacts import load_tensors, save_tensors
 from seqlab.config import TrainingConfig
-from seqlab.errors import BundleError, SeqlabError
+from seqlab.errors import SeqlabError
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_labels
 from seqlab.tasks.classify.baselines.linear import fit_grid
 from seqlab.tasks.classify.classifier import split_validation
@@ -91,6 +90,8 @@ class PooledEncoderClassifier(nn.Module):
 class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     """MiniLM sentence embeddings + logistic regression (``kind="minilm"``), or MiniLM
     fine-tuned end to end (``kind="minilm-finetune"``)."""
+
+    bundle_kind = BUNDLE_KIND
 
     round_name = "epoch"
     fitted_attribute = "tokenizer_"
@@ -293,39 +294,31 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
 
     # ---- saving ------------------------------------------------------------------------
 
-    def save(self, path: str | Path, metrics: dict[str, Any] | None = None) -> Path:
-        """Write the bundle: the classifier's arrays (frozen) or every weight (fine-tuned)."""
-        path = Path(path)
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The classifier's arrays (frozen) or every weight (fine-tuned), and the header."""
         tensors = (dict(self.module_.state_dict()) if self.fine_tuned else
                    {"weight": torch.from_numpy(self.weight_),
                     "bias": torch.from_numpy(self.bias_)})
         params = self.get_params() | {"grid": list(self.grid)}
-        meta = self.bundle_meta(metrics, params=params, encoder=ENCODER)
-        save_tensors(path, tensors, meta, BUNDLE_KIND)
-        return path
+        return tensors, self.bundle_meta(metrics, params=params, encoder=ENCODER)
 
     @classmethod
-    def load(cls, path: str | Path) -> TransformerClassifier:
-        """Load a bundle written by :meth:`save` (no pickle); needs the transformers extra."""
-        tensors, meta = load_tensors(path, BUNDLE_KIND)
-        try:
-            clf = cls(**meta["params"])
-            clf.classes_ = bundle_labels(meta)
-            clf.pipeline_ = Pipeline("none")
-            clf.tokenizer_, clf.encoder_ = load_encoder(weights=not clf.fine_tuned)
-            if clf.fine_tuned:
-                clf.module_ = PooledEncoderClassifier(clf.encoder_, len(clf.classes_))
-                clf.module_.load_state_dict(tensors)
-                clf.module_.eval()
-                clf.n_parameters_ = count_parameters(clf.module_)
-            else:
-                clf.weight_, clf.bias_ = tensors["weight"].numpy(), tensors["bias"].numpy()
-                clf.n_parameters_ = int(clf.weight_.size + clf.bias_.size)
-                clf.round_name = "grid value"
-        except (KeyError, TypeError, ValueError, RuntimeError, SeqlabError) as err:
-            raise BundleError(f"{path}: the model bundle is damaged or incomplete ({err})") \
-                from None
-        clf.fit_info_ = meta.get("fit_info", {})
-        clf.metrics_ = meta.get("metrics", {})
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]
+                ) -> TransformerClassifier:
+        """Needs the transformers extra (the encoder is read from its package)."""
+        clf = cls(**meta["params"])
+        clf.classes_ = bundle_labels(meta)
+        clf.pipeline_ = Pipeline("none")
+        clf.tokenizer_, clf.encoder_ = load_encoder(weights=not clf.fine_tuned)
+        if clf.fine_tuned:
+            clf.module_ = PooledEncoderClassifier(clf.encoder_, len(clf.classes_))
+            clf.module_.load_state_dict(tensors)
+            clf.module_.eval()
+            clf.n_parameters_ = count_parameters(clf.module_)
+        else:
+            clf.weight_, clf.bias_ = tensors["weight"].numpy(), tensors["bias"].numpy()
+            clf.n_parameters_ = int(clf.weight_.size + clf.bias_.size)
+            clf.round_name = "grid value"
         clf.history_ = []
         return clf
