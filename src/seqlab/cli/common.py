@@ -86,18 +86,55 @@ EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim")]
 Encoding = Annotated[str | None, typer.Option("--encoding", help="file encoding, e.g. latin-1")]
 
 
-def task_config(config_class: type[M], path: Path | None, flags: dict[str, Any],
-                settings: list[str] | None, *, name: str | None, output_dir: str | None,
-                seed: int | None, epochs: int | None, max_minutes: float | None) -> M:
-    """The config a `train` command runs: the YAML file (or the defaults), then the
-    flags given (dotted keys; None: not given), then the ``--set`` pairs."""
-    from seqlab.config import apply_overrides, read_yaml_mapping, validate_model
+SHARED_TRAIN_OPTIONS = {
+    "config": (ConfigFile, None), "settings": (Settings, None), "epochs": (Epochs, None),
+    "max_minutes": (MaxMinutes, None), "name": (RunName, None),
+    "output_dir": (OutputDir, None), "seed": (Seed, None), "resume": (Resume, False),
+    "force": (Force, False), "quiet": (Quiet, False),
+}
 
-    base = validate_model(config_class, read_yaml_mapping(path), str(path)) if path \
-        else config_class()
-    shared = {"name": name, "output_dir": output_dir, "seed": seed,
-              "training.max_epochs": epochs, "training.max_minutes": max_minutes}
-    return apply_overrides(base, {**flags, **shared, **key_values(settings, "--set")})
+
+def train_command(app: typer.Typer, config_class: type[Any],
+                  run: Callable[[Any, bool, bool, bool], None],
+                  required: tuple[str, str]) -> Callable[[F], F]:
+    """Register a function as ``app``'s `train` command. The function takes the task's own
+    options and returns them as dotted config keys; the command adds the options every
+    task's `train` has (``--config``, ``--set``, ``--epochs``, ``--max-minutes``,
+    ``--name``, ``--output-dir``, ``--seed``, ``--resume``, ``--force``, ``--quiet``),
+    resolves the config (YAML, then flags, then ``--set``), checks that the ``required``
+    key (dotted key, message) is set, and calls ``run(config, resume, force, quiet)``."""
+    import inspect
+
+    from seqlab.config import apply_overrides, flatten_dotted, read_yaml_mapping, validate_model
+
+    def register(flags: F) -> F:
+        def train(**options: Any) -> None:
+            shared = {key: options.pop(key) for key in SHARED_TRAIN_OPTIONS}
+            path = shared["config"]
+            config = validate_model(config_class, read_yaml_mapping(path), str(path)) \
+                if path else config_class()
+            config = apply_overrides(config, {
+                **flags(**options), "name": shared["name"], "output_dir": shared["output_dir"],
+                "seed": shared["seed"], "training.max_epochs": shared["epochs"],
+                "training.max_minutes": shared["max_minutes"],
+                **key_values(shared["settings"], "--set")})
+            key, message = required
+            if not flatten_dotted(config.model_dump(mode="json")).get(key):
+                raise SeqlabError(message)
+            run(config, shared["resume"], shared["force"], shared["quiet"])
+
+        own = inspect.signature(flags, eval_str=True)
+        extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                   annotation=annotation)
+                 for name, (annotation, default) in SHARED_TRAIN_OPTIONS.items()]
+        train.__signature__ = own.replace(  # type: ignore[attr-defined]
+            parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+                        for p in own.parameters.values()] + extra, return_annotation=None)
+        train.__doc__, train.__name__ = flags.__doc__, "train"
+        app.command("train")(user_errors(train))
+        return flags
+
+    return register
 
 
 def require_module(module: str, extra: str) -> None:

@@ -183,3 +183,24 @@ def validation_at(history: list[dict[str, float]], epoch: int) -> dict[str, floa
     """The validation scores (``val_`` dropped) of the history record of ``epoch``."""
     record = next((h for h in history if h["epoch"] == epoch), history[-1] if history else {})
     return {k.removeprefix("val_"): v for k, v in record.items() if k.startswith("val_")}
+
+
+class TaskBase:
+    """What most tasks share: a run folder whose ``metrics.json`` holds ``val``, ``test``
+    and ``fit_info``, a split that does not depend on the seed, and routes in a module
+    with a ``serve(settings)`` function (imported when served)."""
+
+    routes: str  # e.g. "seqlab.tasks.tag.routes"
+
+    def summary(self, run_dir: Path) -> RunSummary:
+        metrics = read_metrics(run_dir)
+        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
+                          metrics["fit_info"])
+
+    def freeze_data(self, config: Any, folder: Path) -> dict[str, Any]:
+        return {}
+
+    def serve(self, settings: ServeSettings) -> ServedModel:
+        from importlib import import_module
+
+        return import_module(self.routes).serve(settings)

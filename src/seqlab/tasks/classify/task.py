@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.engine.task import TASKS, Metric, Notify, RunSummary, TrialResult, quiet, read_metrics
+from seqlab.engine.task import (
+    TASKS,
+    Metric,
+    Notify,
+    RunSummary,
+    TaskBase,
+    TrialResult,
+    quiet,
+    read_metrics,
+)
 from seqlab.tasks.classify.config import RunConfig
 
 _RECURRENT_SPACE = {
@@ -32,10 +41,11 @@ SPACES_BY_CELL: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-class ClassifyTask:
+class ClassifyTask(TaskBase):
     """Texts with one label each: the ensemble by default, ranked by macro-F1."""
 
     name = "classify"
+    routes = "seqlab.tasks.classify.routes"
     title = "text classification"
     config_class = RunConfig
     bundle_kinds = ("seqlab.text_classifier", "seqlab.linear_classifier",
@@ -95,11 +105,6 @@ class ClassifyTask:
 
     def default_space(self, config: RunConfig) -> dict[str, dict[str, Any]]:
         return SPACES_BY_CELL.get(config.model.cell, _RECURRENT_SPACE)
-
-    def serve(self, settings: Any) -> Any:
-        from seqlab.tasks.classify.routes import serve
-
-        return serve(settings)
 
 
 TASKS.register("classify")(ClassifyTask())

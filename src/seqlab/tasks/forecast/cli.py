@@ -9,39 +9,27 @@ import typer
 
 from seqlab.cli.common import (
     Cell,
-    ConfigFile,
     Encoding,
-    Epochs,
-    Force,
     HiddenSize,
     Layers,
-    MaxMinutes,
-    OutputDir,
-    Quiet,
-    Resume,
-    RunName,
-    Seed,
-    Settings,
     console,
     split_names,
-    task_config,
+    train_command,
     user_errors,
 )
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
-from seqlab.errors import SeqlabError
 from seqlab.tasks.forecast.config import ForecastConfig
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series with RNN/LSTM/GRU "
                            "and compare them with naive, seasonal, drift, ETS and ARIMA.")
 
 
-@forecast_app.command("train")
-@user_errors
+@train_command(forecast_app, ForecastConfig, lambda *args: _train(*args), (
+    "data.path", "give the data file: seqlab forecast train DATA --target COLUMN"))
 def train(
     data: Annotated[str | None, typer.Argument(help="CSV/TSV/JSONL/Parquet with the series")]
     = None,
-    config: ConfigFile = None,
     time_column: Annotated[str | None, typer.Option(
         help="time column, or several put together: year,month,day,hour")] = None,
     target: Annotated[str | None, typer.Option(help="the column to forecast")] = None,
@@ -58,23 +46,16 @@ def train(
     cell: Cell = None, hidden_size: HiddenSize = None, layers: Layers = None,
     baselines: Annotated[str | None, typer.Option(
         help="comma-separated: naive,seasonal_naive,drift,ets,arima")] = None,
-    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
-    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
-    resume: Resume = False, force: Force = False, quiet: Quiet = False,
-) -> None:
+) -> dict[str, Any]:
     """Train a forecaster on DATA, backtest it against the baselines, write a run folder."""
-    resolved = task_config(ForecastConfig, config, {
+    return {
         "data.path": data, "data.time_column": time_column, "data.target": target,
         "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
         "data.encoding": encoding,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
         "model.cell": cell, "model.hidden_size": hidden_size, "model.num_layers": layers,
         "baselines": split_names(baselines),
-    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
-        max_minutes=max_minutes)
-    if not resolved.data.path:
-        raise SeqlabError("give the data file: seqlab forecast train DATA --target COLUMN")
-    _train(resolved, resume, force, quiet)
+    }
 
 
 def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> None:

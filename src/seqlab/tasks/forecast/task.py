@@ -9,20 +9,19 @@ from seqlab.engine.task import (
     TASKS,
     Metric,
     Notify,
-    RunSummary,
+    TaskBase,
     TrialResult,
-    floats,
     quiet,
-    read_metrics,
     validation_at,
 )
 from seqlab.tasks.forecast.config import ForecastConfig
 
 
-class ForecastTask:
+class ForecastTask(TaskBase):
     """A series with a time column: ranked by validation MASE (lower is better)."""
 
     name = "forecast"
+    routes = "seqlab.tasks.forecast.routes"
     title = "forecasting"
     config_class = ForecastConfig
     bundle_kinds = ("seqlab-forecaster",)
@@ -34,14 +33,6 @@ class ForecastTask:
         from seqlab.tasks.forecast.workflow import train_forecast
 
         return train_forecast(config, callbacks, resume, overwrite, notify).run_dir
-
-    def summary(self, run_dir: Path) -> RunSummary:
-        metrics = read_metrics(run_dir)
-        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
-                          metrics["fit_info"])
-
-    def freeze_data(self, config: ForecastConfig, folder: Path) -> dict[str, Any]:
-        return {}  # the split follows time, the same for every seed
 
     def trial_data(self, config: ForecastConfig) -> Any:
         from seqlab.tasks.forecast.workflow import load_series
@@ -65,11 +56,6 @@ class ForecastTask:
             "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
             "training.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
         }
-
-    def serve(self, settings: Any) -> Any:
-        from seqlab.tasks.forecast.routes import serve
-
-        return serve(settings)
 
 
 TASKS.register("forecast")(ForecastTask())

@@ -4,44 +4,32 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from seqlab.cli.common import (
     Cell,
-    ConfigFile,
     EmbeddingDim,
     Encoding,
-    Epochs,
-    Force,
     HiddenSize,
     Layers,
-    MaxMinutes,
-    OutputDir,
-    Quiet,
-    Resume,
-    RunName,
-    Seed,
-    Settings,
     console,
-    task_config,
+    train_command,
     user_errors,
 )
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
-from seqlab.errors import SeqlabError
 from seqlab.tasks.lm.config import LMConfig
 
 lm_app = typer.Typer(no_args_is_help=True, help="Language models: train on text, generate, "
                      "autocomplete; compared with a Kneser-Ney n-gram baseline.")
 
 
-@lm_app.command("train")
-@user_errors
+@train_command(lm_app, LMConfig, lambda *args: _train(*args), (
+    "corpus.path", "give the text to learn from: seqlab lm train CORPUS"))
 def train(
     corpus: Annotated[str | None, typer.Argument(help="plain text file (.txt, .gz)")] = None,
-    config: ConfigFile = None,
     level: Annotated[str | None, typer.Option(help="char or word tokens")] = None,
     lines: Annotated[bool | None, typer.Option(
         "--lines/--running-text", help="one document per line, or one running text")] = None,
@@ -54,23 +42,16 @@ def train(
         help="share input embeddings and output layer")] = None,
     bptt: Annotated[int | None, typer.Option(help="tokens per backpropagation chunk")] = None,
     ngram_order: Annotated[int | None, typer.Option(help="baseline order; 0: none")] = None,
-    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
-    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
-    resume: Resume = False, force: Force = False, quiet: Quiet = False,
-) -> None:
+) -> dict[str, Any]:
     """Train a language model on CORPUS; validation perplexity picks the epoch."""
     documents = None if lines is None else ("lines" if lines else "file")
-    resolved = task_config(LMConfig, config, {
+    return {
         "corpus.path": corpus, "corpus.level": level, "corpus.documents": documents,
         "corpus.lowercase": lowercase, "corpus.encoding": encoding, "model.cell": cell,
         "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.dropout": dropout,
         "model.tie_weights": tie_weights, "bptt": bptt, "ngram_order": ngram_order,
-    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
-        max_minutes=max_minutes)
-    if not resolved.corpus.path:
-        raise SeqlabError("give the text to learn from: seqlab lm train CORPUS")
-    _train(resolved, resume, force, quiet)
+    }
 
 
 def _train(resolved: LMConfig, resume: bool, force: bool, quiet: bool) -> None:

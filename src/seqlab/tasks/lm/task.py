@@ -9,20 +9,19 @@ from seqlab.engine.task import (
     TASKS,
     Metric,
     Notify,
-    RunSummary,
+    TaskBase,
     TrialResult,
-    floats,
     quiet,
-    read_metrics,
     validation_at,
 )
 from seqlab.tasks.lm.config import LMConfig
 
 
-class LanguageModelTask:
+class LanguageModelTask(TaskBase):
     """Running text or lines: ranked by validation nats per token (lower is better)."""
 
     name = "lm"
+    routes = "seqlab.tasks.lm.routes"
     title = "language modelling"
     config_class = LMConfig
     bundle_kinds = ("seqlab-language-model",)
@@ -34,14 +33,6 @@ class LanguageModelTask:
         from seqlab.tasks.lm.workflow import train_lm
 
         return train_lm(config, callbacks, resume, overwrite, notify).run_dir
-
-    def summary(self, run_dir: Path) -> RunSummary:
-        metrics = read_metrics(run_dir)
-        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
-                          metrics["fit_info"])
-
-    def freeze_data(self, config: LMConfig, folder: Path) -> dict[str, Any]:
-        return {}  # the corpus is cut at fixed fractions: the same split for every seed
 
     def trial_data(self, config: LMConfig) -> Any:
         from seqlab.tasks.lm.corpus import read_corpus
@@ -62,11 +53,6 @@ class LanguageModelTask:
             "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
             "training.lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
         }
-
-    def serve(self, settings: Any) -> Any:
-        from seqlab.tasks.lm.routes import serve
-
-        return serve(settings)
 
 
 TASKS.register("lm")(LanguageModelTask())

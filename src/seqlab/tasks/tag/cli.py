@@ -10,22 +10,12 @@ import typer
 
 from seqlab.cli.common import (
     Cell,
-    ConfigFile,
     EmbeddingDim,
     Encoding,
-    Epochs,
-    Force,
     HiddenSize,
     Layers,
-    MaxMinutes,
-    OutputDir,
-    Quiet,
-    Resume,
-    RunName,
-    Seed,
-    Settings,
     console,
-    task_config,
+    train_command,
     user_errors,
 )
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
@@ -37,11 +27,10 @@ tag_app = typer.Typer(no_args_is_help=True, help="Token tagging: named entities,
                       "speech; BiLSTM/BiGRU with character features and a CRF.")
 
 
-@tag_app.command("train")
-@user_errors
+@train_command(tag_app, TagConfig, lambda *args: _train(*args), (
+    "data.train", "give the tagged sentences to learn from: seqlab tag train DATA"))
 def train(
     data: Annotated[str | None, typer.Argument(help="training file (CoNLL or CoNLL-U)")] = None,
-    config: ConfigFile = None,
     val: Annotated[str | None, typer.Option(
         help="validation file (default: hold out 10 % of the training sentences)")] = None,
     test: Annotated[str | None, typer.Option(help="test file, scored once")] = None,
@@ -58,21 +47,14 @@ def train(
         "--chars/--no-chars", help="character encoder per word")] = None,
     crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF output layer")]
     = None,
-    epochs: Epochs = None, max_minutes: MaxMinutes = None, settings: Settings = None,
-    name: RunName = None, output_dir: OutputDir = None, seed: Seed = None,
-    resume: Resume = False, force: Force = False, quiet: Quiet = False,
-) -> None:
+) -> dict[str, Any]:
     """Train a tagger on DATA; validation entity F1 (or token accuracy) picks the epoch."""
-    resolved = task_config(TagConfig, config, {
+    return {
         "data.train": data, "data.val": val, "data.test": test, "data.tag_column": tag_column,
         "data.format": data_format, "data.scheme": scheme, "data.encoding": encoding,
         "model.cell": cell, "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.chars": chars, "model.crf": crf,
-    }, settings, name=name, output_dir=output_dir, seed=seed, epochs=epochs,
-        max_minutes=max_minutes)
-    if not resolved.data.train:
-        raise SeqlabError("give the tagged sentences to learn from: seqlab tag train DATA")
-    _train(resolved, resume, force, quiet)
+    }
 
 
 def _train(resolved: TagConfig, resume: bool, force: bool, quiet: bool) -> None:

@@ -9,21 +9,20 @@ from seqlab.engine.task import (
     TASKS,
     Metric,
     Notify,
-    RunSummary,
+    TaskBase,
     TrialResult,
-    floats,
     quiet,
-    read_metrics,
     validation_at,
 )
 from seqlab.tasks.tag.config import TagConfig
 
 
-class TagTask:
+class TagTask(TaskBase):
     """Tagged sentences (CoNLL, CoNLL-U): ranked by entity F1, or token accuracy where
     the tags are not entities."""
 
     name = "tag"
+    routes = "seqlab.tasks.tag.routes"
     title = "token tagging"
     config_class = TagConfig
     bundle_kinds = ("seqlab-tagger",)
@@ -35,11 +34,6 @@ class TagTask:
         from seqlab.tasks.tag.workflow import train_tagger
 
         return train_tagger(config, callbacks, resume, overwrite, notify).run_dir
-
-    def summary(self, run_dir: Path) -> RunSummary:
-        metrics = read_metrics(run_dir)
-        return RunSummary(run_dir, floats(metrics["val"]), floats(metrics["test"]),
-                          metrics["fit_info"])
 
     def freeze_data(self, config: TagConfig, folder: Path) -> dict[str, Any]:
         # the held-out validation sentences follow this seed, not each run's
@@ -64,11 +58,6 @@ class TagTask:
             "model.dropout": {"type": "float", "low": 0.2, "high": 0.6},
             "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
         }
-
-    def serve(self, settings: Any) -> Any:
-        from seqlab.tasks.tag.routes import serve
-
-        return serve(settings)
 
 
 TASKS.register("tag")(TagTask())
