@@ -10,26 +10,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from seqlab.cli.common import (
-    Cell,
-    ConfigFile,
-    EmbeddingDim,
-    Encoding,
-    Epochs,
-    Force,
-    HiddenSize,
-    Layers,
-    MaxMinutes,
-    OutputDir,
-    Quiet,
-    Resume,
-    RunName,
-    Seed,
-    console,
-    require_module,
-    split_names,
-    user_errors,
-)
+from seqlab.cli import common as opt
+from seqlab.cli.common import console, require_module, split_names, user_errors
 from seqlab.cli.verbs import add_shared_verbs
 from seqlab.config import apply_overrides, read_yaml_mapping
 from seqlab.errors import SeqlabError
@@ -80,20 +62,20 @@ def train(
     data: Annotated[str | None, typer.Argument(help="labeled training file")] = None,
     val: Annotated[str | None, typer.Option(help="validation file (else split from DATA)")] = None,
     test: Annotated[str | None, typer.Option(help="test file (else split from DATA)")] = None,
-    config: ConfigFile = None, name: RunName = None, output_dir: OutputDir = None,
+    config: opt.ConfigFile = None, name: opt.RunName = None, output_dir: opt.OutputDir = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv|tsv|jsonl|parquet|lines")] = None,
     text_column: Annotated[str | None, typer.Option(help="column holding the text")] = None,
     label_column: Annotated[str | None, typer.Option(help="column holding the label")] = None,
     label_names: Annotated[str | None, typer.Option(
         help="names for integer labels 0..k-1, comma-separated")] = None,
-    encoding: Encoding = None,
+    encoding: opt.Encoding = None,
     separator: Annotated[str | None, typer.Option(help="separator of `lines` files")] = None,
     preprocessing: Annotated[str | None, typer.Option(
         help="preset: default|minimal|none|aggressive (steps: in the config)")] = None,
     kind: Annotated[str | None, typer.Option(
         help="ensemble (default)|recurrent|averaged|averaged-mlp|tfidf|bow|minilm|"
              "minilm-finetune")] = None,
-    cell: Cell = None,
+    cell: opt.Cell = None,
     embedding: Annotated[str | None, typer.Option(
         help="where embeddings start: learned|word2vec|fasttext|pretrained")] = None,
     vectors: Annotated[str | None, typer.Option(
@@ -102,30 +84,31 @@ def train(
     freeze_embeddings: Annotated[bool | None, typer.Option(
         "--freeze-embeddings/--fine-tune-embeddings",
         help="keep start vectors fixed, or train them with the model")] = None,
-    embedding_dim: EmbeddingDim = None, hidden_size: HiddenSize = None, layers: Layers = None,
+    embedding_dim: opt.EmbeddingDim = None, hidden_size: opt.HiddenSize = None,
+    layers: opt.Layers = None,
     bidirectional: Annotated[bool | None, typer.Option(
         "--bidirectional/--unidirectional")] = None,
     dropout: Annotated[float | None, typer.Option()] = None,
     pooling: Annotated[str | None, typer.Option(help="last|mean|max|attention")] = None,
     max_length: Annotated[int | None, typer.Option(help="tokens kept per text")] = None,
     min_freq: Annotated[int | None, typer.Option(help="minimum token count for the vocab")] = None,
-    epochs: Epochs = None,
+    epochs: opt.Epochs = None,
     batch_size: Annotated[int | None, typer.Option()] = None,
     lr: Annotated[float | None, typer.Option(help="learning rate")] = None,
     patience: Annotated[int | None, typer.Option(help="early-stopping patience")] = None,
     monitor: Annotated[str | None, typer.Option(
         help="validation metric: macro_f1|accuracy|weighted_f1|loss")] = None,
     class_weights: Annotated[str | None, typer.Option(help="none|balanced")] = None,
-    max_minutes: MaxMinutes = None,
+    max_minutes: opt.MaxMinutes = None,
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
-    seed: Seed = None,
+    seed: opt.Seed = None,
     tensorboard: Annotated[bool | None, typer.Option(
         "--tensorboard", help="write TensorBoard events to the run folder")] = None,
     mlflow: Annotated[bool | None, typer.Option("--mlflow", help="log to MLflow")] = None,
     baseline: Annotated[bool | None, typer.Option(
         "--baseline/--no-baseline",
         help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
-    resume: Resume = False, force: Force = False, quiet: Quiet = False,
+    resume: opt.Resume = False, force: opt.Force = False, quiet: opt.Quiet = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
     given = read_yaml_mapping(config) if config else {}

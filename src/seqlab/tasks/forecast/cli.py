@@ -7,16 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from seqlab.cli.common import (
-    Cell,
-    Encoding,
-    HiddenSize,
-    Layers,
-    console,
-    split_names,
-    train_command,
-    user_errors,
-)
+from seqlab.cli import common as opt
+from seqlab.cli.common import console, split_names, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.tasks.forecast.config import ForecastConfig
@@ -39,11 +31,11 @@ def train(
     = None,
     season: Annotated[int | None, typer.Option(help="season length; else from the frequency")]
     = None,
-    encoding: Encoding = None,
+    encoding: opt.Encoding = None,
     horizon: Annotated[int | None, typer.Option(help="steps to forecast")] = None,
     lookback: Annotated[int | None, typer.Option(help="past steps the model reads")] = None,
     folds: Annotated[int | None, typer.Option(help="rolling test origins")] = None,
-    cell: Cell = None, hidden_size: HiddenSize = None, layers: Layers = None,
+    cell: opt.Cell = None, hidden_size: opt.HiddenSize = None, layers: opt.Layers = None,
     baselines: Annotated[str | None, typer.Option(
         help="comma-separated: naive,seasonal_naive,drift,ets,arima")] = None,
 ) -> dict[str, Any]:

@@ -8,16 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from seqlab.cli.common import (
-    Cell,
-    EmbeddingDim,
-    Encoding,
-    HiddenSize,
-    Layers,
-    console,
-    train_command,
-    user_errors,
-)
+from seqlab.cli import common as opt
+from seqlab.cli.common import console, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.tasks.lm.config import LMConfig
@@ -34,9 +26,9 @@ def train(
     lines: Annotated[bool | None, typer.Option(
         "--lines/--running-text", help="one document per line, or one running text")] = None,
     lowercase: Annotated[bool | None, typer.Option(help="lower-case the text first")] = None,
-    encoding: Encoding = None,
-    cell: Cell = None, layers: Layers = None, hidden_size: HiddenSize = None,
-    embedding_dim: EmbeddingDim = None,
+    encoding: opt.Encoding = None,
+    cell: opt.Cell = None, layers: opt.Layers = None, hidden_size: opt.HiddenSize = None,
+    embedding_dim: opt.EmbeddingDim = None,
     dropout: Annotated[float | None, typer.Option()] = None,
     tie_weights: Annotated[bool | None, typer.Option(
         help="share input embeddings and output layer")] = None,

@@ -8,16 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from seqlab.cli.common import (
-    Cell,
-    EmbeddingDim,
-    Encoding,
-    HiddenSize,
-    Layers,
-    console,
-    train_command,
-    user_errors,
-)
+from seqlab.cli import common as opt
+from seqlab.cli.common import console, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.errors import SeqlabError
@@ -38,11 +30,11 @@ def train(
         help="conll: ner, pos, chunk, last or a number; conllu: upos, xpos, deprel")] = None,
     data_format: Annotated[str | None, typer.Option(
         "--format", help="auto, conll or conllu")] = None,
-    encoding: Encoding = None,
+    encoding: opt.Encoding = None,
     scheme: Annotated[str | None, typer.Option(
         help="entity scheme to learn: iob1, iob2, iobes")] = None,
-    cell: Cell = None, layers: Layers = None, hidden_size: HiddenSize = None,
-    embedding_dim: EmbeddingDim = None,
+    cell: opt.Cell = None, layers: opt.Layers = None, hidden_size: opt.HiddenSize = None,
+    embedding_dim: opt.EmbeddingDim = None,
     chars: Annotated[bool | None, typer.Option(
         "--chars/--no-chars", help="character encoder per word")] = None,
     crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF output layer")]
@@ -135,7 +127,7 @@ def evaluate(
     tag_column: Annotated[str | None, typer.Option(help="default: the model's")] = None,
     data_format: Annotated[str | None, typer.Option("--format", help="conll or conllu")]
     = None,
-    encoding: Encoding = None,
+    encoding: opt.Encoding = None,
 ) -> None:
     """Score a saved tagger on a tagged file: entity and per-tag scores, report."""
     from seqlab.tasks.tag.workflow import evaluate_tagger

@@ -5,15 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from seqlab.engine.task import (
-    TASKS,
-    Metric,
-    Notify,
-    TaskBase,
-    TrialResult,
-    quiet,
-    validation_at,
-)
+from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, quiet, validation_at
 from seqlab.tasks.tag.config import TagConfig
 
 
