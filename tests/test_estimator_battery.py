@@ -31,6 +31,9 @@ from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus
 from seqlab.tasks.lm.model import LanguageModel
+from seqlab.tasks.seq2seq.config import Seq2SeqConfig
+from seqlab.tasks.seq2seq.model import Seq2Seq
+from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
 from seqlab.tasks.tag.tagger import Tagger
@@ -111,6 +114,20 @@ def forecaster_case() -> Case:
                 lambda est: est.forecast(series(np.tile(values, 100)))["forecast"])
 
 
+def seq2seq_case() -> Case:
+    sources = ["a b c", "b c d", "c d a", "d a b", "a c", "b d"] * 6
+    pairs = Pairs(sources, [" ".join(reversed(s.split())) for s in sources], "memory")
+    config = apply_overrides(Seq2SeqConfig(), {
+        "model.hidden_size": 16, "model.embedding_dim": 8, "model.dropout": 0.0,
+        "training.max_epochs": 4, "training.patience": 10, "training.lr": 0.01,
+        "training.threads": 1, "training.batch_size": 8, "decode.beam_width": 2})
+    return Case("seq2seq", lambda: Seq2Seq(config),
+                lambda est, **kw: est.fit(pairs, pairs, **kw),
+                lambda est: [o.score for o in est.translate_n_best(["a b c"], n_best=2)[0]],
+                lambda est: est.translate([]),
+                lambda est: [o.score for o in est.translate_n_best(["a b " * 3_000])[0]])
+
+
 CASES = [
     classifier_case("recurrent classifier", lambda: TextClassifier(
         embedding_dim=8, hidden_size=8, max_epochs=4, patience=10, lr=0.02, threads=1,
@@ -122,7 +139,7 @@ CASES = [
                    "linear": {"min_df": 1}},
          "training": {"max_epochs": 3, "threads": 1, "batch_size": 8},
          "vocab": {"max_length": 20, "min_freq": 1}})), epochs=False),
-    tagger_case(), lm_case(), forecaster_case(),
+    tagger_case(), lm_case(), forecaster_case(), seq2seq_case(),
 ]
 
 

@@ -18,8 +18,8 @@ from seqlab.tasks.lm.corpus import Corpus, read_corpus, split_tokens
 from seqlab.tasks.lm.model import LanguageModel
 from seqlab.tasks.lm.ngram import KneserNey
 from seqlab.tasks.lm.sampling import next_token
-from seqlab.tasks.lm.tokens import LEVELS
 from seqlab.tasks.lm.workflow import train_lm
+from seqlab.text.levels import LEVELS
 
 from conftest import SHARED_DATA, StopAfter
 

@@ -27,7 +27,7 @@ from seqlab.errors import SeqlabError
 
 # the config key a task's main data file goes in (`--data`)
 DATA_KEYS = {"classify": "data.train", "tag": "data.train", "lm": "corpus.path",
-             "forecast": "data.path"}
+             "forecast": "data.path", "seq2seq": "data.train"}
 
 SpecFile = Annotated[Path | None, typer.Argument(help="YAML spec (see the README)")]
 DataFile = Annotated[str | None, typer.Option("--data", help="the training data file")]

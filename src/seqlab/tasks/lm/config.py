@@ -14,7 +14,7 @@ from seqlab.config import (
     legacy_monitor,
     registry_name,
 )
-from seqlab.tasks.lm.tokens import LEVELS
+from seqlab.text.levels import LEVELS
 
 LevelName = registry_name(LEVELS)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from seqlab.data.text_file import read_text
 from seqlab.errors import DataError
 from seqlab.tasks.lm.config import CorpusConfig
-from seqlab.tasks.lm.tokens import LEVELS, NEWLINE
+from seqlab.text.levels import LEVELS, NEWLINE
 
 
 @dataclass

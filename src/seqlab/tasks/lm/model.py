@@ -30,7 +30,7 @@ from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus
 from seqlab.tasks.lm.network import RecurrentLanguageModel
 from seqlab.tasks.lm.sampling import check_sampling, next_token
-from seqlab.tasks.lm.tokens import LEVELS, NEWLINE, Level
+from seqlab.text.levels import LEVELS, NEWLINE, Level
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
 from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
 

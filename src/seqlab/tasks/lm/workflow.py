@@ -18,7 +18,7 @@ from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus, read_corpus, read_tokens
 from seqlab.tasks.lm.model import LanguageModel, language_scores
 from seqlab.tasks.lm.ngram import KneserNey
-from seqlab.tasks.lm.tokens import NEWLINE
+from seqlab.text.levels import NEWLINE
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]

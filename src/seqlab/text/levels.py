@@ -1,9 +1,11 @@
-"""How a language model cuts text into tokens and puts tokens back into text.
+"""How text is cut into tokens and tokens are put back into text (language models and
+sequence-to-sequence models share these levels).
 
-Two levels, in a registry: ``char`` (every character, the newline included, is a token)
-and ``word`` (words, punctuation marks and newlines are tokens; spaces are implied and
-restored when the tokens are joined). The newline is the end of a line or document, so
-both levels can stop a completion at the end of a line.
+Three levels, in a registry: ``char`` (every character, the newline included, is a
+token), ``word`` (words, punctuation marks and newlines are tokens; spaces are implied and
+restored when the tokens are joined) and ``spaced`` (as ``word``, with a mark on each
+token a space came before, so the text comes back exactly). The newline is the end of a
+line or document, so the levels can stop a completion at the end of a line.
 """
 
 from __future__ import annotations
@@ -63,5 +65,18 @@ class WordLevel(Level):
         return "".join(out)
 
 
+class SpacedLevel(Level):
+    """Words and marks as ``word``, each marked with ``▁`` where a space came before it
+    (the text's start counts as one), so joining gives the text back exactly."""
+
+    def split(self, text: str) -> list[str]:
+        return [("▁" if start == 0 or text[start - 1].isspace() else "") + match.group()
+                for match in _WORD.finditer(text) for start in [match.start()]]
+
+    def join(self, tokens: list[str], after: str = "") -> str:
+        return "".join(tokens).replace("▁", " ").removeprefix(" " if not after else "")
+
+
 LEVELS.register("char")(CharLevel("char"))
 LEVELS.register("word")(WordLevel("word"))
+LEVELS.register("spaced")(SpacedLevel("spaced"))

@@ -1,0 +1,273 @@
+"""``Seq2Seq``: learn to turn source sequences into target sequences; translate; save, load.
+
+Training feeds the gold target one step behind (teacher forcing) and minimises the
+label-smoothed cross-entropy of the next token. After every epoch the first
+``training.val_pairs`` validation pairs are decoded greedily and scored (BLEU by default
+chooses the epoch). ``translate`` searches with the beam (``decode.beam_width``).
+
+>>> model = Seq2Seq.load("runs/seq2seq")
+>>> model.translate(["ein Hund läuft ."])
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqlab.artifacts import prefixed, unprefixed
+from seqlab.engine.estimator import Estimator
+from seqlab.errors import DataError
+from seqlab.tasks.classify.network import count_parameters
+from seqlab.tasks.seq2seq.config import Seq2SeqConfig
+from seqlab.tasks.seq2seq.metrics import seq2seq_scores
+from seqlab.tasks.seq2seq.network import EncoderDecoder, Memory, select_state
+from seqlab.tasks.seq2seq.pairs import Pairs
+from seqlab.tasks.seq2seq.search import Hypothesis, beam_search, greedy
+from seqlab.text.levels import LEVELS, Level
+from seqlab.text.vocab import PAD_ID, Vocab
+from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+
+BUNDLE_KIND = "seqlab-seq2seq"
+BOS, EOS = "<s>", "</s>"
+DECODE_BATCH = 64
+
+
+@dataclass
+class Output:
+    """One output of ``translate_n_best``: the text, its tokens and its scores."""
+
+    text: str
+    tokens: list[str]
+    log_probability: float
+    score: float
+    finished: bool
+
+
+def _padded(rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    ids = torch.full((len(rows), int(lengths.max())), PAD_ID, dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.as_tensor(row, dtype=torch.long)
+    return ids, lengths
+
+
+def _with_ends(vocab: Vocab) -> Vocab:
+    """``vocab`` with the start and end tokens (whatever ``min_count`` kept)."""
+    return Vocab([*vocab.itos, *(t for t in (BOS, EOS) if t not in vocab.stoi)])
+
+
+class Seq2Seq(Estimator):
+    """An encoder–decoder with attention, its vocabularies and its token level."""
+
+    bundle_kind = BUNDLE_KIND
+
+    def __init__(self, config: Seq2SeqConfig | None = None) -> None:
+        self.config = config or Seq2SeqConfig()
+
+    # ---- tokens -----------------------------------------------------------------------
+
+    @property
+    def level(self) -> Level:
+        return LEVELS.get(self.config.data.level)
+
+    def tokens(self, text: str) -> list[str]:
+        """The tokens of ``text`` as the model reads them."""
+        return self.level.split(text.lower() if self.config.data.lowercase else text)
+
+    def _source_ids(self, text: str) -> list[int]:
+        return self.source_vocab_.encode(self.tokens(text)[: self.config.data.max_tokens]
+                                         ).tolist()
+
+    def _target_ids(self, text: str) -> list[int]:
+        v = self.target_vocab_
+        return [v.stoi[BOS], *v.encode(self.tokens(text)).tolist(), v.stoi[EOS]]
+
+    def _text(self, ids: Sequence[int]) -> str:
+        return self.level.join([self.target_vocab_.itos[i] for i in ids]).strip()
+
+    # ---- training ---------------------------------------------------------------------
+
+    def _build(self, attention: str | None = None) -> EncoderDecoder:
+        m = self.config.model
+        if attention is not None:
+            m = m.model_copy(update={"attention": attention})
+        return EncoderDecoder(m, len(self.source_vocab_), len(self.target_vocab_))
+
+    def fit(self, train: Pairs, val: Pairs, *, checkpoint_dir: str | Path | None = None,
+            resume: bool = False, callbacks: TrainCallbacks | None = None) -> Seq2Seq:
+        """Build the vocabularies from the training pairs and train; the validation pairs
+        choose the epoch (``training.monitor``, BLEU by default)."""
+        cfg, t, d = self.config, self.config.training, self.config.data
+        if t.threads:
+            torch.set_num_threads(t.threads)
+        set_seed(cfg.seed)
+        sources = [self.tokens(s) for s in train.sources]
+        targets = [self.tokens(s) for s in train.targets]
+        kept = [i for i, (s, g) in enumerate(zip(sources, targets, strict=True))
+                if 0 < len(s) <= d.max_tokens and 0 < len(g) <= d.max_tokens]
+        if not kept:
+            raise DataError(f"{train.origin}: no training pair has both sides within "
+                            f"data.max_tokens ({d.max_tokens}); raise it")
+        source_tokens = [sources[i] for i in kept]
+        target_tokens = [targets[i] for i in kept]
+        self.target_vocab_ = _with_ends(Vocab.build(
+            target_tokens + (source_tokens if d.shared_vocab else []), d.min_count))
+        self.source_vocab_ = self.target_vocab_ if d.shared_vocab \
+            else Vocab.build(source_tokens, d.min_count)
+        pairs = [(self._source_ids(train.sources[i]), self._target_ids(train.targets[i]))
+                 for i in kept]
+        val_pairs = [(self._source_ids(s), self._target_ids(g))
+                     for s, g in zip(val.sources, val.targets, strict=True)]
+        self.module_ = self._build()
+        loss = nn.CrossEntropyLoss(ignore_index=PAD_ID,
+                                   label_smoothing=cfg.model.label_smoothing)
+
+        def batches(epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+            generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+            order = torch.randperm(len(pairs), generator=generator).tolist()
+            pool = t.batch_size * 50  # similar lengths in a batch: less padding
+            groups = []
+            for begin in range(0, len(order), pool):
+                chunk = sorted(order[begin:begin + pool], key=lambda i: len(pairs[i][0]))
+                groups += [chunk[i:i + t.batch_size] for i in range(0, len(chunk),
+                                                                     t.batch_size)]
+            for g in torch.randperm(len(groups), generator=generator).tolist():
+                yield self._batch([pairs[i] for i in groups[g]])
+
+        def loss_fn(model: EncoderDecoder, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            source, lengths, target = batch
+            logits = model(source, lengths, target[:, :-1])
+            return loss(logits.reshape(-1, logits.size(-1)), target[:, 1:].reshape(-1))
+
+        def validate(model: EncoderDecoder) -> dict[str, float]:
+            losses = [float(loss_fn(model, self._batch(val_pairs[i:i + DECODE_BATCH])))
+                      for i in range(0, len(val_pairs), DECODE_BATCH)]
+            shown = val.sources[: t.val_pairs]
+            scores = seq2seq_scores(self._greedy(shown, model), val.targets[: t.val_pairs])
+            return {"loss": float(np.mean(losses)),
+                    **{k: v for k, v in scores.items() if isinstance(v, float)}}
+
+        began = time.perf_counter()
+        trainer = Trainer(self.module_, t, batches, loss_fn, validate,
+                          checkpoint_dir=checkpoint_dir, callbacks=callbacks, monitor=t.monitor)
+        result = trainer.fit(resume=resume, batches_per_epoch=-(-len(pairs) // t.batch_size))
+        self.module_.eval()
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        self.fit_info_ = {
+            "train_pairs": len(pairs), "left_out_too_long": len(sources) - len(kept),
+            "val_pairs": len(val), "source_vocab": len(self.source_vocab_),
+            "target_vocab": len(self.target_vocab_),
+            "parameters": count_parameters(self.module_), "epochs": len(result.history),
+            "best_epoch": result.best_epoch, "stopped": result.stopped,
+            "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+            "monitor": t.monitor,
+        }
+        return self
+
+    @staticmethod
+    def _batch(pairs: Sequence[tuple[list[int], list[int]]]) -> tuple[torch.Tensor, ...]:
+        source, lengths = _padded([p[0] for p in pairs])
+        target, _ = _padded([p[1] for p in pairs])
+        return source, lengths, target
+
+    # ---- decoding ---------------------------------------------------------------------
+
+    def _max_length(self, source_length: int) -> int:
+        return int(self.config.decode.max_ratio * source_length) + 10
+
+    def _step(self, module: EncoderDecoder, memory: Memory, tokens: torch.Tensor,
+              carried: Any) -> tuple[torch.Tensor, Any]:
+        logits, carried, _ = module.step(tokens, carried, memory)
+        return torch.log_softmax(logits.float(), dim=-1), carried
+
+    def _greedy(self, texts: Sequence[str], module: EncoderDecoder | None = None) -> list[str]:
+        module = module or self.module_
+        out: list[str] = []
+        v = self.target_vocab_
+        with torch.inference_mode():
+            for begin in range(0, len(texts), DECODE_BATCH):
+                rows = [self._source_ids(text) for text in texts[begin:begin + DECODE_BATCH]]
+                source, lengths = _padded(rows)
+                memory, carried = module.encode(source, lengths)
+                ids = greedy(partial(self._step, module, memory), carried, len(rows),
+                             v.stoi[BOS], v.stoi[EOS], self._max_length(int(lengths.max())))
+                out += [self._text(row) for row in ids]
+        return out
+
+    def translate_n_best(self, texts: Sequence[str], beam_width: int | None = None,
+                         n_best: int = 1) -> list[list[Output]]:
+        """The ``n_best`` outputs of each text (beam search), best first, with scores."""
+        self._check_fitted()
+        width = beam_width or self.config.decode.beam_width
+        v, out = self.target_vocab_, []
+        with torch.inference_mode():
+            for text in texts:
+                source, lengths = _padded([self._source_ids(text)])
+                memory, carried = self.module_.encode(source, lengths)
+                found = beam_search(
+                    lambda tokens, carried, memory=memory: self._step(
+                        self.module_, memory.repeat(len(tokens)) if len(tokens) != 1
+                        else memory, tokens, carried),
+                    carried, select_state, v.stoi[BOS], v.stoi[EOS], max(width, n_best),
+                    self._max_length(int(lengths[0])), self.config.decode.length_penalty,
+                    n_best)
+                out.append([self._output(h) for h in found])
+        return out
+
+    def _output(self, hypothesis: Hypothesis) -> Output:
+        tokens = [self.target_vocab_.itos[i] for i in hypothesis.tokens]
+        return Output(self._text(hypothesis.tokens), tokens, hypothesis.log_probability,
+                      hypothesis.score, hypothesis.finished)
+
+    def translate(self, texts: Sequence[str], beam_width: int | None = None) -> list[str]:
+        """The best output of each text."""
+        self._check_fitted()
+        if (beam_width or self.config.decode.beam_width) == 1:
+            return self._greedy(texts)
+        return [found[0].text for found in self.translate_n_best(texts, beam_width)]
+
+    def attention(self, source: str, target: str) -> tuple[list[str], list[str], np.ndarray]:
+        """The attention weights ``[target tokens + </s>, source tokens]`` while the model
+        reads ``target`` after ``source`` (teacher forcing), with both token lists."""
+        self._check_fitted()
+        ids = self._target_ids(target)
+        with torch.inference_mode():
+            src, lengths = _padded([self._source_ids(source)])
+            memory, carried = self.module_.encode(src, lengths)
+            rows = []
+            for token in ids[:-1]:
+                _, carried, weights = self.module_.step(torch.tensor([token]), carried, memory)
+                rows.append(weights[0].numpy() if weights is not None
+                            else np.zeros(src.size(1)))
+        shown = [self.source_vocab_.itos[i] for i in src[0].tolist()]
+        produced = [self.target_vocab_.itos[i] for i in ids[1:]]
+        return shown, produced, np.stack(rows)
+
+    # ---- bundle -----------------------------------------------------------------------
+
+    def to_bundle(self, metrics: dict[str, Any] | None = None
+                  ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Weights; vocabularies and settings in the JSON header."""
+        meta = {"config": self.config.model_dump(mode="json"),
+                "source_vocab": self.source_vocab_.to_dict(),
+                "target_vocab": self.target_vocab_.to_dict(),
+                "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
+        return prefixed(self.module_.state_dict()), meta
+
+    @classmethod
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Seq2Seq:
+        self = cls(Seq2SeqConfig.model_validate(meta["config"]))
+        self.source_vocab_ = Vocab.from_dict(meta["source_vocab"])
+        self.target_vocab_ = Vocab.from_dict(meta["target_vocab"])
+        self.module_ = self._build()
+        self.module_.load_state_dict(unprefixed(tensors))
+        self.module_.eval()
+        return self

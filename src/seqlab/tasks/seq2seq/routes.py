@@ -1,0 +1,83 @@
+"""``POST /translate``: a sequence-to-sequence model's route on the server app.
+
+The body holds ``texts`` (a list) or ``text`` (one string), and optionally the beam width
+(capped by the server) and how many outputs to return per text; each text comes back
+with its outputs, best first, and their scores.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
+from seqlab.tasks.seq2seq.model import Seq2Seq
+
+MAX_BEAM = 16
+
+
+class TranslateRequest(BaseModel):
+    """Either ``texts`` (a list) or ``text`` (one string), and how to search."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"text": "the fourth of july nineteen ninety", "n_best": 2}]})
+    texts: list[str] | None = Field(None, description="texts to translate")
+    text: str | None = Field(None, description="a single text to translate")
+    beam_width: int | None = Field(None, ge=1, description="default: the model's")
+    n_best: int = Field(1, ge=1, le=MAX_BEAM, description="outputs per text")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> TranslateRequest:
+        if (self.texts is None) == (self.text is None):
+            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
+        return self
+
+    def all_texts(self) -> list[str]:
+        return self.texts if self.texts is not None else [self.text or ""]
+
+
+def serve(settings: ServeSettings) -> ServedModel:
+    """Load the model once, for the server app."""
+    identity = model_identity(settings.model)
+    return ServedModel(identity, partial(mount, model=Seq2Seq.load(settings.model),
+                                         identity=identity, max_texts=settings.max_texts,
+                                         max_chars=settings.max_chars))
+
+
+def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, Any],
+          max_texts: int = 256, max_chars: int = 20_000) -> Mounted:
+    """Add ``POST /translate`` for ``model`` to ``app``."""
+
+    @app.post("/translate", responses={413: {"description": "a limit was exceeded"},
+                                       422: {"description": "malformed request"}})
+    def translate(request: TranslateRequest) -> Any:
+        texts = request.all_texts()
+        if len(texts) > max_texts:
+            return refuse(413, f"{len(texts)} texts in one request; the limit is {max_texts}",
+                          limit=max_texts)
+        for index, text in enumerate(texts):
+            if len(text) > max_chars:
+                return refuse(413, f"text {index} has {len(text)} characters; the limit is "
+                                   f"{max_chars}", limit=max_chars)
+        width = request.beam_width or model.config.decode.beam_width
+        if width > MAX_BEAM:
+            return refuse(413, f"beam width {width}; the limit is {MAX_BEAM}", limit=MAX_BEAM)
+        with lock:
+            found = model.translate_n_best(texts, max(width, request.n_best), request.n_best)
+        return {"model": identity, "results": [
+            [{"text": o.text, "score": o.score, "log_probability": o.log_probability,
+              "finished": o.finished} for o in outputs] for outputs in found]}
+
+    return Mounted(f"Sequence-to-sequence model **{identity['name']}**",
+                   '{"text": "…"} or {"texts": ["…"]}',
+                   {"task": "seq2seq", "level": model.config.data.level,
+                    "metrics": getattr(model, "metrics_", {}),
+                    "settings": model.config.model_dump(mode="json"),
+                    "limits": {"max_texts": max_texts, "max_chars": max_chars,
+                               "max_beam": MAX_BEAM}})

@@ -1,0 +1,178 @@
+"""What ``seqlab seq2seq train`` and ``evaluate`` do, as library functions: read the pairs,
+train, score validation (and test, once) beside the baselines, write the run folder."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from seqlab.artifacts import atomic_write_text
+from seqlab.config import apply_overrides
+from seqlab.data.writers import write_table
+from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.task import floats
+from seqlab.evaluation.plots import plot_learning_curves
+from seqlab.evaluation.report import write_report
+from seqlab.tasks.seq2seq.config import Seq2SeqConfig
+from seqlab.tasks.seq2seq.metrics import edit_distance, seq2seq_scores
+from seqlab.tasks.seq2seq.model import Seq2Seq
+from seqlab.tasks.seq2seq.pairs import Pairs, PairSplits, load_pair_splits, read_pairs
+from seqlab.training.trainer import TrainCallbacks
+
+Notify = Callable[[str], None]
+MODEL_FILE = "model.safetensors"
+SHOWN = ("bleu", "chrf", "exact_match", "token_error_rate", "char_error_rate")
+HEATMAPS = 3
+
+
+@dataclass
+class Seq2SeqOutcome:
+    """Where a run went and how the model and its baselines scored."""
+
+    run_dir: Path
+    model_path: Path
+    leaderboard: list[dict[str, Any]]
+
+
+def _scored(name: str, outputs: Callable[[Pairs], list[str]], splits: PairSplits
+            ) -> dict[str, Any]:
+    row: dict[str, Any] = {"model": name}
+    for part in ("val", "test"):
+        pairs = getattr(splits, part)
+        if pairs is not None:
+            row[part] = seq2seq_scores(outputs(pairs), pairs.targets)
+    return row
+
+
+def _name(config: Seq2SeqConfig, attention: str | None = None) -> str:
+    m = config.model
+    kind = attention or m.attention
+    return (f"{'bi' if m.bidirectional else ''}{m.cell} {m.num_layers}×{m.hidden_size}, "
+            f"attention {kind}")
+
+
+def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None,
+                  resume: bool = False, overwrite: bool = False,
+                  notify: Notify = lambda _: None) -> Seq2SeqOutcome:
+    """Train, score validation and test (once) beside the baselines, write the run."""
+    splits = load_pair_splits(config)
+    for note in splits.notes:
+        notify(f"data: {note}")
+    run_dir = prepare_run_dir(config, resume, overwrite)
+    model = Seq2Seq(config).fit(splits.train, splits.val,
+                                checkpoint_dir=run_dir / "checkpoints", resume=resume,
+                                callbacks=callbacks)
+    board = [_scored(_name(config), lambda p: model.translate(p.sources), splits)]
+    if config.ablation and config.model.attention != "none":
+        notify("ablation: the same model without attention")
+        plain = Seq2Seq(apply_overrides(config, {"model.attention": "none"})).fit(
+            splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints" / "ablation",
+            resume=resume, callbacks=callbacks)
+        board.append(_scored(_name(config, "none"), lambda p: plain.translate(p.sources),
+                             splits))
+    board.append(_scored("copy the source", lambda p: list(p.sources), splits))
+    ours = board[0]
+    metrics = {"model": ours["model"], "val": floats(ours["val"]),
+               "test": floats(ours.get("test")) or None, "leaderboard": board,
+               "fit_info": model.fit_info_, "data": splits.notes,
+               "signatures": {k: ours["val"][f"{k}_signature"] for k in ("bleu", "chrf")}}
+    model_path = model.save(run_dir / MODEL_FILE, {"val": metrics["val"],
+                                                   "test": metrics["test"]})
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    write_history(run_dir / "history.csv", model.history_)
+    plot_learning_curves(model.history_, run_dir / "learning_curves.png",
+                         config.training.monitor, model.best_epoch_)
+    outputs = model.translate(splits.val.sources)
+    write_table(pd.DataFrame({"source": splits.val.sources, "reference": splits.val.targets,
+                              "output": outputs}), run_dir / "val_outputs.tsv")
+    _plot_attention(model, splits.val, run_dir / "attention.png")
+    _write_report(run_dir, config, model, board, splits, outputs)
+    return Seq2SeqOutcome(run_dir, model_path, board)
+
+
+def _plot_attention(model: Seq2Seq, val: Pairs, path: Path) -> None:
+    """Heat-maps of the attention over the source for the first validation pairs."""
+    shown = min(HEATMAPS, len(val))
+    fig, axes = plt.subplots(1, shown, figsize=(5 * shown, 4.5), squeeze=False)
+    for ax, source, target in zip(axes[0], val.sources, val.targets, strict=False):
+        read, written, weights = model.attention(source, target)
+        ax.imshow(weights, cmap="Blues", aspect="auto", vmin=0, vmax=1)
+        ax.set_xticks(range(len(read)), read, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(written)), written, fontsize=7)
+        ax.set_xlabel("source")
+        ax.set_ylabel("output (reference read back)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _examples(pairs: Pairs, outputs: list[str], count: int) -> dict[str, Any]:
+    """The best and worst validation pairs by character error rate."""
+    rated = sorted(range(len(pairs)), key=lambda i: edit_distance(outputs[i], pairs.targets[i])
+                   / max(len(pairs.targets[i]), 1))
+    rows = [[pairs.sources[i], pairs.targets[i], outputs[i]] for i in rated]
+    header = ["source", "reference", "output"]
+    return {"Best validation outputs": (header, rows[:count]),
+            "Worst validation outputs": (header, rows[::-1][:count])}
+
+
+def _write_report(run_dir: Path, config: Seq2SeqConfig, model: Seq2Seq,
+                  board: list[dict[str, Any]], splits: PairSplits, outputs: list[str]) -> None:
+    info, ours = model.fit_info_, board[0]
+    final, which = (ours["test"], "Test") if "test" in ours else (ours["val"], "Validation")
+    header = ["model", *(f"val {k}" for k in SHOWN), *(f"test {k}" for k in SHOWN
+                                                       if "test" in ours)]
+    rows = [[row["model"], *(round(row["val"][k], 4) for k in SHOWN),
+             *(round(row["test"][k], 4) for k in SHOWN if "test" in row)] for row in board]
+    write_report(run_dir, f"seqlab seq2seq: {config.name}", {
+        "summary": [
+            f"data: {config.data.train}; {config.data.level} tokens; "
+            f"{info['train_pairs']:,} training pairs ({info['left_out_too_long']:,} left out, "
+            f"longer than {config.data.max_tokens} tokens), {info['val_pairs']:,} validation",
+            f"model: {ours['model']}, {info['parameters']:,} parameters; vocabularies "
+            f"{info['source_vocab']:,} → {info['target_vocab']:,}",
+            f"validation {info['monitor']} (greedy) chose epoch {info['best_epoch']} of "
+            f"{info['epochs']}; outputs by beam search, width {config.decode.beam_width}",
+            f"BLEU: {ours['val']['bleu_signature']}; chrF: {ours['val']['chrf_signature']}",
+            *[f"data: {note}" for note in splits.notes],
+        ],
+        "cards_title": f"{which} scores",
+        "cards": [("BLEU", final["bleu"]), ("chrF", final["chrf"]),
+                  ("exact match", final["exact_match"]),
+                  ("char error rate", final["char_error_rate"])],
+        "tables": {"The model beside its baselines": (header, rows),
+                   **_examples(splits.val, outputs, config.examples)},
+        "images": {"Attention (validation pairs)": "attention.png",
+                   "Learning curves": "learning_curves.png"},
+        "facts": {"training seconds": round(info["train_seconds"], 1), "seed": config.seed,
+                  "model file": MODEL_FILE,
+                  "reproduce": f"seqlab seq2seq train --config {run_dir / 'config.yaml'} "
+                               "--force"},
+    })
+
+
+def evaluate_seq2seq(model_path: str | Path, data: str, target: str | None,
+                     out_dir: str | Path, beam_width: int | None = None,
+                     columns: dict[str, str] | None = None) -> dict[str, Any]:
+    """Score a saved model on pairs (a table, or a source file and its target file; a
+    table's ``columns`` as the model's config names them unless given); write
+    metrics.json and the outputs beside the references."""
+    model = Seq2Seq.load(model_path)
+    pairs = read_pairs(data, target, model.config.data.model_copy(update=columns or {}))
+    outputs = model.translate(pairs.sources, beam_width)
+    scores = {**seq2seq_scores(outputs, pairs.targets), "notes": pairs.notes}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "metrics.json", json.dumps(scores, indent=2))
+    write_table(pd.DataFrame({"source": pairs.sources, "reference": pairs.targets,
+                              "output": outputs}), out / "outputs.tsv")
+    return scores
