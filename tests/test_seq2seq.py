@@ -106,7 +106,8 @@ def brute_force(length_penalty: float) -> list[tuple[list[int], float]]:
 def test_a_wide_beam_finds_what_brute_force_enumeration_finds(length_penalty):
     select = lambda carried, index: carried[index]  # noqa: E731
     found = beam_search(stub_step, torch.zeros((1, 1), dtype=torch.long), select, BOS, EOS,
-                        width=64, max_length=LENGTH, length_penalty=length_penalty, n_best=5)
+                        width=64, max_lengths=[LENGTH], length_penalty=length_penalty,
+                        n_best=5)[0]
     expected = brute_force(length_penalty)[:5]
     assert [h.tokens for h in found] == [tokens for tokens, _ in expected]
     assert [h.score for h in found] == pytest.approx([score for _, score in expected])
@@ -115,14 +116,24 @@ def test_a_wide_beam_finds_what_brute_force_enumeration_finds(length_penalty):
 def test_greedy_and_a_beam_of_one_agree_and_never_run_past_the_limit():
     select = lambda carried, index: carried[index]  # noqa: E731
     one = beam_search(stub_step, torch.zeros((1, 1), dtype=torch.long), select, BOS, EOS,
-                      width=1, max_length=LENGTH)[0]
+                      width=1, max_lengths=[LENGTH])[0][0]
     assert greedy(stub_step, torch.zeros((1, 1), dtype=torch.long), 1, BOS, EOS,
                   LENGTH) == [one.tokens]
     never_ends = lambda tokens, carried: (torch.log_softmax(  # noqa: E731
         torch.tensor([[-9.0, 1.0, 0.0]]).repeat(len(tokens), 1), -1), carried)
     assert greedy(never_ends, None, 2, BOS, EOS, 7) == [[1] * 7, [1] * 7]
-    cut = beam_search(never_ends, None, lambda c, i: c, BOS, EOS, 2, 7)[0]
+    cut = beam_search(never_ends, None, lambda c, i: c, BOS, EOS, 2, [7])[0][0]
     assert len(cut.tokens) == 7 and not cut.finished
+
+
+def test_sentences_searched_together_get_what_each_gets_alone():
+    select = lambda carried, index: carried[index]  # noqa: E731
+    start = torch.zeros((3, 1), dtype=torch.long)
+    together = beam_search(stub_step, start, select, BOS, EOS, 2, [3, 2, 1], 1.0, 2)
+    alone = [beam_search(stub_step, start[:1], select, BOS, EOS, 2, [limit], 1.0, 2)[0]
+             for limit in (3, 2, 1)]
+    assert [[(h.tokens, h.score) for h in found] for found in together] == \
+        [[(h.tokens, h.score) for h in found] for found in alone]
 
 
 # ---- learning ----------------------------------------------------------------------------
@@ -200,3 +211,18 @@ def test_the_server_translates_with_n_best_and_caps_the_beam(dates_run):
     assert client.post("/translate", json={"text": "x", "beam_width": 99}).status_code == 413
     assert client.post("/translate", json={"text": "x", "n_best": 0}).status_code == 422
     assert client.get("/model").json()["task"] == "seq2seq"
+
+
+def test_subwords_are_learned_saved_and_give_readable_text_back(tmp_path):
+    sources = ["ein hund läuft", "zwei hunde laufen", "ein kind spielt", "zwei kinder spielen"]
+    pairs = Pairs(sources * 8, [s.upper() for s in sources] * 8, "memory")
+    config = apply_overrides(Seq2SeqConfig(), {**TOY, "data.subwords": 60,
+                                               "training.max_epochs": 3})
+    model = Seq2Seq(config).fit(pairs, pairs)
+    pieces = model.tokens("zwei hunde laufen", "source")
+    assert len(pieces) >= 3 and pieces[0].startswith("▁")
+    assert model._text(model.target_vocab_.encode(model.tokens("ZWEI HUNDE", "target"))
+                       ) == "ZWEI HUNDE"
+    loaded = Seq2Seq.load(model.save(tmp_path / "bpe.safetensors"))
+    assert loaded.tokens("zwei hunde laufen", "source") == pieces
+    assert loaded.translate(sources) == model.translate(sources)

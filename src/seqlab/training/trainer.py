@@ -45,6 +45,11 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 }
 
 
+
+def count_parameters(model: nn.Module) -> int:
+    """The number of trainable parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
 def set_seed(seed: int) -> None:
     """Seed python, numpy and torch; every task calls this before building its model."""
     random.seed(seed)

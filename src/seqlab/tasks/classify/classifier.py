@@ -33,14 +33,13 @@ from seqlab.tasks.classify.network import (
     MODULES,
     balanced_class_weights,
     build_module,
-    count_parameters,
     predict_logits,
     softmax,
 )
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
 
 BUNDLE_KIND = "seqlab.text_classifier"

@@ -115,10 +115,6 @@ def build_module(config: ModelConfig, vocab_size: int, num_classes: int) -> nn.M
     return MODULES.get(config.kind)(config, vocab_size, num_classes)
 
 
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
-
-
 def predict_logits(model: nn.Module, sequences: Sequence[np.ndarray],
                    batch_size: int = 256) -> np.ndarray:
     """Logits for every sequence, in input order, computed in length-sorted batches."""

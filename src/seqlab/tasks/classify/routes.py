@@ -16,11 +16,11 @@ from typing import Any, Protocol
 import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
-from seqlab.serving.rules import refuse
+from seqlab.serving.texts import TextsRequest, over_limits
 
 
 class Predictor(Protocol):
@@ -29,22 +29,11 @@ class Predictor(Protocol):
     def predict_proba(self, texts: list[str]) -> np.ndarray: ...
 
 
-class PredictRequest(BaseModel):
+class PredictRequest(TextsRequest):
     """Either ``texts`` (a list) or ``text`` (one string)."""
 
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"texts": ["i feel great"]}]})
-    texts: list[str] | None = Field(None, description="texts to classify")
-    text: str | None = Field(None, description="a single text to classify")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> PredictRequest:
-        if (self.texts is None) == (self.text is None):
-            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
-        return self
-
-    def all_texts(self) -> list[str]:
-        return self.texts if self.texts is not None else [self.text or ""]
 
 
 class Prediction(BaseModel):
@@ -95,13 +84,9 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
                          422: {"description": "malformed request"}})
     def predict(request: PredictRequest) -> Any:
         texts = request.all_texts()
-        if len(texts) > settings.max_texts:
-            return refuse(413, f"{len(texts)} texts in one request; the limit is "
-                               f"{settings.max_texts}", limit=settings.max_texts)
-        too_long = [i for i, t in enumerate(texts) if len(t) > settings.max_chars]
-        if too_long:
-            return refuse(413, f"text {too_long[0]} has {len(texts[too_long[0]])} characters; "
-                               f"the limit is {settings.max_chars}", limit=settings.max_chars)
+        refused = over_limits(texts, settings.max_texts, settings.max_chars)
+        if refused is not None:
+            return refused
         with lock:
             proba = predictor.predict_proba(texts) if texts else np.zeros((0, 0))
         labels = predictor.labels_

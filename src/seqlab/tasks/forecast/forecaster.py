@@ -18,13 +18,12 @@ from torch import nn
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
 from seqlab.errors import ConfigError, DataError
-from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.metrics import mase_scale
 from seqlab.tasks.forecast.network import SequenceForecaster
 from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.forecast.windows import Scaler, SplitPlan, make_inputs, make_windows
-from seqlab.training.trainer import TrainCallbacks, Trainer, TrainResult, set_seed
+from seqlab.training.trainer import TrainCallbacks, Trainer, TrainResult, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab-forecaster"
 

@@ -25,14 +25,13 @@ from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
 from seqlab.errors import DataError, SeqlabError
 from seqlab.nn.encoder import detach_state
-from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus
 from seqlab.tasks.lm.network import RecurrentLanguageModel
 from seqlab.tasks.lm.sampling import check_sampling, next_token
 from seqlab.text.levels import LEVELS, NEWLINE, Level
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab-language-model"
 UNTIL = ("word", "line")

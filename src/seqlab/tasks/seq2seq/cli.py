@@ -62,6 +62,8 @@ def train(
     test: Annotated[str | None, typer.Option(help="test pairs, scored once")] = None,
     test_target: Annotated[str | None, typer.Option()] = None,
     level: Annotated[str | None, typer.Option(help="spaced (default), word or char tokens")] = None,
+    subwords: Annotated[int | None, typer.Option(
+        help="learn this many BPE subwords per side instead")] = None,
     attention: Annotated[str | None, typer.Option(
         help="none, additive (Bahdanau), dot or general (Luong)")] = None,
     cell: opt.Cell = None, layers: opt.Layers = None, hidden_size: opt.HiddenSize = None,
@@ -74,10 +76,10 @@ def train(
     """Train an encoder–decoder on DATA; validation BLEU picks the epoch."""
     return {"data.train": data, "data.train_target": target,
             "data.source_column": source_column, "data.target_column": target_column,
-            "data.val": val,
-            "data.val_target": val_target, "data.test": test, "data.test_target": test_target,
-            "data.level": level, "model.attention": attention, "model.cell": cell,
-            "model.num_layers": layers, "model.hidden_size": hidden_size,
+            "data.val": val, "data.val_target": val_target, "data.test": test,
+            "data.test_target": test_target, "data.level": level, "data.subwords": subwords,
+            "model.attention": attention, "model.cell": cell, "model.num_layers": layers,
+            "model.hidden_size": hidden_size,
             "model.embedding_dim": embedding_dim, "decode.beam_width": beam_width,
             "ablation": ablation}
 

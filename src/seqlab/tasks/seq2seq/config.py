@@ -40,6 +40,9 @@ class PairsConfig(StrictModel):
                                    "the run's seed (compare and tune fix it)")
     level: LevelName = Field("spaced", description="spaced (words and marks, spaces kept "
                              "so outputs read as written), word, or char")
+    subwords: int | None = Field(None, ge=50, description="train a BPE model of this many "
+                                 "subwords per side on the training pairs (saved in the "
+                                 "bundle) and read subwords instead of `level`")
     lowercase: bool = False
     max_tokens: int = Field(60, ge=1, description="pairs with a longer side are left out "
                             "of training (and counted)")

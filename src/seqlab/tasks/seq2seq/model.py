@@ -25,15 +25,14 @@ from torch import nn
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
 from seqlab.errors import DataError
-from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.metrics import seq2seq_scores
 from seqlab.tasks.seq2seq.network import EncoderDecoder, Memory, select_state
 from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.seq2seq.search import Hypothesis, beam_search, greedy
 from seqlab.text.levels import LEVELS, Level
-from seqlab.text.vocab import PAD_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.text.vocab import PAD_ID, UNK, Vocab
+from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab-seq2seq"
 BOS, EOS = "<s>", "</s>"
@@ -71,6 +70,7 @@ class Seq2Seq(Estimator):
 
     def __init__(self, config: Seq2SeqConfig | None = None) -> None:
         self.config = config or Seq2SeqConfig()
+        self.subwords_: dict[str, Any] = {}
 
     # ---- tokens -----------------------------------------------------------------------
 
@@ -78,20 +78,47 @@ class Seq2Seq(Estimator):
     def level(self) -> Level:
         return LEVELS.get(self.config.data.level)
 
-    def tokens(self, text: str) -> list[str]:
-        """The tokens of ``text`` as the model reads them."""
-        return self.level.split(text.lower() if self.config.data.lowercase else text)
+    def tokens(self, text: str, side: str = "source") -> list[str]:
+        """The tokens of ``text`` as the model reads the ``side`` (source or target)."""
+        text = text.lower() if self.config.data.lowercase else text
+        if self.subwords_:
+            return self.subwords_[side].encode(text).tokens
+        return self.level.split(text)
 
     def _source_ids(self, text: str) -> list[int]:
-        return self.source_vocab_.encode(self.tokens(text)[: self.config.data.max_tokens]
-                                         ).tolist()
+        tokens = self.tokens(text, "source")[: self.config.data.max_tokens]
+        return self.source_vocab_.encode(tokens).tolist()
 
     def _target_ids(self, text: str) -> list[int]:
         v = self.target_vocab_
-        return [v.stoi[BOS], *v.encode(self.tokens(text)).tolist(), v.stoi[EOS]]
+        return [v.stoi[BOS], *v.encode(self.tokens(text, "target")).tolist(), v.stoi[EOS]]
 
     def _text(self, ids: Sequence[int]) -> str:
-        return self.level.join([self.target_vocab_.itos[i] for i in ids]).strip()
+        level = LEVELS.get("spaced") if self.subwords_ else self.level  # BPE marks spaces too
+        return level.join([self.target_vocab_.itos[i] for i in ids]).strip()
+
+    def _train_subwords(self, train: Pairs) -> None:
+        """BPE models of ``data.subwords`` pieces, one per side (one for both with a shared
+        vocabulary), learned from the training pairs."""
+        d = self.config.data
+        self.subwords_ = {}
+        if not d.subwords:
+            return
+        from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+        def learn(texts: list[str]) -> Any:
+            bpe = Tokenizer(models.BPE(unk_token=UNK))
+            bpe.pre_tokenizer = pre_tokenizers.Metaspace()
+            bpe.train_from_iterator([t.lower() if d.lowercase else t for t in texts],
+                                    trainers.BpeTrainer(vocab_size=d.subwords,
+                                                        special_tokens=[UNK]))
+            return bpe
+
+        if d.shared_vocab:
+            self.subwords_["source"] = self.subwords_["target"] = learn(train.sources
+                                                                        + train.targets)
+        else:
+            self.subwords_ = {"source": learn(train.sources), "target": learn(train.targets)}
 
     # ---- training ---------------------------------------------------------------------
 
@@ -109,8 +136,9 @@ class Seq2Seq(Estimator):
         if t.threads:
             torch.set_num_threads(t.threads)
         set_seed(cfg.seed)
-        sources = [self.tokens(s) for s in train.sources]
-        targets = [self.tokens(s) for s in train.targets]
+        self._train_subwords(train)
+        sources = [self.tokens(s, "source") for s in train.sources]
+        targets = [self.tokens(s, "target") for s in train.targets]
         kept = [i for i, (s, g) in enumerate(zip(sources, targets, strict=True))
                 if 0 < len(s) <= d.max_tokens and 0 < len(g) <= d.max_tokens]
         if not kept:
@@ -202,24 +230,32 @@ class Seq2Seq(Estimator):
                 out += [self._text(row) for row in ids]
         return out
 
+    def _beam_step(self, tokens: torch.Tensor, carried: Any) -> tuple[torch.Tensor, Any]:
+        decoder, memory = carried
+        logits, decoder, _ = self.module_.step(tokens, decoder, memory)
+        return torch.log_softmax(logits.float(), dim=-1), (decoder, memory)
+
+    @staticmethod
+    def _beam_select(carried: Any, index: torch.Tensor) -> Any:
+        decoder, memory = carried
+        return select_state(decoder, index), Memory(memory.states[index], memory.mask[index])
+
     def translate_n_best(self, texts: Sequence[str], beam_width: int | None = None,
                          n_best: int = 1) -> list[list[Output]]:
         """The ``n_best`` outputs of each text (beam search), best first, with scores."""
         self._check_fitted()
-        width = beam_width or self.config.decode.beam_width
+        width = max(beam_width or self.config.decode.beam_width, n_best)
         v, out = self.target_vocab_, []
         with torch.inference_mode():
-            for text in texts:
-                source, lengths = _padded([self._source_ids(text)])
-                memory, carried = self.module_.encode(source, lengths)
-                found = beam_search(
-                    lambda tokens, carried, memory=memory: self._step(
-                        self.module_, memory.repeat(len(tokens)) if len(tokens) != 1
-                        else memory, tokens, carried),
-                    carried, select_state, v.stoi[BOS], v.stoi[EOS], max(width, n_best),
-                    self._max_length(int(lengths[0])), self.config.decode.length_penalty,
-                    n_best)
-                out.append([self._output(h) for h in found])
+            for begin in range(0, len(texts), DECODE_BATCH):
+                source, lengths = _padded([self._source_ids(text)
+                                           for text in texts[begin:begin + DECODE_BATCH]])
+                memory, decoder = self.module_.encode(source, lengths)
+                found = beam_search(self._beam_step, (decoder, memory), self._beam_select,
+                                    v.stoi[BOS], v.stoi[EOS], width,
+                                    [self._max_length(int(n)) for n in lengths],
+                                    self.config.decode.length_penalty, n_best)
+                out += [[self._output(h) for h in hypotheses] for hypotheses in found]
         return out
 
     def _output(self, hypothesis: Hypothesis) -> Output:
@@ -259,6 +295,7 @@ class Seq2Seq(Estimator):
         meta = {"config": self.config.model_dump(mode="json"),
                 "source_vocab": self.source_vocab_.to_dict(),
                 "target_vocab": self.target_vocab_.to_dict(),
+                "subwords": {side: bpe.to_str() for side, bpe in self.subwords_.items()},
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
         return prefixed(self.module_.state_dict()), meta
 
@@ -267,6 +304,11 @@ class Seq2Seq(Estimator):
         self = cls(Seq2SeqConfig.model_validate(meta["config"]))
         self.source_vocab_ = Vocab.from_dict(meta["source_vocab"])
         self.target_vocab_ = Vocab.from_dict(meta["target_vocab"])
+        if meta.get("subwords"):
+            from tokenizers import Tokenizer
+
+            self.subwords_ = {side: Tokenizer.from_str(text)
+                              for side, text in meta["subwords"].items()}
         self.module_ = self._build()
         self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()

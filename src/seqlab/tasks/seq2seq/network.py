@@ -55,11 +55,6 @@ class Memory:
     states: torch.Tensor
     mask: torch.Tensor
 
-    def repeat(self, times: int) -> Memory:
-        """Each sentence's memory ``times`` times in a row (one per beam)."""
-        return Memory(self.states.repeat_interleave(times, 0),
-                      self.mask.repeat_interleave(times, 0))
-
 
 class EncoderDecoder(nn.Module):
     """Source ids → memory and the decoder's first state; one decoder step at a time."""

@@ -12,34 +12,24 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
+from seqlab.serving.texts import TextsRequest, over_limits
 from seqlab.tasks.seq2seq.model import Seq2Seq
 
 MAX_BEAM = 16
 
 
-class TranslateRequest(BaseModel):
+class TranslateRequest(TextsRequest):
     """Either ``texts`` (a list) or ``text`` (one string), and how to search."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"text": "the fourth of july nineteen ninety", "n_best": 2}]})
-    texts: list[str] | None = Field(None, description="texts to translate")
-    text: str | None = Field(None, description="a single text to translate")
     beam_width: int | None = Field(None, ge=1, description="default: the model's")
     n_best: int = Field(1, ge=1, le=MAX_BEAM, description="outputs per text")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> TranslateRequest:
-        if (self.texts is None) == (self.text is None):
-            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
-        return self
-
-    def all_texts(self) -> list[str]:
-        return self.texts if self.texts is not None else [self.text or ""]
 
 
 def serve(settings: ServeSettings) -> ServedModel:
@@ -58,13 +48,9 @@ def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, An
                                        422: {"description": "malformed request"}})
     def translate(request: TranslateRequest) -> Any:
         texts = request.all_texts()
-        if len(texts) > max_texts:
-            return refuse(413, f"{len(texts)} texts in one request; the limit is {max_texts}",
-                          limit=max_texts)
-        for index, text in enumerate(texts):
-            if len(text) > max_chars:
-                return refuse(413, f"text {index} has {len(text)} characters; the limit is "
-                                   f"{max_chars}", limit=max_chars)
+        refused = over_limits(texts, max_texts, max_chars)
+        if refused is not None:
+            return refused
         width = request.beam_width or model.config.decode.beam_width
         if width > MAX_BEAM:
             return refuse(413, f"beam width {width}; the limit is {MAX_BEAM}", limit=MAX_BEAM)

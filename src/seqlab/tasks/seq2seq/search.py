@@ -6,13 +6,13 @@ model that never says end-of-sequence still ends. A step function takes the last
 beam search keeps the ``width`` best hypotheses and scores each finished one by its
 log-probability divided by ``length ** length_penalty``. The search stops once no live
 hypothesis can beat the ``n_best`` finished ones, so it returns the best outputs the beam
-reached, not merely the first to finish.
+reached, not merely the first to finish. A batch of sentences is searched together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -64,40 +64,71 @@ def greedy(step: Step, carried: Any, batch: int, bos: int, eos: int, max_length:
     return out
 
 
-def beam_search(step: Step, carried: Any, select: Select, bos: int, eos: int, width: int,
-                max_length: int, length_penalty: float = 1.0, n_best: int = 1
-                ) -> list[Hypothesis]:
-    """The ``n_best`` best outputs of one sentence (``carried`` holds one row), best first."""
-    beams: list[list[int]] = [[]]
-    scores = torch.zeros(1)
-    last = torch.full((1,), bos, dtype=torch.long)
-    finished: list[Hypothesis] = []
-    for length in range(1, max_length + 1):
-        log_probs, carried = step(last, carried)
-        total = (scores.unsqueeze(1) + log_probs.float()).flatten()
-        vocab = log_probs.size(1)
-        keep_rows, keep_tokens, keep_scores = [], [], []
-        # the best candidates, until `width` live ones; an end-of-sequence candidate
-        # ranked above them finishes its hypothesis
-        for flat in torch.argsort(total, descending=True)[: 2 * width].tolist():
-            if len(keep_rows) == width:
-                break
-            row, token, value = flat // vocab, flat % vocab, float(total[flat])
-            if token == eos:
-                finished.append(Hypothesis(beams[row], value,
-                                           normalised(value, length, length_penalty), True))
-            else:
-                keep_rows.append(row)
-                keep_tokens.append(token)
-                keep_scores.append(value)
-        if not keep_rows or _settled(finished, keep_scores, n_best, max_length,
-                                     length_penalty):
+@dataclass
+class _Beams:
+    """One sentence's live hypotheses (tokens and log-probabilities) and finished ones."""
+
+    tokens: list[list[int]]
+    scores: list[float]
+    max_length: int
+    finished: list[Hypothesis] = field(default_factory=list)
+
+
+def _advance(beams: _Beams, log_probs: torch.Tensor, eos: int, width: int, length: int,
+             length_penalty: float, n_best: int) -> list[tuple[int, int]]:
+    """Extend one sentence's beams by one token; return the (row, token) pairs that stay
+    live (none once the sentence is settled or at its length limit)."""
+    total = (torch.tensor(beams.scores).unsqueeze(1) + log_probs).flatten()
+    vocab = log_probs.size(1)
+    kept: list[tuple[int, int, float]] = []
+    # the best candidates, until `width` live ones; an end-of-sequence candidate ranked
+    # above them finishes its hypothesis
+    for flat in torch.argsort(total, descending=True)[: 2 * width].tolist():
+        if len(kept) == width:
             break
-        index = torch.tensor(keep_rows)
-        beams = [beams[r] + [t] for r, t in zip(keep_rows, keep_tokens, strict=True)]
-        scores, last = torch.tensor(keep_scores), torch.tensor(keep_tokens)
-        carried = select(carried, index)
-    else:  # max_length reached: the live hypotheses end there, unfinished
-        finished += [Hypothesis(b, float(s), normalised(float(s), len(b), length_penalty),
-                                False) for b, s in zip(beams, scores, strict=True)]
-    return sorted(finished, key=lambda h: -h.score)[:n_best]
+        row, token, value = flat // vocab, flat % vocab, float(total[flat])
+        if token == eos:
+            beams.finished.append(Hypothesis(beams.tokens[row], value,
+                                             normalised(value, length, length_penalty), True))
+        else:
+            kept.append((row, token, value))
+    if not kept or _settled(beams.finished, [v for _, _, v in kept], n_best,
+                            beams.max_length, length_penalty):
+        return []
+    beams.tokens = [beams.tokens[r] + [t] for r, t, _ in kept]
+    beams.scores = [v for _, _, v in kept]
+    if length == beams.max_length:  # the live hypotheses end here, unfinished
+        beams.finished += [Hypothesis(b, s, normalised(s, len(b), length_penalty), False)
+                           for b, s in zip(beams.tokens, beams.scores, strict=True)]
+        return []
+    return [(r, t) for r, t, _ in kept]
+
+
+def beam_search(step: Step, carried: Any, select: Select, bos: int, eos: int, width: int,
+                max_lengths: list[int], length_penalty: float = 1.0, n_best: int = 1
+                ) -> list[list[Hypothesis]]:
+    """The ``n_best`` best outputs of each sentence, best first. ``carried`` holds one row
+    per sentence; every live hypothesis of every sentence runs in the same step."""
+    searches = [_Beams([[]], [0.0], limit) for limit in max_lengths]
+    owners = list(range(len(searches)))  # the sentence of each carried row, in order
+    last = torch.full((len(owners),), bos, dtype=torch.long)
+    length = 0
+    while owners:
+        length += 1
+        log_probs, carried = step(last, carried)
+        log_probs = log_probs.float()
+        index, tokens, next_owners, row = [], [], [], 0
+        for sentence in dict.fromkeys(owners):
+            beams = searches[sentence]
+            count = len(beams.tokens)
+            for r, token in _advance(beams, log_probs[row:row + count], eos, width, length,
+                                     length_penalty, n_best):
+                index.append(row + r)
+                tokens.append(token)
+                next_owners.append(sentence)
+            row += count
+        owners = next_owners
+        if owners:
+            carried = select(carried, torch.tensor(index))
+            last = torch.tensor(tokens)
+    return [sorted(s.finished, key=lambda h: -h.score)[:n_best] for s in searches]

@@ -13,30 +13,19 @@ from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
-from seqlab.serving.rules import refuse
+from seqlab.serving.texts import TextsRequest, over_limits
 from seqlab.tasks.tag.tagger import Tagger
 
 
-class TagRequest(BaseModel):
+class TagRequest(TextsRequest):
     """Either ``texts`` (a list) or ``text`` (one string)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"text": "Angela Merkel visited Paris"}]})
-    texts: list[str] | None = Field(None, description="texts to tag")
-    text: str | None = Field(None, description="a single text to tag")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> TagRequest:
-        if (self.texts is None) == (self.text is None):
-            raise ValueError("give exactly one of `texts` (a list) or `text` (a string)")
-        return self
-
-    def all_texts(self) -> list[str]:
-        return self.texts if self.texts is not None else [self.text or ""]
 
 
 def serve(settings: ServeSettings) -> ServedModel:
@@ -56,13 +45,9 @@ def mount(app: FastAPI, lock: threading.Lock, tagger: Any, identity: dict[str, A
                                  422: {"description": "malformed request"}})
     def tag(request: TagRequest) -> Any:
         texts = request.all_texts()
-        if len(texts) > max_texts:
-            return refuse(413, f"{len(texts)} texts in one request; the limit is {max_texts}",
-                          limit=max_texts)
-        for index, text in enumerate(texts):
-            if len(text) > max_chars:
-                return refuse(413, f"text {index} has {len(text)} characters; the limit is "
-                                   f"{max_chars}", limit=max_chars)
+        refused = over_limits(texts, max_texts, max_chars)
+        if refused is not None:
+            return refused
         with lock:
             tagged = [tagger.tag_text(text) for text in texts]
         return {"model": identity, "results": [

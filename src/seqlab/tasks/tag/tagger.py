@@ -20,7 +20,6 @@ import torch
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
 from seqlab.errors import ConfigError, DataError
-from seqlab.tasks.classify.network import count_parameters
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
 from seqlab.tasks.tag.network import RecurrentTagger, TaggerBatch, casing
@@ -34,7 +33,7 @@ from seqlab.tasks.tag.schemes import (
 from seqlab.tasks.tag.scoring import entity_scores, token_scores
 from seqlab.tasks.tag.tokenize import tokenize
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab-tagger"
 PREDICT_BATCH = 64

@@ -31,9 +31,9 @@ from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_l
 from seqlab.tasks.classify.baselines.linear import fit_grid
 from seqlab.tasks.classify.classifier import split_validation
 from seqlab.tasks.classify.config import RunConfig
-from seqlab.tasks.classify.network import count_parameters, softmax
+from seqlab.tasks.classify.network import softmax
 from seqlab.text.preprocess import Pipeline
-from seqlab.training.trainer import TrainCallbacks, Trainer, set_seed
+from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab.transformer_classifier"
 ENCODER = "all-MiniLM-L6-v2"
