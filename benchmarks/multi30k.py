@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import pandas as pd
 import sacrebleu
 
 from seqlab.config import apply_overrides
@@ -64,14 +65,12 @@ def main() -> None:
     outcome = train_seq2seq(config, notify=print)
     seconds = time.perf_counter() - began
     model = Seq2Seq.load(outcome.run_dir)
-    from seqlab.tasks.seq2seq.pairs import read_pairs
-
-    test = read_pairs(config.data.test, config.data.test_target, config.data)
-    outputs = model.translate(test.sources)
+    test = pd.read_csv(outcome.run_dir / "test_outputs.tsv", sep="\t", keep_default_na=False)
+    outputs, references = test["output"].tolist(), test["reference"].tolist()
     bleu = sacrebleu.metrics.BLEU()
-    detok = bleu.corpus_score(outputs, [test.targets])
+    detok = bleu.corpus_score(outputs, [references])
     tok = sacrebleu.metrics.BLEU(tokenize="none").corpus_score(tokenised(outputs),
-                                                                [tokenised(test.targets)])
+                                                                [tokenised(references)])
     info = model.fit_info_
     print(markdown_table([{
         "pair": args.pair, "model": outcome.leaderboard[0]["model"],
@@ -82,7 +81,7 @@ def main() -> None:
         "copy baseline BLEU": outcome.leaderboard[-1]["test"]["bleu"],
         "total min": seconds / 60}]))
     print(f"sacreBLEU signature: {bleu.get_signature()}")
-    for src, ref, out in list(zip(test.sources, test.targets, outputs, strict=True))[:3]:
+    for src, ref, out in list(zip(test["source"], references, outputs, strict=True))[:3]:
         print(f"\n  {src}\n  ref: {ref}\n  out: {out}")
 
 

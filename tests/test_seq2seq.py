@@ -171,7 +171,8 @@ def dates_run(tmp_path_factory):
 
 def test_the_run_folder_holds_the_model_its_baselines_and_the_report(dates_run):
     for name in ("model.safetensors", "metrics.json", "history.csv", "attention.png",
-                 "learning_curves.png", "val_outputs.tsv", "report.html", "config.yaml"):
+                 "learning_curves.png", "val_outputs.tsv", "test_outputs.tsv", "report.html",
+                 "config.yaml"):
         assert (dates_run / name).exists(), name
     metrics = json.loads((dates_run / "metrics.json").read_text())
     names = [row["model"] for row in metrics["leaderboard"]]

@@ -45,11 +45,13 @@ class Seq2SeqOutcome:
 
 def _scored(name: str, outputs: Callable[[Pairs], list[str]], splits: PairSplits
             ) -> dict[str, Any]:
-    row: dict[str, Any] = {"model": name}
+    """A leaderboard row: the scores on validation and test, and the outputs."""
+    row: dict[str, Any] = {"model": name, "outputs": {}}
     for part in ("val", "test"):
         pairs = getattr(splits, part)
         if pairs is not None:
-            row[part] = seq2seq_scores(outputs(pairs), pairs.targets)
+            row["outputs"][part] = outputs(pairs)
+            row[part] = seq2seq_scores(row["outputs"][part], pairs.targets)
     return row
 
 
@@ -81,6 +83,9 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
                              splits))
     board.append(_scored("copy the source", lambda p: list(p.sources), splits))
     ours = board[0]
+    outputs = ours["outputs"]
+    for row in board:
+        del row["outputs"]
     metrics = {"model": ours["model"], "val": floats(ours["val"]),
                "test": floats(ours.get("test")) or None, "leaderboard": board,
                "fit_info": model.fit_info_, "data": splits.notes,
@@ -91,11 +96,12 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
     write_history(run_dir / "history.csv", model.history_)
     plot_learning_curves(model.history_, run_dir / "learning_curves.png",
                          config.training.monitor, model.best_epoch_)
-    outputs = model.translate(splits.val.sources)
-    write_table(pd.DataFrame({"source": splits.val.sources, "reference": splits.val.targets,
-                              "output": outputs}), run_dir / "val_outputs.tsv")
+    for part, produced in outputs.items():
+        pairs = getattr(splits, part)
+        write_table(pd.DataFrame({"source": pairs.sources, "reference": pairs.targets,
+                                  "output": produced}), run_dir / f"{part}_outputs.tsv")
     _plot_attention(model, splits.val, run_dir / "attention.png")
-    _write_report(run_dir, config, model, board, splits, outputs)
+    _write_report(run_dir, config, model, board, splits, outputs["val"])
     return Seq2SeqOutcome(run_dir, model_path, board)
 
 
