@@ -24,6 +24,7 @@ from seqlab.tasks.seq2seq.model import Seq2Seq
 from seqlab.tasks.seq2seq.pairs import Pairs, read_pairs
 from seqlab.tasks.seq2seq.search import beam_search, greedy
 from seqlab.text.levels import LEVELS
+from seqlab.text.vocab import UNK_ID
 
 DATES = Path(str(files("seqlab") / "samples" / "dates.tsv"))
 runner = CliRunner()
@@ -224,6 +225,12 @@ def test_subwords_are_learned_saved_and_give_readable_text_back(tmp_path):
     assert len(pieces) >= 3 and pieces[0].startswith("▁")
     assert model._text(model.target_vocab_.encode(model.tokens("ZWEI HUNDE", "target"))
                        ) == "ZWEI HUNDE"
+    def ids(text: str) -> list[int]:
+        return model.target_vocab_.encode(model.tokens(text, "target")).tolist()
+
+    assert model._text([*ids("ZWEI"), UNK_ID, *ids("HUNDE")]) == "ZWEI <unk> HUNDE"
     loaded = Seq2Seq.load(model.save(tmp_path / "bpe.safetensors"))
     assert loaded.tokens("zwei hunde laufen", "source") == pieces
     assert loaded.translate(sources) == model.translate(sources)
+    assert model.translate(["", "  "]) == ["", ""]  # nothing asked, nothing answered
+    assert model.translate(["", sources[0]], beam_width=1)[0] == ""

@@ -56,7 +56,7 @@ def train(
         help="a table of pairs (CSV/TSV/JSONL/Parquet, or source<TAB>target lines), or the "
              "source file of two")] = None,
     target: Target = None, source_column: SourceColumn = None,
-    target_column: TargetColumn = None,
+    target_column: TargetColumn = None, encoding: opt.Encoding = None,
     val: Annotated[str | None, typer.Option(help="validation pairs (or source file)")] = None,
     val_target: Annotated[str | None, typer.Option()] = None,
     test: Annotated[str | None, typer.Option(help="test pairs, scored once")] = None,
@@ -76,10 +76,10 @@ def train(
     """Train an encoder–decoder on DATA; validation BLEU picks the epoch."""
     return {"data.train": data, "data.train_target": target,
             "data.source_column": source_column, "data.target_column": target_column,
-            "data.val": val, "data.val_target": val_target, "data.test": test,
-            "data.test_target": test_target, "data.level": level, "data.subwords": subwords,
-            "model.attention": attention, "model.cell": cell, "model.num_layers": layers,
-            "model.hidden_size": hidden_size,
+            "data.encoding": encoding, "data.val": val, "data.val_target": val_target,
+            "data.test": test, "data.test_target": test_target, "data.level": level,
+            "data.subwords": subwords, "model.attention": attention, "model.cell": cell,
+            "model.num_layers": layers, "model.hidden_size": hidden_size,
             "model.embedding_dim": embedding_dim, "decode.beam_width": beam_width,
             "ablation": ablation}
 

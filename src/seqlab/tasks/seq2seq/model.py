@@ -31,7 +31,7 @@ from seqlab.tasks.seq2seq.network import EncoderDecoder, Memory, select_state
 from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.seq2seq.search import Hypothesis, beam_search, greedy
 from seqlab.text.levels import LEVELS, Level
-from seqlab.text.vocab import PAD_ID, UNK, Vocab
+from seqlab.text.vocab import PAD_ID, UNK, UNK_ID, Vocab
 from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 
 BUNDLE_KIND = "seqlab-seq2seq"
@@ -94,8 +94,12 @@ class Seq2Seq(Estimator):
         return [v.stoi[BOS], *v.encode(self.tokens(text, "target")).tolist(), v.stoi[EOS]]
 
     def _text(self, ids: Sequence[int]) -> str:
-        level = LEVELS.get("spaced") if self.subwords_ else self.level  # BPE marks spaces too
-        return level.join([self.target_vocab_.itos[i] for i in ids]).strip()
+        spaced = self.subwords_ or self.config.data.level == "spaced"  # BPE marks spaces too
+        level = LEVELS.get("spaced") if spaced else self.level
+        # an unknown word stands apart, not glued to the word before it
+        unknown = "▁" + UNK if spaced else UNK
+        return level.join([unknown if i == UNK_ID else self.target_vocab_.itos[i]
+                           for i in ids]).strip()
 
     def _train_subwords(self, train: Pairs) -> None:
         """BPE models of ``data.subwords`` pieces, one per side (one for both with a shared
@@ -217,6 +221,15 @@ class Seq2Seq(Estimator):
         return torch.log_softmax(logits.float(), dim=-1), carried
 
     def _greedy(self, texts: Sequence[str], module: EncoderDecoder | None = None) -> list[str]:
+        asked = [i for i, text in enumerate(texts) if text.strip()]
+        out = [""] * len(texts)
+        for i, text in zip(asked, self._greedy_batches([texts[i] for i in asked], module),
+                           strict=True):
+            out[i] = text
+        return out
+
+    def _greedy_batches(self, texts: Sequence[str], module: EncoderDecoder | None = None
+                        ) -> list[str]:
         module = module or self.module_
         out: list[str] = []
         v = self.target_vocab_
@@ -245,6 +258,14 @@ class Seq2Seq(Estimator):
         """The ``n_best`` outputs of each text (beam search), best first, with scores."""
         self._check_fitted()
         width = max(beam_width or self.config.decode.beam_width, n_best)
+        out: list[list[Output]] = [[Output("", [], 0.0, 0.0, True)] for _ in texts]
+        asked = [i for i, text in enumerate(texts) if text.strip()]
+        for i, outputs in zip(asked, self._beam([texts[i] for i in asked], width, n_best),
+                              strict=True):
+            out[i] = outputs
+        return out
+
+    def _beam(self, texts: Sequence[str], width: int, n_best: int) -> list[list[Output]]:
         v, out = self.target_vocab_, []
         with torch.inference_mode():
             for begin in range(0, len(texts), DECODE_BATCH):
@@ -264,7 +285,7 @@ class Seq2Seq(Estimator):
                       hypothesis.score, hypothesis.finished)
 
     def translate(self, texts: Sequence[str], beam_width: int | None = None) -> list[str]:
-        """The best output of each text."""
+        """The best output of each text (an empty text gets an empty output)."""
         self._check_fitted()
         if (beam_width or self.config.decode.beam_width) == 1:
             return self._greedy(texts)
