@@ -101,8 +101,8 @@ def _read(path: str | Path, kind: str | None, tensors: bool
             if not isinstance(header, dict):
                 raise ValueError("the header is not a JSON object")
             _check_header(header, kind or header.get("format"))
-            found = {key: handle.get_tensor(key) for key in handle.keys()} if tensors \
-                else {}  # noqa: SIM118
+            keys = handle.keys() if tensors else []
+            found = {key: handle.get_tensor(key) for key in keys}
     except BundleError as err:
         raise BundleError(f"{path}: {err}") from None
     except Exception as err:  # safetensors and json raise several types for damaged files

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +84,17 @@ class Seq2Seq(Estimator):
             return self.subwords_[side].encode(text).tokens
         return self.level.split(text)
 
-    def _source_ids(self, text: str) -> list[int]:
-        tokens = self.tokens(text, "source")[: self.config.data.max_tokens]
-        return self.source_vocab_.encode(tokens).tolist()
+    def _ids(self, tokens: list[str]) -> list[int]:
+        return self.source_vocab_.encode(tokens[: self.config.data.max_tokens]).tolist()
 
-    def _target_ids(self, text: str) -> list[int]:
+    def _source_ids(self, text: str) -> list[int]:
+        return self._ids(self.tokens(text, "source"))
+
+    def _target_ids(self, text: str | list[str]) -> list[int]:
+        """``<s>``, the target's ids, ``</s>``; ``text`` may be its tokens already."""
         v = self.target_vocab_
-        return [v.stoi[BOS], *v.encode(self.tokens(text, "target")).tolist(), v.stoi[EOS]]
+        tokens = self.tokens(text, "target") if isinstance(text, str) else text
+        return [v.stoi[BOS], *v.encode(tokens).tolist(), v.stoi[EOS]]
 
     def _text(self, ids: Sequence[int]) -> str:
         spaced = self.subwords_ or self.config.data.level == "spaced"  # BPE marks spaces too
@@ -154,8 +157,7 @@ class Seq2Seq(Estimator):
             target_tokens + (source_tokens if d.shared_vocab else []), d.min_count))
         self.source_vocab_ = self.target_vocab_ if d.shared_vocab \
             else Vocab.build(source_tokens, d.min_count)
-        pairs = [(self._source_ids(train.sources[i]), self._target_ids(train.targets[i]))
-                 for i in kept]
+        pairs = [(self._ids(sources[i]), self._target_ids(targets[i])) for i in kept]
         val_pairs = [(self._source_ids(s), self._target_ids(g))
                      for s, g in zip(val.sources, val.targets, strict=True)]
         self.module_ = self._build()
@@ -183,7 +185,7 @@ class Seq2Seq(Estimator):
             losses = [float(loss_fn(model, self._batch(val_pairs[i:i + DECODE_BATCH])))
                       for i in range(0, len(val_pairs), DECODE_BATCH)]
             shown = val.sources[: t.val_pairs]
-            scores = seq2seq_scores(self._greedy(shown, model), val.targets[: t.val_pairs])
+            scores = seq2seq_scores(self._greedy(shown), val.targets[: t.val_pairs])
             return {"loss": float(np.mean(losses)),
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
@@ -215,69 +217,57 @@ class Seq2Seq(Estimator):
     def _max_length(self, source_length: int) -> int:
         return int(self.config.decode.max_ratio * source_length) + 10
 
-    def _step(self, module: EncoderDecoder, memory: Memory, tokens: torch.Tensor,
-              carried: Any) -> tuple[torch.Tensor, Any]:
-        logits, carried, _ = module.step(tokens, carried, memory)
-        return torch.log_softmax(logits.float(), dim=-1), carried
-
-    def _greedy(self, texts: Sequence[str], module: EncoderDecoder | None = None) -> list[str]:
-        asked = [i for i, text in enumerate(texts) if text.strip()]
-        out = [""] * len(texts)
-        for i, text in zip(asked, self._greedy_batches([texts[i] for i in asked], module),
-                           strict=True):
-            out[i] = text
-        return out
-
-    def _greedy_batches(self, texts: Sequence[str], module: EncoderDecoder | None = None
-                        ) -> list[str]:
-        module = module or self.module_
-        out: list[str] = []
-        v = self.target_vocab_
-        with torch.inference_mode():
-            for begin in range(0, len(texts), DECODE_BATCH):
-                rows = [self._source_ids(text) for text in texts[begin:begin + DECODE_BATCH]]
-                source, lengths = _padded(rows)
-                memory, carried = module.encode(source, lengths)
-                ids = greedy(partial(self._step, module, memory), carried, len(rows),
-                             v.stoi[BOS], v.stoi[EOS], self._max_length(int(lengths.max())))
-                out += [self._text(row) for row in ids]
-        return out
-
-    def _beam_step(self, tokens: torch.Tensor, carried: Any) -> tuple[torch.Tensor, Any]:
+    def _step(self, tokens: torch.Tensor, carried: Any) -> tuple[torch.Tensor, Any]:
+        """One decoder step for greedy and beam search; ``carried`` is the decoder state
+        with the memory of each row's source, so selecting rows selects both."""
         decoder, memory = carried
         logits, decoder, _ = self.module_.step(tokens, decoder, memory)
         return torch.log_softmax(logits.float(), dim=-1), (decoder, memory)
 
     @staticmethod
-    def _beam_select(carried: Any, index: torch.Tensor) -> Any:
+    def _select(carried: Any, index: torch.Tensor) -> Any:
         decoder, memory = carried
         return select_state(decoder, index), Memory(memory.states[index], memory.mask[index])
 
-    def translate_n_best(self, texts: Sequence[str], beam_width: int | None = None,
-                         n_best: int = 1) -> list[list[Output]]:
-        """The ``n_best`` outputs of each text (beam search), best first, with scores."""
-        self._check_fitted()
-        width = max(beam_width or self.config.decode.beam_width, n_best)
-        out: list[list[Output]] = [[Output("", [], 0.0, 0.0, True)] for _ in texts]
+    def _decode(self, texts: Sequence[str], search: Any, empty: Any) -> list[Any]:
+        """``search(source ids, lengths, carried)`` for each batch of the non-empty texts;
+        an empty text gets ``empty``."""
         asked = [i for i, text in enumerate(texts) if text.strip()]
-        for i, outputs in zip(asked, self._beam([texts[i] for i in asked], width, n_best),
-                              strict=True):
-            out[i] = outputs
+        out = [empty for _ in texts]
+        with torch.inference_mode():
+            for begin in range(0, len(asked), DECODE_BATCH):
+                rows = asked[begin:begin + DECODE_BATCH]
+                source, lengths = _padded([self._source_ids(texts[i]) for i in rows])
+                memory, decoder = self.module_.encode(source, lengths)
+                for i, answer in zip(rows, search(lengths, (decoder, memory)), strict=True):
+                    out[i] = answer
         return out
 
-    def _beam(self, texts: Sequence[str], width: int, n_best: int) -> list[list[Output]]:
-        v, out = self.target_vocab_, []
-        with torch.inference_mode():
-            for begin in range(0, len(texts), DECODE_BATCH):
-                source, lengths = _padded([self._source_ids(text)
-                                           for text in texts[begin:begin + DECODE_BATCH]])
-                memory, decoder = self.module_.encode(source, lengths)
-                found = beam_search(self._beam_step, (decoder, memory), self._beam_select,
-                                    v.stoi[BOS], v.stoi[EOS], width,
-                                    [self._max_length(int(n)) for n in lengths],
-                                    self.config.decode.length_penalty, n_best)
-                out += [[self._output(h) for h in hypotheses] for hypotheses in found]
-        return out
+    def _greedy(self, texts: Sequence[str]) -> list[str]:
+        v = self.target_vocab_
+
+        def search(lengths: torch.Tensor, carried: Any) -> list[str]:
+            ids = greedy(self._step, carried, len(lengths), v.stoi[BOS], v.stoi[EOS],
+                         self._max_length(int(lengths.max())))
+            return [self._text(row) for row in ids]
+
+        return self._decode(texts, search, "")
+
+    def translate_n_best(self, texts: Sequence[str], beam_width: int | None = None,
+                         n_best: int = 1) -> list[list[Output]]:
+        """The ``n_best`` outputs of each text (beam search), best first, with scores;
+        an empty text gets one empty output."""
+        self._check_fitted()
+        width = max(beam_width or self.config.decode.beam_width, n_best)
+        v = self.target_vocab_
+
+        def search(lengths: torch.Tensor, carried: Any) -> list[list[Output]]:
+            found = beam_search(self._step, carried, self._select, v.stoi[BOS], v.stoi[EOS],
+                                width, [self._max_length(int(n)) for n in lengths],
+                                self.config.decode.length_penalty, n_best)
+            return [[self._output(h) for h in hypotheses] for hypotheses in found]
+
+        return self._decode(texts, search, [Output("", [], 0.0, 0.0, True)])
 
     def _output(self, hypothesis: Hypothesis) -> Output:
         tokens = [self.target_vocab_.itos[i] for i in hypothesis.tokens]
