@@ -8,7 +8,7 @@ def test_max_length_is_the_99th_percentile_rounded_up_and_bounded():
     assert auto_max_length(lengths)[0] == 304
     value, why = auto_max_length([10] * 99 + [1000])
     assert value == 200 and "1 of 100 are cut" in why  # at least 200
-    assert auto_max_length([5000] * 10)[0] == 400  # at most 400
+    assert auto_max_length([5000] * 10)[0] == 2_000  # at most 2,000
     assert auto_max_length([241] * 50)[0] == 248
 
 

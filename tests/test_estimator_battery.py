@@ -31,6 +31,9 @@ from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus
 from seqlab.tasks.lm.model import LanguageModel
+from seqlab.tasks.multilabel.config import MultiLabelConfig
+from seqlab.tasks.multilabel.ensemble import MultiLabelEnsemble
+from seqlab.tasks.multilabel.model import MultiLabelClassifier, MultiLabelLinear
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.model import Seq2Seq
 from seqlab.tasks.seq2seq.pairs import Pairs
@@ -63,6 +66,21 @@ def classifier_case(name: str, make: Callable[[], Estimator], epochs: bool = Tru
     return Case(name, make,
                 lambda est, **kw: est.fit(TEXTS, LABELS, TEXTS[:10], LABELS[:10], **kw),
                 lambda est: est.predict_proba(["a great day", "an awful mess"]),
+                lambda est: est.predict_proba([]),
+                lambda est: est.predict_proba([LONG_TEXT]), epochs)
+
+
+# texts with any number of labels: a name → PER, a city → LOC
+SETS_TEXTS = ["anna went home", "to rome today", "anna saw rome", "a quiet day",
+              "bob in paris", "bob stayed in", "paris with anna", "nothing new"] * 3
+SETS = [["PER"], ["LOC"], ["LOC", "PER"], [], ["LOC", "PER"], ["PER"], ["LOC", "PER"], []] * 3
+
+
+def multilabel_case(name: str, make: Callable[[], Estimator], epochs: bool = True) -> Case:
+    return Case(name, make,
+                lambda est, **kw: est.fit(SETS_TEXTS, SETS, SETS_TEXTS[:8], SETS[:8], **kw),
+                lambda est: {"proba": est.predict_proba(["anna in rome", "a day"]),
+                             "sets": [list(s) for s in est.predict(["anna in rome"])]},
                 lambda est: est.predict_proba([]),
                 lambda est: est.predict_proba([LONG_TEXT]), epochs)
 
@@ -139,6 +157,16 @@ CASES = [
                    "linear": {"min_df": 1}},
          "training": {"max_epochs": 3, "threads": 1, "batch_size": 8},
          "vocab": {"max_length": 20, "min_freq": 1}})), epochs=False),
+    multilabel_case("multi-label recurrent", lambda: MultiLabelClassifier(
+        embedding_dim=8, hidden_size=8, max_epochs=4, patience=10, lr=0.02, threads=1,
+        batch_size=8, max_length=20, min_freq=1)),
+    multilabel_case("multi-label linear", lambda: MultiLabelLinear(min_df=1), epochs=False),
+    multilabel_case("multi-label ensemble", lambda: MultiLabelEnsemble.from_config(
+        MultiLabelConfig.model_validate(
+            {"model": {"members": 1, "embedding_dim": 8, "hidden_size": 8,
+                       "linear": {"min_df": 1}},
+             "training": {"max_epochs": 3, "threads": 1, "batch_size": 8},
+             "vocab": {"max_length": 20, "min_freq": 1}})), epochs=False),
     tagger_case(), lm_case(), forecaster_case(), seq2seq_case(),
 ]
 

@@ -162,3 +162,25 @@ def test_info_shows_what_any_bundle_holds(tmp_path):
     damaged.write_bytes(b"\x00" * 64)
     result = runner.invoke(app, ["tag", "info", str(damaged)])
     assert result.exit_code == 2 and "not a seqlab model bundle" in result.output
+
+
+def test_multilabel_compare_ranks_by_validation_micro_f1_on_one_split(tmp_path):
+    from seqlab.tasks.multilabel.labelsets import write_entity_sets
+
+    data = tmp_path / "sets.jsonl"
+    write_entity_sets(NEWS, data)
+    invoke("multilabel", "compare", "--data", data, "--grid", "model.kind=recurrent,tfidf",
+           "--seeds", "1,2", "--set", "training.max_epochs=2", "--set", "model.hidden_size=16",
+           "--set", "model.embedding_dim=16", "--name", "mc", "--output-dir", tmp_path)
+    folder = tmp_path / "mc"
+    board = pd.read_csv(folder / "leaderboard.csv")
+    assert board["val_micro_f1_mean"].is_monotonic_decreasing
+    held_out = set()
+    for row in runs_of(folder).itertuples():
+        metrics = json.loads((Path(row.run_dir) / "metrics.json").read_text())
+        assert metrics["val"]["micro_f1"] == pytest.approx(row.val_micro_f1)
+        assert metrics["test"]["micro_f1"] == pytest.approx(row.test_micro_f1)
+        held_out |= {note for note in metrics["data"] if note.startswith("split")}
+    # every run split the data the same way, whatever its seed
+    assert held_out == {"split val, test from the training file, stratified by label set, "
+                        "seed 1"}

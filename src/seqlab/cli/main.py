@@ -16,6 +16,7 @@ from seqlab.cli.verbs import compare_command, tune_command
 from seqlab.tasks.classify.cli import classify_app
 from seqlab.tasks.forecast.cli import forecast_app
 from seqlab.tasks.lm.cli import lm_app
+from seqlab.tasks.multilabel.cli import multilabel_app
 from seqlab.tasks.seq2seq.cli import seq2seq_app
 from seqlab.tasks.tag.cli import tag_app
 
@@ -31,6 +32,7 @@ app.command("serve")(serve)
 app.add_typer(classify_app, name="classify")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(lm_app, name="lm")
+app.add_typer(multilabel_app, name="multilabel")
 app.add_typer(seq2seq_app, name="seq2seq")
 app.add_typer(tag_app, name="tag")
 app.add_typer(vectors_app, name="vectors")

@@ -23,12 +23,10 @@ from seqlab.cli.common import (
     user_errors,
 )
 from seqlab.config import read_yaml_mapping, set_dotted
+from seqlab.engine.task import get_task
 from seqlab.errors import SeqlabError
 
 # the config key a task's main data file goes in (`--data`)
-DATA_KEYS = {"classify": "data.train", "tag": "data.train", "lm": "corpus.path",
-             "forecast": "data.path", "seq2seq": "data.train"}
-
 SpecFile = Annotated[Path | None, typer.Argument(help="YAML spec (see the README)")]
 DataFile = Annotated[str | None, typer.Option("--data", help="the training data file")]
 ValFile = Annotated[str | None, typer.Option("--val", help="validation file")]
@@ -103,8 +101,8 @@ def compare_command(task: str) -> Callable[..., None]:
         """Train every configuration of a grid on one split with seeds; rank on validation."""
         from seqlab.experiments.compare import load_spec, run_comparison
 
-        raw = _spec(task, spec, {DATA_KEYS[task]: data, "data.val": val, "data.test": test},
-                    settings)
+        raw = _spec(task, spec, {get_task(task).data_key: data, "data.val": val,
+                                 "data.test": test}, settings)
         if grid:
             raw["grid"] = {**raw.get("grid", {}), **_grid_values(grid)}
         if seeds:
@@ -138,8 +136,8 @@ def tune_command(task: str) -> Callable[..., None]:
         require_module("optuna", "tune")
         from seqlab.experiments.tune import load_spec, run_tuning
 
-        raw = _spec(task, spec, {DATA_KEYS[task]: data, "data.val": val, "data.test": test},
-                    settings)
+        raw = _spec(task, spec, {get_task(task).data_key: data, "data.val": val,
+                                 "data.test": test}, settings)
         raw |= {k: v for k, v in (("trials", trials), ("timeout", timeout),
                                    ("storage", storage), ("study", study), ("name", name),
                                    ("output_dir", output_dir)) if v is not None}

@@ -229,6 +229,20 @@ def pick_column(frame: pd.DataFrame, wanted: str | None, candidates: Sequence[st
     )
 
 
+def frame_rows(frame: pd.DataFrame) -> tuple[list[int], str]:
+    """Where each row of a table came from, for messages: file lines (``lines`` files)
+    or data rows."""
+    if "__line__" in frame.columns:
+        return [int(n) for n in frame["__line__"]], "line"
+    return list(range(1, len(frame) + 1)), "data row"
+
+
+def text_cells(frame: pd.DataFrame, column: str) -> list[str]:
+    """A text column as strings, missing cells as empty texts."""
+    return ["" if t is None or (isinstance(t, float) and t != t) else str(t)
+            for t in frame[column].tolist()]
+
+
 # Labels read as missing, as pandas reads these strings in a numeric column (a lowercase
 # "none" stays a class: "no emotion" is a real label in some sets).
 MISSING_LABELS = frozenset({"nan", "NaN", "NAN", "-nan", "-NaN", "None", "null", "NULL",
@@ -282,14 +296,15 @@ def read_labeled(
     frame = read_table(path, fmt, encoding, separator)
     text_col = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", path)
     label_col = pick_column(frame, label_column, LABEL_COLUMN_NAMES, "label", path)
-    if "__line__" in frame.columns:
-        rows, unit = [int(n) for n in frame["__line__"]], "line"
-    else:
-        rows, unit = list(range(1, len(frame) + 1)), "data row"
-
-    texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t)
-             for t in frame[text_col].tolist()]
-    labels = [_label_to_str(v) for v in frame[label_col].tolist()]
+    rows, unit = frame_rows(frame)
+    texts = text_cells(frame, text_col)
+    values = frame[label_col].tolist()
+    listed = next((i for i, v in enumerate(values) if isinstance(v, list | tuple)), None)
+    if listed is not None:
+        raise DataError(f"{path}, {unit} {rows[listed]}: the label is a list "
+                        f"({str(values[listed])[:40]}): texts with several labels are "
+                        "multi-label data; train on them with seqlab multilabel train")
+    labels = [_label_to_str(v) for v in values]
     separator = {"csv": ",", "tsv": "\t"}.get(fmt or detect_format(path))
     if separator:
         _check_joined_rows(texts, labels, separator, path, rows, unit)

@@ -76,6 +76,7 @@ class Task(Protocol):
     bundle_kinds: tuple[str, ...]  # the bundle formats its models are saved in
     metrics: tuple[Metric, ...]  # validation metrics to rank by; the first is the primary
     test_metrics: tuple[str, ...]  # what leaderboards show of the test scores
+    data_key: str  # the config key of the training data (what --data sets)
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,
@@ -191,6 +192,7 @@ class TaskBase:
     with a ``serve(settings)`` function (imported when served)."""
 
     routes: str  # e.g. "seqlab.tasks.tag.routes"
+    data_key = "data.train"
 
     def summary(self, run_dir: Path) -> RunSummary:
         metrics = read_metrics(run_dir)

@@ -211,9 +211,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
         self.module_ = build_module(model_cfg, len(self.vocab_), len(self.classes_))
         self.coverage_ = self._start_embedding(model_cfg, [train_tokens[i] for i in keep])
-        weights = (balanced_class_weights(train_targets, len(self.classes_))
-                   if train_cfg.class_weights == "balanced" else None)
-        criterion = nn.CrossEntropyLoss(weight=weights)
+        criterion = self._criterion(train_targets, train_cfg.class_weights)
         targets_t = torch.from_numpy(train_targets)
         seed = self.random_state
         embedding_weight = self.module_.embedding.weight
@@ -232,12 +230,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             return criterion(model(ids, lengths), target)
 
         def validate(model: nn.Module) -> dict[str, float]:
-            logits = predict_logits(model, val_seqs)
-            loss = float(nn.functional.cross_entropy(torch.from_numpy(logits),
-                                                     torch.from_numpy(val_targets)))
-            m = classification_metrics(val_targets, logits.argmax(1), self.labels_)
-            return {"loss": loss, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
-                    "weighted_f1": m["weighted_f1"]}
+            return self._validation_scores(predict_logits(model, val_seqs), val_targets)
 
         trainer = Trainer(self.module_, train_cfg, batches, loss_fn, validate,
                           checkpoint_dir=checkpoint_dir, callbacks=callbacks)
@@ -245,6 +238,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         began = time.perf_counter()
         result = trainer.fit(resume=resume, batches_per_epoch=n_batches)
         wall = time.perf_counter() - began
+        self._calibrate(val_seqs, val_targets)
         self.history_ = result.history
         self.best_epoch_ = result.best_epoch
         self.stopped_ = result.stopped
@@ -269,6 +263,29 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             "resolved": self.resolved_,
         }
         return self
+
+    # ---- what a multi-label subclass changes ------------------------------------------
+
+    def _criterion(self, targets: np.ndarray, class_weights: str) -> nn.Module:
+        """The training loss: cross-entropy, class-weighted for ``balanced``."""
+        weights = (balanced_class_weights(targets, len(self.classes_))
+                   if class_weights == "balanced" else None)
+        return nn.CrossEntropyLoss(weight=weights)
+
+    def _validation_scores(self, logits: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+        """The validation record of one epoch."""
+        loss = float(nn.functional.cross_entropy(torch.from_numpy(logits),
+                                                 torch.from_numpy(targets)))
+        m = classification_metrics(targets, logits.argmax(1), self.labels_)
+        return {"loss": loss, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
+                "weighted_f1": m["weighted_f1"]}
+
+    def _activate(self, logits: np.ndarray) -> np.ndarray:
+        """Logits → probabilities: softmax over the classes."""
+        return softmax(logits)
+
+    def _calibrate(self, val_seqs: list[np.ndarray], val_targets: np.ndarray) -> None:
+        """After training, with the chosen weights: nothing to do for one label per text."""
 
     def _resolve(self, vocab_cfg: VocabConfig, lengths: list[int]) -> tuple[int, int]:
         """``max_length`` and ``min_freq``, the ``auto`` ones chosen from the training
@@ -328,7 +345,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         self._check_fitted()
         if not token_lists:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
-        return softmax(predict_logits(self.module_, self._encode_tokens(token_lists)))
+        return self._activate(predict_logits(self.module_, self._encode_tokens(token_lists)))
 
     # ---- saving ---------------------------------------------------------------------
 

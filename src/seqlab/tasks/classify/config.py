@@ -29,10 +29,30 @@ from seqlab.text.preprocess import Pipeline
 
 PoolingName = registry_name(POOLINGS)
 ModelKind = registry_name(ESTIMATORS)
+MemberCount = int | Literal["auto"]  # an ensemble's recurrent models
+MEMBERS_FIELD = Field("auto", description="ensemble: recurrent models trained with seeds "
+                      "seed, seed+1, … and averaged; auto: 3 below a million training "
+                      "words, else 1")
 
 
-class DataConfig(StrictModel):
-    """Where the data is and how to read it."""
+def member_count(value: int | str) -> int | str:
+    """A ``members`` validator: 1 … 16, or auto."""
+    if isinstance(value, int) and not 1 <= value <= 16:
+        raise ValueError("members is 1 … 16, or auto")
+    return value
+
+
+def preprocessing_spec(value: str | list[Any]) -> str | list[Any]:
+    """A ``preprocessing`` validator: the value must build a pipeline."""
+    try:
+        Pipeline(value)
+    except ConfigError as err:
+        raise ValueError(str(err)) from None
+    return value
+
+
+class LabeledFilesConfig(StrictModel):
+    """Where labelled texts are and how to read them (single- and multi-label alike)."""
 
     train: str | None = Field(None, description="labeled training file")
     val: str | None = Field(None, description="validation file; split from train if absent")
@@ -40,12 +60,17 @@ class DataConfig(StrictModel):
     format: Literal["csv", "tsv", "jsonl", "parquet", "lines"] | None = None
     text_column: str | None = None
     label_column: str | None = None
-    label_names: list[str] | None = None
     encoding: str = "utf-8"
-    separator: str = Field(";", min_length=1, description="between text and label in "
-                           "`lines` files")
     val_fraction: float = Field(0.1, ge=0.0, lt=0.5)
     test_fraction: float = Field(0.1, ge=0.0, lt=0.5)
+
+
+class DataConfig(LabeledFilesConfig):
+    """Where the data is and how to read it."""
+
+    label_names: list[str] | None = None
+    separator: str = Field(";", min_length=1, description="between text and label in "
+                           "`lines` files")
 
 
 class VocabConfig(StrictModel):
@@ -107,9 +132,8 @@ class ModelConfig(StrictModel):
     default), the recurrent model alone, an averaged-vector model or a baseline."""
 
     kind: ModelKind = "ensemble"
-    members: int | Literal["auto"] = Field(
-        "auto", description="ensemble: recurrent models trained with seeds seed, seed+1, … "
-        "and averaged; auto: 3 below a million training words, else 1")
+    members: MemberCount = MEMBERS_FIELD
+    _members = field_validator("members")(member_count)
     cell: CellName = "lstm"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(128, ge=1)
@@ -118,13 +142,6 @@ class ModelConfig(StrictModel):
     dropout: float = Field(0.3, ge=0.0, lt=1.0, description="between layers and before the output")
     embedding_dropout: float = Field(0.2, ge=0.0, lt=1.0)
     pooling: PoolingName = "max"
-
-    @field_validator("members")
-    @classmethod
-    def _some_members(cls, value: int | str) -> int | str:
-        if isinstance(value, int) and not 1 <= value <= 16:
-            raise ValueError("members is 1 … 16, or auto")
-        return value
 
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     linear: LinearConfig = Field(default_factory=LinearConfig)
@@ -157,14 +174,7 @@ class RunConfig(RunFolderConfig):
     baseline: bool = Field(True, description="also fit TF-IDF + logistic regression on the "
                            "same split and report the model beside it")
 
-    @field_validator("preprocessing")
-    @classmethod
-    def _preprocessing(cls, value: str | list[Any]) -> str | list[Any]:
-        try:
-            Pipeline(value)
-        except ConfigError as err:
-            raise ValueError(str(err)) from None
-        return value
+    _preprocessing = field_validator("preprocessing")(preprocessing_spec)
 
 
 def parse_config(data: dict[str, Any], source: str = "config") -> RunConfig:

@@ -79,7 +79,7 @@ def choose_weight(probas: Sequence[np.ndarray], temperatures: Sequence[float],
     return best["weight"], records
 
 
-class _LeadFacts:
+class LeadFacts:
     """What the workflows read of a classifier (preprocessing, token limit, the history
     of epochs), taken from ``lead_``: the first recurrent model."""
 
@@ -102,7 +102,7 @@ class _LeadFacts:
         return self.lead_.best_epoch_
 
 
-class MemberAverage(_LeadFacts, LabelledPredictions):
+class MemberAverage(LeadFacts, LabelledPredictions):
     """The recurrent part: the mean probability of recurrent models that differ only in
     their seed. One member is the recurrent model itself."""
 
@@ -148,7 +148,7 @@ def _scores(proba: np.ndarray, targets: np.ndarray, labels: list[str],
             "weighted_f1": m["weighted_f1"]}
 
 
-class EnsembleClassifier(_LeadFacts, LabelledPredictions, ClassifierMixin, BaseEstimator):
+class EnsembleClassifier(LeadFacts, LabelledPredictions, ClassifierMixin, BaseEstimator):
     """The recurrent :class:`~seqlab.TextClassifier` and the TF-IDF
     :class:`~seqlab.tasks.classify.baselines.linear.LinearTextClassifier`, blended on validation.
 

@@ -135,7 +135,7 @@ _FACT_WORDS = {"empty_after_preprocessing": " empty after preprocessing",
                "over_char_limit": " cut at the hard limit of {chars:,} characters"}
 
 
-def _text_facts(clf: Classifier, texts: Sequence[str]) -> dict[str, int]:
+def text_facts(clf: Any, texts: Sequence[str]) -> dict[str, int]:
     """How many texts are empty after preprocessing, cut at the model's token limit, and
     cut at the hard character limit."""
     tokens = clf.pipeline_.process_many(as_texts(texts))
@@ -143,6 +143,14 @@ def _text_facts(clf: Classifier, texts: Sequence[str]) -> dict[str, int]:
     return {"empty_after_preprocessing": sum(not t for t in tokens),
             "truncated": sum(len(t) > max_length for t in tokens) if max_length else 0,
             "over_char_limit": sum(len(t) > TEXT_CHAR_LIMIT for t in texts)}
+
+
+def fact_lines(split: str, facts: dict[str, int], total: int,
+               max_length: int | None) -> list[str]:
+    """One line per fact of :func:`text_facts` that counts any text of ``split``."""
+    return [f"{split}: {count} of {total} texts"
+            + _FACT_WORDS[key].format(tokens=max_length, chars=TEXT_CHAR_LIMIT)
+            for key, count in facts.items() if count]
 
 
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
@@ -162,6 +170,10 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
 
     for note in splits.notes:
         say(note)
+    piped = [label for label in splits.train.labels if "|" in label]
+    if piped:
+        say(f"{len(piped):,} training labels hold '|' (like {piped[0]!r}): if those are "
+            "label sets, this is multi-label data: seqlab multilabel train")
     for name, counts in splits.class_counts().items():
         say(f"{name}: {sum(counts.values())} rows; " +
             ", ".join(f"{label} {n}" for label, n in counts.items()))
@@ -185,14 +197,12 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
         f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
 
-    text_facts = {name: _text_facts(clf, part.texts) for name, part in
+    facts_by_split = {name: text_facts(clf, part.texts) for name, part in
                   (("train", splits.train), ("val", splits.val), ("test", splits.test))}
-    for name, facts in text_facts.items():
-        for key, count in facts.items():
-            if count:
-                say(f"{name}: {count} of {len(getattr(splits, name))} texts"
-                    + _FACT_WORDS[key].format(tokens=getattr(clf, "max_length_", ""),
-                                              chars=TEXT_CHAR_LIMIT))
+    for name, facts in facts_by_split.items():
+        for line in fact_lines(name, facts, len(getattr(splits, name)),
+                               getattr(clf, "max_length_", None)):
+            say(line)
     test_metrics, part_metrics = evaluate_with_parts(clf, splits.test.texts, splits.test.labels)
     say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
     comparison = compare_with_baseline(
@@ -204,7 +214,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
 
     best_val = best_validation(clf)
     metrics = {"test": test_metrics, "best_validation": best_val, "fit": info,
-               "text_facts": text_facts, "test_text_facts": text_facts["test"],
+               "text_facts": facts_by_split, "test_text_facts": facts_by_split["test"],
                "data_notes": splits.notes, "class_counts": splits.class_counts(),
                "baseline": comparison.to_dict() if comparison else None}
     atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
@@ -281,7 +291,7 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
     proba = clf.predict_proba(data.texts)
     targets = [clf.labels_.index(label) for label in data.labels]
     metrics = classification_metrics(targets, proba.argmax(axis=1), clf.labels_)
-    metrics["text_facts"] = _text_facts(clf, data.texts)
+    metrics["text_facts"] = text_facts(clf, data.texts)
     atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2))
     _write_predictions(out / "predictions.csv", data.texts, clf, proba, data.labels)
     plot_confusion_matrix(metrics["confusion_matrix"], metrics["labels"],

@@ -14,6 +14,7 @@ class ForecastTask(TaskBase):
 
     name = "forecast"
     routes = "seqlab.tasks.forecast.routes"
+    data_key = "data.path"
     title = "forecasting"
     config_class = ForecastConfig
     bundle_kinds = ("seqlab-forecaster",)

@@ -14,6 +14,7 @@ class LanguageModelTask(TaskBase):
 
     name = "lm"
     routes = "seqlab.tasks.lm.routes"
+    data_key = "corpus.path"
     title = "language modelling"
     config_class = LMConfig
     bundle_kinds = ("seqlab-language-model",)

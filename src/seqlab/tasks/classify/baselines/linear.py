@@ -230,6 +230,19 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         targets = self.learn_labels(labels)
         val_targets = self.label_indices(val_labels, "validation")
 
+        train_x, val_x = self._fit_features(texts, val_texts, settings.min_df)
+        grid = fit_grid(train_x, targets, val_x, val_targets, settings.classifier,
+                        settings.grid, self.class_weights, self.random_state, self.monitor,
+                        self.labels_, callbacks)
+        self.history_, self.best_epoch_ = grid.history, grid.best
+        self.weight_, self.bias_ = grid.weight, grid.bias
+        self._fitted(len(texts), len(val_texts), settings.classifier,
+                     time.perf_counter() - began)
+        return self
+
+    def _fit_features(self, texts: Sequence[str], val_texts: Sequence[str], min_df: int
+                      ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+        """Fit the pipeline and vectorizers on ``texts``; the features of both splits."""
         self.pipeline_ = Pipeline(self.preprocessing)
         docs = self._joined(texts)
         self.vectorizers_ = self._vectorizers()
@@ -237,28 +250,27 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             train_x = sp.hstack([v.fit_transform(docs) for v in self.vectorizers_.values()],
                                 format="csr")
         except ValueError as err:  # "empty vocabulary; perhaps the documents only…"
-            raise DataError(f"no n-gram occurs in {settings.min_df} training texts ({err}); "
+            raise DataError(f"no n-gram occurs in {min_df} training texts ({err}); "
                             "lower model.linear.min_df or check the text column") from None
-        val_x = self._transform(val_texts)
-        grid = fit_grid(train_x, targets, val_x, val_targets, settings.classifier,
-                        settings.grid, self.class_weights, self.random_state, self.monitor,
-                        self.labels_, callbacks)
-        self.history_, self.best_epoch_ = grid.history, grid.best
-        self.weight_, self.bias_ = grid.weight, grid.bias
+        return train_x, self._transform(val_texts)
+
+    def _fitted(self, train_texts: int, val_texts: int, classifier: str,
+                seconds: float) -> None:
+        """Record the fit, once ``weight_``, ``bias_``, ``history_`` and ``best_epoch_``
+        are set."""
         self.n_parameters_ = int(self.weight_.size + self.bias_.size)
-        seconds = time.perf_counter() - began
-        chosen = self.history_[self.best_epoch_ - 1]
         self.stopped_ = "grid"
         self.fit_info_ = {
-            "train_texts": len(texts), "train_texts_empty_dropped": 0,
-            "val_texts": len(val_texts), "vocab_size": int(train_x.shape[1]),
+            "train_texts": train_texts, "train_texts_empty_dropped": 0,
+            "val_texts": val_texts,
+            "vocab_size": sum(len(v.vocabulary_) for v in self.vectorizers_.values()),
             "parameters": self.n_parameters_, "epochs": len(self.history_),
             "best_epoch": self.best_epoch_, "stopped": self.stopped_,
-            "chosen": {"classifier": settings.classifier, "value": chosen["value"]},
+            "chosen": {"classifier": classifier,
+                       "value": self.history_[self.best_epoch_ - 1]["value"]},
             "train_seconds": seconds, "wall_seconds": seconds,
             "train_tokens_per_second": 0.0,
         }
-        return self
 
     # ---- prediction --------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Multi-label classification: texts with any number of labels each."""
