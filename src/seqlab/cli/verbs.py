@@ -26,7 +26,6 @@ from seqlab.config import read_yaml_mapping, set_dotted
 from seqlab.engine.task import get_task
 from seqlab.errors import SeqlabError
 
-# the config key a task's main data file goes in (`--data`)
 SpecFile = Annotated[Path | None, typer.Argument(help="YAML spec (see the README)")]
 DataFile = Annotated[str | None, typer.Option("--data", help="the training data file")]
 ValFile = Annotated[str | None, typer.Option("--val", help="validation file")]

@@ -197,8 +197,8 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
         f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
 
-    facts_by_split = {name: text_facts(clf, part.texts) for name, part in
-                  (("train", splits.train), ("val", splits.val), ("test", splits.test))}
+    facts_by_split = {name: text_facts(clf, getattr(splits, name).texts)
+                      for name in ("train", "val", "test")}
     for name, facts in facts_by_split.items():
         for line in fact_lines(name, facts, len(getattr(splits, name)),
                                getattr(clf, "max_length_", None)):
