@@ -213,6 +213,11 @@ def test_the_server_translates_with_n_best_and_caps_the_beam(dates_run):
     assert client.post("/translate", json={"text": "x", "beam_width": 99}).status_code == 413
     assert client.post("/translate", json={"text": "x", "n_best": 0}).status_code == 422
     assert client.get("/model").json()["task"] == "seq2seq"
+    long_text = "dec 25, 2031 " * 40
+    answer = client.post("/translate", json={"texts": ["dec 25, 2031", long_text]}).json()
+    limit = model.config.data.max_tokens
+    assert answer["source_tokens_cut"] == [
+        0, len(model.tokens(long_text, "source")) - limit]
 
 
 def test_subwords_are_learned_saved_and_give_readable_text_back(tmp_path):
@@ -234,3 +239,27 @@ def test_subwords_are_learned_saved_and_give_readable_text_back(tmp_path):
     assert loaded.translate(sources) == model.translate(sources)
     assert model.translate(["", "  "]) == ["", ""]  # nothing asked, nothing answered
     assert model.translate(["", sources[0]], beam_width=1)[0] == ""
+
+
+def test_asking_for_more_subwords_than_the_text_holds_says_so(tmp_path):
+    sources = ["ein hund", "zwei hunde"]
+    pairs = Pairs(sources * 4, [s.upper() for s in sources] * 4, "memory")
+    config = apply_overrides(Seq2SeqConfig(), {**TOY, "data.subwords": 5_000,
+                                               "training.max_epochs": 1})
+    model = Seq2Seq(config).fit(pairs, pairs)
+    notes = model.fit_info_["notes"]
+    learned = model.subwords_["source"].get_vocab_size()
+    assert learned < 5_000
+    assert f"source subwords: {learned:,} learned of the 5,000 asked for" in notes[0]
+    assert any(note.startswith("target subwords") for note in notes)
+
+
+def test_predict_says_how_much_of_a_long_text_was_not_read(dates_run):
+    model = Seq2Seq.load(dates_run)
+    long_text = "dec 25, 2031 " * 40
+    cut = len(model.tokens(long_text, "source")) - model.config.data.max_tokens
+    result = CliRunner().invoke(app, ["seq2seq", "predict", str(dates_run), "dec 25, 2031",
+                                      long_text])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("were not read") == 1
+    assert f"the last {cut} tokens were not read" in result.output

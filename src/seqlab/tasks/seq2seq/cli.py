@@ -118,9 +118,12 @@ def predict(
     from seqlab.tasks.seq2seq.model import Seq2Seq
 
     loaded = Seq2Seq.load(model)
-    for text, outputs in zip(texts, loaded.translate_n_best(texts, beam_width, n_best),
-                             strict=True):
+    found = loaded.translate_n_best(texts, beam_width, n_best)
+    for text, outputs, cut in zip(texts, found, loaded.tokens_cut(texts), strict=True):
         console.print(f"{text!r}", markup=False, highlight=False)
+        if cut:
+            console.print(f"  (the last {cut} tokens were not read: the model reads "
+                          f"{loaded.config.data.max_tokens})", markup=False, highlight=False)
         for o in outputs:
             console.print(f"  {o.score:8.4f}  {o.text}", markup=False, highlight=False)
 

@@ -84,6 +84,12 @@ class Seq2Seq(Estimator):
             return self.subwords_[side].encode(text).tokens
         return self.level.split(text)
 
+    def tokens_cut(self, texts: Sequence[str]) -> list[int]:
+        """How many source tokens of each text lie past ``data.max_tokens`` (the model
+        reads only the first ``max_tokens``)."""
+        limit = self.config.data.max_tokens
+        return [max(0, len(self.tokens(text, "source")) - limit) for text in texts]
+
     def _ids(self, tokens: list[str]) -> list[int]:
         return self.source_vocab_.encode(tokens[: self.config.data.max_tokens]).tolist()
 
@@ -109,23 +115,31 @@ class Seq2Seq(Estimator):
         vocabulary), learned from the training pairs."""
         d = self.config.data
         self.subwords_ = {}
+        self.notes_: list[str] = []  # what fitting noticed, for the run's log
         if not d.subwords:
             return
         from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-        def learn(texts: list[str]) -> Any:
+        def learn(texts: list[str], side: str) -> Any:
             bpe = Tokenizer(models.BPE(unk_token=UNK))
             bpe.pre_tokenizer = pre_tokenizers.Metaspace()
             bpe.train_from_iterator([t.lower() if d.lowercase else t for t in texts],
                                     trainers.BpeTrainer(vocab_size=d.subwords,
                                                         special_tokens=[UNK]))
+            learned = bpe.get_vocab_size()
+            if learned < d.subwords:
+                self.notes_.append(
+                    f"{side} subwords: {learned:,} learned of the {d.subwords:,} asked for; "
+                    "the training text has no more pieces to merge. Lower --subwords (to "
+                    f"about {learned:,}) or give more text")
             return bpe
 
         if d.shared_vocab:
-            self.subwords_["source"] = self.subwords_["target"] = learn(train.sources
-                                                                        + train.targets)
+            self.subwords_["source"] = self.subwords_["target"] = learn(
+                train.sources + train.targets, "shared")
         else:
-            self.subwords_ = {"source": learn(train.sources), "target": learn(train.targets)}
+            self.subwords_ = {"source": learn(train.sources, "source"),
+                              "target": learn(train.targets, "target")}
 
     # ---- training ---------------------------------------------------------------------
 
@@ -202,7 +216,7 @@ class Seq2Seq(Estimator):
             "parameters": count_parameters(self.module_), "epochs": len(result.history),
             "best_epoch": result.best_epoch, "stopped": result.stopped,
             "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
-            "monitor": t.monitor,
+            "monitor": t.monitor, "notes": self.notes_,
         }
         return self
 

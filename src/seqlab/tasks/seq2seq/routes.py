@@ -2,7 +2,8 @@
 
 The body holds ``texts`` (a list) or ``text`` (one string), and optionally the beam width
 (capped by the server) and how many outputs to return per text; each text comes back
-with its outputs, best first, and their scores.
+with its outputs, best first, and their scores; ``source_tokens_cut`` says, per text, how
+many of its tokens lay past the model's ``data.max_tokens`` and were not read.
 """
 
 from __future__ import annotations
@@ -56,9 +57,11 @@ def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, An
             return refuse(413, f"beam width {width}; the limit is {MAX_BEAM}", limit=MAX_BEAM)
         with lock:
             found = model.translate_n_best(texts, max(width, request.n_best), request.n_best)
+            cut = model.tokens_cut(texts)
         return {"model": identity, "results": [
             [{"text": o.text, "score": o.score, "log_probability": o.log_probability,
-              "finished": o.finished} for o in outputs] for outputs in found]}
+              "finished": o.finished} for o in outputs] for outputs in found],
+            "source_tokens_cut": cut}
 
     return Mounted(f"Sequence-to-sequence model **{identity['name']}**",
                    '{"text": "…"} or {"texts": ["…"]}',

@@ -73,6 +73,8 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
     model = Seq2Seq(config).fit(splits.train, splits.val,
                                 checkpoint_dir=run_dir / "checkpoints", resume=resume,
                                 callbacks=callbacks)
+    for note in model.fit_info_["notes"]:
+        notify(f"model: {note}")
     board = [_scored(_name(config), lambda p: model.translate(p.sources), splits)]
     if config.ablation and config.model.attention != "none":
         notify("ablation: the same model without attention")
