@@ -145,12 +145,16 @@ def text_facts(clf: Any, texts: Sequence[str]) -> dict[str, int]:
             "over_char_limit": sum(len(t) > TEXT_CHAR_LIMIT for t in texts)}
 
 
-def fact_lines(split: str, facts: dict[str, int], total: int,
-               max_length: int | None) -> list[str]:
-    """One line per fact of :func:`text_facts` that counts any text of ``split``."""
-    return [f"{split}: {count} of {total} texts"
-            + _FACT_WORDS[key].format(tokens=max_length, chars=TEXT_CHAR_LIMIT)
-            for key, count in facts.items() if count]
+def split_facts(clf: Any, splits: dict[str, Sequence[str]]
+                ) -> tuple[dict[str, dict[str, int]], list[str]]:
+    """:func:`text_facts` of each named split's texts, and one line per fact that counts
+    any text."""
+    facts = {name: text_facts(clf, texts) for name, texts in splits.items()}
+    lines = [f"{name}: {count} of {len(splits[name])} texts"
+             + _FACT_WORDS[key].format(tokens=getattr(clf, "max_length_", None),
+                                       chars=TEXT_CHAR_LIMIT)
+             for name, counts in facts.items() for key, count in counts.items() if count]
+    return facts, lines
 
 
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
@@ -197,12 +201,10 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
         f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
 
-    facts_by_split = {name: text_facts(clf, getattr(splits, name).texts)
-                      for name in ("train", "val", "test")}
-    for name, facts in facts_by_split.items():
-        for line in fact_lines(name, facts, len(getattr(splits, name)),
-                               getattr(clf, "max_length_", None)):
-            say(line)
+    facts_by_split, lines = split_facts(clf, {name: getattr(splits, name).texts
+                                              for name in ("train", "val", "test")})
+    for line in lines:
+        say(line)
     test_metrics, part_metrics = evaluate_with_parts(clf, splits.test.texts, splits.test.labels)
     say(f"test accuracy {test_metrics['accuracy']:.4f}, macro-F1 {test_metrics['macro_f1']:.4f}")
     comparison = compare_with_baseline(

@@ -33,7 +33,7 @@ from seqlab.tasks.classify.auto import auto_members
 from seqlab.tasks.classify.classifier import split_validation
 from seqlab.tasks.classify.ensemble import TEMPERATURES, WEIGHTS, LeadFacts
 from seqlab.tasks.multilabel.config import MultiLabelConfig
-from seqlab.tasks.multilabel.labelsets import join_set
+from seqlab.tasks.multilabel.labelsets import split_set
 from seqlab.tasks.multilabel.metrics import multilabel_metrics, tune_thresholds
 from seqlab.tasks.multilabel.model import (
     LabelSets,
@@ -105,8 +105,8 @@ class MultiLabelEnsemble(LeadFacts, LabelSets, BaseEstimator):
             X, joined_sets(y), X_val, None if y_val is None else joined_sets(y_val),
             0.1 if self.recurrent is None else self.recurrent.get("validation_fraction", 0.1),
             self.random_state)
-        train_sets = [s.split("|") if s else [] for s in labels]
-        val_sets = [s.split("|") if s else [] for s in val_labels]
+        train_sets = [split_set(s) for s in labels]
+        val_sets = [split_set(s) for s in val_labels]
         resolved: dict[str, dict[str, Any]] = {}
         count = self.members
         if count == AUTO:
@@ -123,7 +123,7 @@ class MultiLabelEnsemble(LeadFacts, LabelSets, BaseEstimator):
         self.linear_ = MultiLabelLinear(**(self.linear or {})).fit(
             texts, train_sets, val_texts, val_sets)
         self.classes_ = self.lead_.classes_
-        truth = self.label_indices([join_set(s) for s in val_sets], "validation") > 0.5
+        truth = self.label_indices(val_labels, "validation") > 0.5
         parts = self.part_probabilities(val_texts)
         self.temperatures_ = {name: fit_temperature(p, truth) for name, p in parts.items()}
         losses = {float(w): binary_cross_entropy(self._mix(parts, float(w)), truth)
@@ -150,25 +150,32 @@ class MultiLabelEnsemble(LeadFacts, LabelSets, BaseEstimator):
         return {"recurrent": recurrent, "linear": self.linear_.predict_proba(texts)}
 
     def _mix(self, parts: dict[str, np.ndarray], weight: float) -> np.ndarray:
-        t = getattr(self, "temperatures_", {})
-        return (weight * tempered(parts["recurrent"], t.get("recurrent", 1.0))
-                + (1.0 - weight) * tempered(parts["linear"], t.get("linear", 1.0)))
+        t = self.temperatures_
+        return (weight * tempered(parts["recurrent"], t["recurrent"])
+                + (1.0 - weight) * tempered(parts["linear"], t["linear"]))
+
+    def _blend(self, parts: dict[str, np.ndarray]) -> np.ndarray:
+        return self._mix(parts, self.weight_).astype(np.float32)
 
     def _proba(self, texts: list[str]) -> np.ndarray:
-        return self._mix(self.part_probabilities(texts), self.weight_).astype(np.float32)
+        return self._blend(self.part_probabilities(texts))
 
-    def recurrent_scores(self, val: tuple[Sequence[str], Sequence[Any]],
-                         test: tuple[Sequence[str], Sequence[Any]]
-                         ) -> dict[str, dict[str, Any]]:
-        """The recurrent part alone on ``(texts, label sets)`` of validation and test, with
-        its own thresholds tuned on validation (for the report)."""
+    def evaluate_parts(self, splits: dict[str, tuple[Sequence[str], Sequence[Any]]]
+                       ) -> dict[str, dict[str, dict[str, Any]]]:
+        """The scores of the blend (``model``), of the recurrent part alone (its own
+        thresholds tuned on the ``val`` split) and of the linear part (its thresholds)
+        on each named split of ``(texts, label sets)``; each part predicts each split
+        once."""
         truth = {name: self.label_indices(joined_sets(sets), name) > 0.5
-                 for name, (_, sets) in (("validation", val), ("test", test))}
-        proba = {name: self.part_probabilities(texts)["recurrent"]
-                 for name, (texts, _) in (("validation", val), ("test", test))}
-        thresholds = tune_thresholds(proba["validation"], truth["validation"])
-        return {key: multilabel_metrics(truth[name], proba[name] >= thresholds, self.labels_)
-                for key, name in (("val", "validation"), ("test", "test"))}
+                 for name, (_, sets) in splits.items()}
+        parts = {name: self.part_probabilities(texts) for name, (texts, _) in splits.items()}
+        alone = tune_thresholds(parts["val"]["recurrent"], truth["val"])
+        rules = {"model": lambda p: self.decide(self._blend(p)),
+                 "recurrent": lambda p: p["recurrent"] >= alone,
+                 "linear": lambda p: self.linear_.decide(p["linear"])}
+        return {who: {name: multilabel_metrics(truth[name], decide(parts[name]), self.labels_)
+                      for name in splits}
+                for who, decide in rules.items()}
 
     # ---- saving ------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ the stratified split and the messages work as for single labels.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -116,8 +117,6 @@ def write_entity_sets(conll: str | Path, out: str | Path) -> int:
     "labels"}``, each labelled with the set of entity types it contains (the empty set
     allowed); return how many. This is how the CoNLL-2003 benchmark and the demo make
     multi-label data."""
-    import json
-
     from seqlab.artifacts import atomic_write_text
     from seqlab.tasks.tag.conll import read_tagged
 

@@ -20,7 +20,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.classify.baselines.common import LabelledPredictions
 from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
 from seqlab.tasks.classify.classifier import TextClassifier, split_validation
@@ -29,6 +29,9 @@ from seqlab.tasks.multilabel.config import MultiLabelConfig
 from seqlab.tasks.multilabel.labelsets import join_set, split_set
 from seqlab.tasks.multilabel.metrics import indicator, multilabel_metrics, tune_thresholds
 from seqlab.training.trainer import LOWER_IS_BETTER, TrainCallbacks
+
+# the validation scores that may choose the epoch or C
+MONITORS = ("micro_f1", "macro_f1", "subset_accuracy", "loss")
 
 
 def sigmoid(scores: np.ndarray) -> np.ndarray:
@@ -190,8 +193,10 @@ class MultiLabelLinear(LabelSets, LinearTextClassifier):
         targets = self.learn_labels(labels) > 0.5
         val_targets = self.label_indices(val_labels, "validation") > 0.5
         train_x, val_x = self._fit_features(texts, val_texts, settings.min_df)
-        monitor = self.monitor if self.monitor in ("micro_f1", "macro_f1", "subset_accuracy",
-                                                   "loss") else "micro_f1"
+        monitor = self.monitor
+        if monitor not in MONITORS:
+            raise ConfigError(f"MultiLabelLinear: monitor is one of {', '.join(MONITORS)}, "
+                              f"got {monitor!r}")
         best: tuple[float, np.ndarray, np.ndarray] | None = None
         self.history_ = []
         if callbacks is not None:

@@ -23,7 +23,7 @@ from seqlab.engine.task import Notify, quiet
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
-from seqlab.tasks.classify.workflow import fact_lines, text_facts
+from seqlab.tasks.classify.workflow import split_facts
 from seqlab.tasks.multilabel.config import MultiLabelConfig
 from seqlab.tasks.multilabel.ensemble import MultiLabelEnsemble
 from seqlab.tasks.multilabel.kinds import load_multilabel, multilabel_for
@@ -148,15 +148,12 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
     say(f"trained {info['epochs']} {model.round_name}s in {info['train_seconds']:.1f}s; "
         f"best {model.round_name} {info['best_epoch']}; thresholds tuned on validation: "
         + ", ".join(f"{label} {t:.2f}" for label, t in model.threshold_table().items()))
-    facts = {name: text_facts(model, getattr(splits, name).texts)
-             for name in ("train", "val", "test")}
-    for name, counts in facts.items():
-        for line in fact_lines(name, counts, len(getattr(splits, name)),
-                               getattr(model, "max_length_", None)):
-            say(line)
-    val, test = scores_on(model, splits.val), scores_on(model, splits.test)
+    facts, lines = split_facts(model, {name: getattr(splits, name).texts
+                                       for name in ("train", "val", "test")})
+    for line in lines:
+        say(line)
+    val, test, baseline, recurrent = _scored(model, config, splits)
     say(_line("test", test))
-    baseline, recurrent = _beside(model, config, splits)
     if baseline is not None:
         say(_line("baseline (TF-IDF + logistic regression per label) test", baseline["test"]))
         say(f"model − baseline, test micro-F1: "
@@ -190,25 +187,30 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
                              model.threshold_table())
 
 
-def _beside(model: LabelSets, config: MultiLabelConfig, splits: MultiLabelSplits
-            ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """What the report shows beside the model: the TF-IDF baseline (the ensemble's own
-    linear part, else one fitted on the same split unless ``baseline`` is off) and, for
-    the ensemble, its recurrent part alone."""
+def _scored(model: LabelSets, config: MultiLabelConfig, splits: MultiLabelSplits
+            ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None,
+                       dict[str, Any] | None]:
+    """The model's validation and test scores, and what the report shows beside them:
+    the TF-IDF baseline (the ensemble's own linear part, else one fitted on the same
+    split unless ``baseline`` is off) and, for the ensemble, its recurrent part alone."""
     if isinstance(model, MultiLabelEnsemble):
+        scored = model.evaluate_parts({name: (part.texts, [split_set(s) for s in part.labels])
+                                       for name, part in (("val", splits.val),
+                                                          ("test", splits.test))})
         linear: LabelSets = model.linear_
-        recurrent = model.recurrent_scores(
-            (splits.val.texts, [split_set(s) for s in splits.val.labels]),
-            (splits.test.texts, [split_set(s) for s in splits.test.labels]))
-    elif config.baseline and config.model.kind != "tfidf":
-        linear, recurrent = fit_on(MultiLabelLinear.from_config(config), splits, None, False,
-                                   None), None
+        baseline_scores, recurrent = scored["linear"], scored["recurrent"]
+        val, test = scored["model"]["val"], scored["model"]["test"]
     else:
-        return None, None
-    baseline = {"model": linear.describe(), "val": scores_on(linear, splits.val),
-                "test": scores_on(linear, splits.test), "thresholds": linear.threshold_table(),
+        val, test, recurrent = scores_on(model, splits.val), scores_on(model, splits.test), None
+        if not config.baseline or config.model.kind == "tfidf":
+            return val, test, None, None
+        linear = fit_on(MultiLabelLinear.from_config(config), splits, None, False, None)
+        baseline_scores = {"val": scores_on(linear, splits.val),
+                           "test": scores_on(linear, splits.test)}
+    baseline = {"model": linear.describe(), **baseline_scores,
+                "thresholds": linear.threshold_table(),
                 "train_seconds": linear.fit_info_["train_seconds"]}
-    return baseline, recurrent
+    return val, test, baseline, recurrent
 
 
 def _line(what: str, scores: dict[str, Any]) -> str:
