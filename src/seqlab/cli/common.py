@@ -113,12 +113,13 @@ def train_command(app: typer.Typer, config_class: type[Any],
             path = shared["config"]
             config = validate_model(config_class, read_yaml_mapping(path), str(path)) \
                 if path else config_class()
+            key, message = required
             config = apply_overrides(config, {
-                **flags(**options), "name": shared["name"], "output_dir": shared["output_dir"],
+                **known_dataset(config_class, flags(**options), key),
+                "name": shared["name"], "output_dir": shared["output_dir"],
                 "seed": shared["seed"], "training.max_epochs": shared["epochs"],
                 "training.max_minutes": shared["max_minutes"],
                 **key_values(shared["settings"], "--set")})
-            key, message = required
             if not flatten_dotted(config.model_dump(mode="json")).get(key):
                 raise SeqlabError(message)
             run(config, shared["resume"], shared["force"], shared["quiet"])
@@ -135,6 +136,37 @@ def train_command(app: typer.Typer, config_class: type[Any],
         return flags
 
     return register
+
+
+def notice(message: str) -> None:
+    """A progress note (a download, a prepare step) on stderr, unwrapped."""
+    errors.print(message, highlight=False, soft_wrap=True)
+
+
+def known_dataset(config_class: type[Any], overrides: dict[str, Any],
+                  data_key: str) -> dict[str, Any]:
+    """``overrides`` with a known dataset's name at ``data_key`` (``seqlab tag train
+    conll2003``) replaced by its files, fetched into the data home on first use."""
+    from seqlab.datasets import train_overrides
+    from seqlab.engine.task import task_for_config
+
+    return train_overrides(task_for_config(config_class).name, overrides, data_key,
+                           notify=notice)
+
+
+def fetch_for_demo(name: str, offline: bool) -> Any:
+    """A demo's known dataset, fetched (once) into the data home; None, with a one-line
+    note of why, where it cannot be (no network, ``--offline``)."""
+    from seqlab.datasets.store import FetchError, fetch
+
+    if offline:
+        return None
+    try:
+        return fetch(name, notify=notice)
+    except FetchError as err:
+        console.print(f"[bold yellow]offline[/]: could not fetch {name} ({err.reason}).",
+                      highlight=False)
+        return None
 
 
 def require_module(module: str, extra: str) -> None:

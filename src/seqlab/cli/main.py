@@ -10,6 +10,7 @@ import sys
 
 import typer
 
+from seqlab.cli.datasets import datasets_app
 from seqlab.cli.serve import serve
 from seqlab.cli.vectors import vectors_app
 from seqlab.cli.verbs import compare_command, tune_command
@@ -30,6 +31,7 @@ app.command("compare")(compare_command("classify"))
 app.command("tune")(tune_command("classify"))
 app.command("serve")(serve)
 app.add_typer(classify_app, name="classify")
+app.add_typer(datasets_app, name="datasets")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(lm_app, name="lm")
 app.add_typer(multilabel_app, name="multilabel")

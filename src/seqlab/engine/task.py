@@ -130,6 +130,14 @@ def task_names() -> list[str]:
     return _registered().names()
 
 
+def task_for_config(config_class: type) -> Task:
+    """The task whose runs are configured by ``config_class``."""
+    for name in _registered():
+        if TASKS.get(name).config_class is config_class:
+            return TASKS.get(name)
+    raise ConfigError(f"no task is configured by {config_class.__name__}")
+
+
 def task_for_bundle(kind: str | None) -> Task:
     """The task whose models are saved as bundle format ``kind`` (a classifier when the
     bundle names none, as the first bundles did not)."""
