@@ -1,9 +1,11 @@
 """Bounded HTTP load against `seqlab serve`, PyTorch vs ONNX runtime, on 127.0.0.1.
 
     python benchmarks/serve_load.py MODEL [--requests 5000] [--concurrency 1 8 32]
+                                          [--batch-texts 1 64]
 
 MODEL is a run folder or bundle (e.g. the one `emotion_default.py --save` writes). The
-script exports it to ONNX, starts one server per runtime on a free loopback port, sends
+script exports it to ONNX, starts one server per runtime and ``--batch-texts`` (1: one
+model call per request; more: waiting requests share a call) on a free loopback port, sends
 ``--requests`` single-text POST /predict requests (emotion test sentences, cycled) at
 each concurrency, and prints throughput, p50/p95/p99 latency and errors. Every load
 stops by itself: after its request count or ``--max-seconds``, whichever comes first.
@@ -35,11 +37,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, runtime: str, workers: int) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, runtime: str, workers: int,
+                 batch_texts: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "seqlab.cli.main", "serve", model, "--runtime", runtime,
-         "--port", str(port), "--workers", str(workers)],
+         "--port", str(port), "--workers", str(workers), "--batch-texts", str(batch_texts)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -93,6 +96,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=180)
+    parser.add_argument("--batch-texts", type=int, nargs="+", default=[1, 64])
     args = parser.parse_args()
     texts = read_labeled(require(EMOTION / "test.txt")).texts
     model = Path(args.model)
@@ -101,19 +105,23 @@ def main() -> None:
 
     rows = []
     for runtime, served in (("torch", str(model)), ("onnx", str(onnx_dir))):
-        process, url = start_server(served, runtime, args.workers)
-        try:
-            for concurrency in args.concurrency:
-                result = asyncio.run(load(url, texts, args.requests, concurrency,
-                                          args.max_seconds))
-                rows.append({"runtime": runtime, "concurrency": concurrency, **result})
-                print(rows[-1], flush=True)
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
-    torch_rate = {r["concurrency"]: r["throughput req/s"] for r in rows if r["runtime"] == "torch"}
+        for batch_texts in args.batch_texts:
+            process, url = start_server(served, runtime, args.workers, batch_texts)
+            try:
+                for concurrency in args.concurrency:
+                    result = asyncio.run(load(url, texts, args.requests, concurrency,
+                                              args.max_seconds))
+                    rows.append({"runtime": runtime, "batch texts": batch_texts,
+                                 "concurrency": concurrency, **result})
+                    print(rows[-1], flush=True)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+    first = {r["concurrency"]: r["throughput req/s"] for r in rows
+             if r["runtime"] == "torch" and r["batch texts"] == args.batch_texts[0]}
     for row in rows:
-        row["throughput ×torch"] = f"{row['throughput req/s'] / torch_rate[row['concurrency']]:.2f}"
+        row[f"throughput × torch, batch {args.batch_texts[0]}"] = \
+            f"{row['throughput req/s'] / first[row['concurrency']]:.2f}"
     print(f"\nmachine: {machine_line()}; server workers: {args.workers}; model: {args.model}\n")
     print(markdown_table(rows))
 

@@ -168,3 +168,51 @@ def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(tmp_path):
                == dead.number]
     assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
     assert sum(s == "COMPLETE" for s in states.values()) == 2
+
+
+def test_a_worker_killed_mid_trial_leaves_no_trial_running(tmp_path):
+    """A real SIGKILL: the dead worker's trial is failed once its heartbeat stops, and
+    another worker finishes the study with the trial count asked."""
+    import os
+    import signal
+
+    import optuna
+    import yaml
+
+    spec = {"name": "killed", "output_dir": str(tmp_path), "trials": 2, "heartbeat": 1,
+            "pruning": False,
+            "base": {"data": {"train": str(SAMPLE)},
+                     "model": {"embedding_dim": 8, "hidden_size": 8},
+                     "training": {"max_epochs": 12, "patience": 100, "batch_size": 8,
+                                  "threads": 1}},
+            "space": {"training.lr": {"type": "float", "low": 1e-3, "high": 1e-2}}}
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    worker = subprocess.Popen([sys.executable, "-m", "seqlab.cli.main", "tune", str(path),
+                               "--no-retrain"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    storage = tune.load_spec(spec, "test").storage_url()
+    deadline = time.monotonic() + 120
+    running = []
+    while time.monotonic() < deadline and not running:
+        assert worker.poll() is None, "the worker finished before it could be killed"
+        time.sleep(0.2)
+        if not (tmp_path / "killed" / "study.db").exists():
+            continue
+        try:
+            study = optuna.load_study(study_name="killed", storage=storage)
+            # mid-trial: training has started (the worker is recorded), so has the heartbeat
+            running = [t for t in study.get_trials(deepcopy=False)
+                       if t.state.name == "RUNNING" and "worker" in t.user_attrs]
+        except Exception:  # the worker is still creating the study's tables
+            continue
+    time.sleep(1.2)  # at least one heartbeat (every second) has been recorded
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait()
+    time.sleep(2.5)  # longer than the grace period (2 × heartbeat)
+    tune.run_tuning(tune.load_spec(spec, "test"), retrain=False, notify=lambda _: None)
+    trials = optuna.load_study(study_name="killed", storage=storage).trials
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    assert {t.state.name for t in trials if t.number == running[0].number} == {"FAIL"}
+    done = [t for t in trials if t.state.name == "COMPLETE" and not t.user_attrs.get("surplus")]
+    assert len(done) == 2

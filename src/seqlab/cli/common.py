@@ -3,8 +3,9 @@ and config resolution of every task's `train`."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -167,6 +168,27 @@ def fetch_for_demo(name: str, offline: bool) -> Any:
         console.print(f"[bold yellow]offline[/]: could not fetch {name} ({err.reason}).",
                       highlight=False)
         return None
+
+
+@contextlib.contextmanager
+def rows_progress(title: str) -> Iterator[Callable[[int], None]]:
+    """A progress line for a job counted in rows (rows done, rows per second); yields
+    the function to call with the rows done so far."""
+    import time
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    began = time.perf_counter()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                  TextColumn("{task.completed:,.0f} rows · {task.fields[rate]}"),
+                  TimeElapsedColumn(), console=errors, transient=False) as bar:
+        task = bar.add_task(title, total=None, rate="")
+
+        def update(rows: int) -> None:
+            rate = rows / max(time.perf_counter() - began, 1e-9)
+            bar.update(task, completed=rows, rate=f"{rate:,.0f} rows/s")
+
+        yield update
 
 
 def require_module(module: str, extra: str) -> None:

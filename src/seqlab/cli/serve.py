@@ -21,6 +21,9 @@ def serve(
     max_texts: Annotated[int, typer.Option(help="texts per request")] = 256,
     max_chars: Annotated[int, typer.Option(help="characters per text")] = 20_000,
     max_body_bytes: Annotated[int, typer.Option(help="request body size")] = 2_000_000,
+    batch_texts: Annotated[int, typer.Option(
+        min=1, help="texts of waiting requests predicted in one call (classifiers); 1: "
+                    "one call per request")] = 64,
     header_timeout: Annotated[float | None, typer.Option(
         min=0.1, help="seconds a client has to send its request headers [default: 10]")]
     = None,
@@ -41,7 +44,8 @@ def serve(
                                   ("body_timeout", body_timeout)) if v is not None}
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
                              max_texts=max_texts, max_chars=max_chars,
-                             max_body_bytes=max_body_bytes, **timeouts)
+                             max_body_bytes=max_body_bytes, batch_texts=batch_texts,
+                             **timeouts)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
     run_server(settings, host, port, workers)

@@ -141,21 +141,26 @@ def read_tsv(request: ReadRequest) -> pd.DataFrame:
     return _read_delimited(request, "\t")
 
 
+def json_record(path: Path, line: str, number: int) -> dict[str, object] | None:
+    """Line ``number`` of a JSONL file as a record (None when blank); a line that is not a
+    JSON object is a DataError naming it."""
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise DataError(f"{path}, line {number}: not valid JSON ({err.msg})") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}, line {number}: expected a JSON object per line")
+    return record
+
+
 @READERS.register("jsonl")
 def read_jsonl(request: ReadRequest) -> pd.DataFrame:
     """One JSON object per line."""
-    records = []
-    for number, line in enumerate(request.text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{request.path}, line {number}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{request.path}, line {number}: expected a JSON object per line")
-        records.append(record)
-    return pd.DataFrame.from_records(records).astype(object)
+    records = [json_record(request.path, line, number)
+               for number, line in enumerate(request.text().splitlines(), start=1)]
+    return pd.DataFrame.from_records([r for r in records if r is not None]).astype(object)
 
 
 @READERS.register("parquet")
@@ -172,21 +177,28 @@ def read_lines(request: ReadRequest) -> pd.DataFrame:
     """``text;label`` per line, no header; the label follows the last separator."""
     texts, labels, numbers = [], [], []
     for number, line in enumerate(request.text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        if not request.separator:
-            raise DataError(f"{request.path}: the separator is empty; give the character "
-                            "between text and label, e.g. --separator ';'")
-        text, sep, label = line.rpartition(request.separator)
-        if not sep:
-            raise DataError(
-                f"{request.path}, line {number}: no {request.separator!r} separating text and "
-                "label. Each line must read `text;label` (or pass --separator)."
-            )
-        texts.append(text)
-        labels.append(label.strip())
-        numbers.append(number)
+        pair = text_and_label(request.path, line, number, request.separator)
+        if pair is not None:
+            texts.append(pair[0])
+            labels.append(pair[1])
+            numbers.append(number)
     return pd.DataFrame({"text": texts, "label": labels, "__line__": numbers}, dtype=object)
+
+
+def text_and_label(path: Path, line: str, number: int,
+                   separator: str) -> tuple[str, str] | None:
+    """Line ``number`` of a ``text;label`` file (None when blank); the label follows the
+    last separator."""
+    if not line.strip():
+        return None
+    if not separator:
+        raise DataError(f"{path}: the separator is empty; give the character between text "
+                        "and label, e.g. --separator ';'")
+    text, sep, label = line.rpartition(separator)
+    if not sep:
+        raise DataError(f"{path}, line {number}: no {separator!r} separating text and label. "
+                        "Each line must read `text;label` (or pass --separator).")
+    return text, label.strip()
 
 
 def read_table(path: str | Path, fmt: str | None = None, encoding: str = "utf-8",

@@ -6,7 +6,8 @@ never leaks a traceback), the body limit, ``GET /health``, ``GET /model`` and th
 classifier, ``/tag``, ``/generate`` and ``/complete``, ``/forecast``). The model is loaded
 once per worker process and shared by all requests; a lock serialises inference so that
 concurrent requests never run more compute threads than the process was given
-(``threads``), and each worker gets ``cores / workers`` of them.
+(``threads``), and each worker gets ``cores / workers`` of them. A classifier's requests
+that wait while the model is busy are predicted together (``serving.batcher``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class ServeSettings:
     max_texts: int = 256
     max_chars: int = 20_000
     max_body_bytes: int = 2_000_000
+    batch_texts: int = 64  # texts of waiting requests predicted in one call; 1: one a call
     header_timeout: float = HEADER_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
 

@@ -16,6 +16,7 @@ from seqlab.cli.common import (
     fetch_for_demo,
     known_dataset,
     require_module,
+    rows_progress,
     split_names,
     user_errors,
 )
@@ -183,11 +184,20 @@ def evaluate(
 def predict(
     model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
     texts: Annotated[list[str] | None, typer.Argument(help="texts to classify")] = None,
-    file: Annotated[str | None, typer.Option(help="a file of texts (any supported format)")] = None,
-    out: Annotated[str | None, typer.Option(help="CSV to write with --file")] = None,
+    file: Annotated[str | None, typer.Option(
+        help="a file of texts of any size (CSV, TSV, JSONL, Parquet, .gz), read in chunks")
+    ] = None,
+    out: Annotated[str | None, typer.Option(
+        help="where --file's predictions go (.csv, .tsv, .jsonl, .parquet, .gz)")] = None,
     text_column: Annotated[str | None, typer.Option()] = None,
     fmt: Annotated[str | None, typer.Option("--format")] = None,
     encoding: Annotated[str, typer.Option()] = "utf-8",
+    chunk_rows: Annotated[int, typer.Option(help="rows read and predicted at a time")]
+    = 10_000,
+    jobs: Annotated[int, typer.Option(help="worker processes for --file")] = 1,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="continue an interrupted --file run where it stopped")] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out")] = False,
 ) -> None:
     """Print the label and probabilities of each text, or label a whole file."""
     from seqlab.tasks.classify.estimators import load_classifier
@@ -195,9 +205,11 @@ def predict(
 
     if file:
         if not out:
-            raise SeqlabError("--file needs --out, the CSV to write the predictions to")
-        n = predict_file(model, file, out, fmt, text_column, encoding)
-        console.print(f"{n} predictions written to {out}")
+            raise SeqlabError("--file needs --out, the file to write the predictions to")
+        with rows_progress(f"predicting {file}") as progress:
+            n = predict_file(model, file, out, fmt, text_column, encoding, chunk_rows, jobs,
+                             resume, force, progress)
+        console.print(f"{n:,} predictions written to {out}")
         return
     if not texts:
         raise SeqlabError("give one or more texts, or --file with --out")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.texts import TextsRequest, over_limits
 
@@ -73,6 +74,7 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
           identity: dict[str, Any], facts: dict[str, Any], settings: ServeSettings) -> Mounted:
     """Add ``POST /predict`` and ``GET /`` for ``predictor`` to ``app``."""
     page = (files("seqlab") / "serving" / "page.html").read_text(encoding="utf-8")
+    batch = Batcher(predictor.predict_proba, settings.batch_texts, lock)
     identity = {k: str(v) for k, v in identity.items()}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
@@ -87,8 +89,7 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
         refused = over_limits(texts, settings.max_texts, settings.max_chars)
         if refused is not None:
             return refused
-        with lock:
-            proba = predictor.predict_proba(texts) if texts else np.zeros((0, 0))
+        proba = batch(texts) if texts else np.zeros((0, 0))
         labels = predictor.labels_
         return {"model": identity, "predictions": [
             {"label": labels[int(row.argmax())],

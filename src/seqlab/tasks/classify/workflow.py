@@ -20,14 +20,12 @@ from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides, flatten_dotted
 from seqlab.data.checks import DataSummary, clean_labeled
 from seqlab.data.readers import (
-    TEXT_COLUMN_NAMES,
     LabeledData,
-    pick_column,
     read_labeled,
-    read_table,
 )
 from seqlab.data.split import stratified_split
-from seqlab.data.writers import output_format, write_table
+from seqlab.data.writers import write_table
+from seqlab.engine.batch_predict import BatchJob, RowPredictor, predict_stream
 from seqlab.engine.run_folder import prepare_run_dir, write_history
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics
@@ -323,17 +321,32 @@ def _write_predictions(path: Path, texts: Sequence[str], clf: Classifier,
     write_table(pd.DataFrame(columns), path)
 
 
+def label_columns(model_path: str) -> RowPredictor:
+    """The classifier at ``model_path`` as a row predictor: ``predicted`` and ``p_<label>``
+    per class for a list of texts (what batch prediction writes beside each text)."""
+    clf = load_classifier(model_path)
+
+    def predict(texts: list[str]) -> dict[str, list[Any]]:
+        proba = clf.predict_proba(texts)
+        return {"predicted": [clf.labels_[i] for i in proba.argmax(axis=1)],
+                **{f"p_{label}": np.round(proba[:, k].astype(np.float64), 6).tolist()
+                   for k, label in enumerate(clf.labels_)}}
+
+    return predict
+
+
 def predict_file(model_path: str | Path, in_path: str | Path, out_path: str | Path,
                  fmt: str | None = None, text_column: str | None = None,
-                 encoding: str = "utf-8") -> int:
-    """Predict every text of a file; write text, prediction and probabilities in the
-    format ``out_path`` names (CSV, TSV, JSONL, Parquet)."""
-    output_format(out_path)  # an unknown extension fails before the work
-    clf = load_classifier(model_path)
-    frame = read_table(in_path, fmt, encoding)
-    column = pick_column(frame, text_column, TEXT_COLUMN_NAMES, "text", Path(in_path))
-    texts = ["" if v is None or v != v else str(v) for v in frame[column].tolist()]
-    _write_predictions(Path(out_path), texts, clf, clf.predict_proba(texts))
-    return len(texts)
+                 encoding: str = "utf-8", chunk_rows: int = 10_000, jobs: int = 1,
+                 resume: bool = False, force: bool = False,
+                 progress: Callable[[int], None] | None = None) -> int:
+    """Predict every text of a file of any size, in chunks; write the id (where the input
+    has one), text, prediction and probabilities in input order, in the format
+    ``out_path`` names (CSV, TSV, JSONL, Parquet). See :mod:`seqlab.engine.batch_predict`
+    for resuming and jobs."""
+    job = BatchJob(model=str(model_path), source=str(in_path), out=str(out_path), fmt=fmt,
+                   text_column=text_column, encoding=encoding, chunk_rows=chunk_rows,
+                   jobs=jobs)
+    return predict_stream(job, label_columns, resume=resume, force=force, progress=progress)
 
 
