@@ -216,3 +216,26 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_running(tmp_path):
     assert {t.state.name for t in trials if t.number == running[0].number} == {"FAIL"}
     done = [t for t in trials if t.state.name == "COMPLETE" and not t.user_attrs.get("surplus")]
     assert len(done) == 2
+
+
+def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
+    """Optuna never fails a trial that sent no heartbeat; the next worker does."""
+    import optuna
+    from optuna.storages import RetryFailedTrialCallback
+
+    spec = tune_spec(tmp_path, trials=2, heartbeat=1, pruning=False)
+    spec.folder.mkdir(parents=True)
+    study = tune.open_study(spec)
+    study.enqueue_trial({"training.lr": 0.005, "model.pooling": "max"},
+                        user_attrs={"base": True})
+    dead = study.ask()  # drawn, then the worker was killed: no heartbeat, no training
+    time.sleep(2.5)  # older than the grace period (2 × heartbeat)
+    tune.run_tuning(spec, retrain=False, notify=lambda _: None)
+    trials = optuna.load_study(study_name="tn", storage=spec.storage_url()).trials
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+    assert {t.number: t.state.name for t in trials}[dead.number] == "FAIL"
+    retried = [t for t in trials
+               if RetryFailedTrialCallback.retried_trial_number(t) == dead.number]
+    assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
+    assert retried[0].params == {"training.lr": 0.005, "model.pooling": "max"}
+    assert sum(t.state.name == "COMPLETE" for t in trials) == 2

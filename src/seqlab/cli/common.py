@@ -106,6 +106,7 @@ def train_command(app: typer.Typer, config_class: type[Any],
     key (dotted key, message) is set, and calls ``run(config, resume, force, quiet)``."""
     import inspect
 
+    from seqlab.cli.datasets import known_dataset
     from seqlab.config import apply_overrides, flatten_dotted, read_yaml_mapping, validate_model
 
     def register(flags: F) -> F:
@@ -142,32 +143,6 @@ def train_command(app: typer.Typer, config_class: type[Any],
 def notice(message: str) -> None:
     """A progress note (a download, a prepare step) on stderr, unwrapped."""
     errors.print(message, highlight=False, soft_wrap=True)
-
-
-def known_dataset(config_class: type[Any], overrides: dict[str, Any],
-                  data_key: str) -> dict[str, Any]:
-    """``overrides`` with a known dataset's name at ``data_key`` (``seqlab tag train
-    conll2003``) replaced by its files, fetched into the data home on first use."""
-    from seqlab.datasets import train_overrides
-    from seqlab.engine.task import task_for_config
-
-    return train_overrides(task_for_config(config_class).name, overrides, data_key,
-                           notify=notice)
-
-
-def fetch_for_demo(name: str, offline: bool) -> Any:
-    """A demo's known dataset, fetched (once) into the data home; None, with a one-line
-    note of why, where it cannot be (no network, ``--offline``)."""
-    from seqlab.datasets.store import FetchError, fetch
-
-    if offline:
-        return None
-    try:
-        return fetch(name, notify=notice)
-    except FetchError as err:
-        console.print(f"[bold yellow]offline[/]: could not fetch {name} ({err.reason}).",
-                      highlight=False)
-        return None
 
 
 @contextlib.contextmanager

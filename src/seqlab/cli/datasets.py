@@ -3,15 +3,45 @@ the data home and checked on every use."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from seqlab.cli.common import console, notice, user_errors
 
+if TYPE_CHECKING:
+    from seqlab.datasets import Fetched
+
 datasets_app = typer.Typer(no_args_is_help=True, help="Known public datasets: list them, "
                            "see where they come from, download them once.")
+
+
+def known_dataset(config_class: type[Any], overrides: dict[str, Any],
+                  data_key: str) -> dict[str, Any]:
+    """``overrides`` with a known dataset's name at ``data_key`` (``seqlab tag train
+    conll2003``) replaced by its files, fetched into the data home on first use."""
+    from seqlab.datasets import train_overrides
+    from seqlab.engine.task import task_for_config
+
+    return train_overrides(task_for_config(config_class).name, overrides, data_key,
+                           notify=notice)
+
+
+def fetch_for_demo(name: str, offline: bool) -> Fetched | None:
+    """A demo's known dataset, fetched (once) into the data home; None, with a one-line
+    note of why, where it cannot be (no network, ``--offline``)."""
+    from seqlab.datasets.store import FetchError, fetch
+
+    if offline:
+        return None
+    try:
+        return fetch(name, notify=notice)
+    except FetchError as err:
+        console.print(f"[bold yellow]offline[/]: could not fetch {name} ({err.reason}).",
+                      highlight=False)
+        return None
+
 
 Mirror = Annotated[str | None, typer.Option(
     help="fetch from this URL or folder (laid out like the shared data folder) instead; "

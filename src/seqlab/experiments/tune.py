@@ -17,7 +17,8 @@ new trial would go past the total (counting the finished trials and those drawn 
 it that still run) stops, and that draw is recorded as a failed trial marked
 ``surplus``. Every worker sends a heartbeat (``heartbeat`` seconds); the trial of a worker
 that died is failed once it has been silent for twice that, and retried with the same
-parameters (up to ``retries`` times) by the next worker to start a trial. Validation
+parameters (up to ``retries`` times) by the next worker to start a trial; so is a trial
+whose worker died before it began to train (and so before its first heartbeat). Validation
 scores every trial; the test split is used once, by the retrained best model.
 """
 
@@ -223,6 +224,7 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
             notify("the base config lies outside the search space: not enqueued as trial 0")
         else:
             study.enqueue_trial(point, user_attrs={"base": True}, skip_if_exists=True)
+    _fail_unstarted(study, spec)
     requested = metric_of(task, spec.metric)
 
     def objective(trial: Any) -> float:
@@ -279,6 +281,23 @@ def run_tuning(spec: TuneSpec, retrain: bool = True, notify: Notify = print) -> 
                           if k in summary.test) or "no test split was held out"
         notify(f"best model: {summary.run_dir / 'model.safetensors'}; test: {shown}")
     return folder
+
+
+def _fail_unstarted(study: Any, spec: TuneSpec) -> None:
+    """Fail, and retry, the running trials whose worker died between drawing them and
+    starting to train: they have no ``worker`` mark, which a live worker sets within
+    moments, and they are older than the grace period. Optuna's heartbeat check skips a
+    trial that never sent a heartbeat, so such a trial would stay RUNNING forever."""
+    import datetime
+
+    import optuna
+
+    cutoff = datetime.datetime.now() - datetime.timedelta(seconds=2 * spec.heartbeat)
+    retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.retries)
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if "worker" not in trial.user_attrs and trial.datetime_start < cutoff:
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            retry(study, study._storage.get_trial(trial._trial_id))
 
 
 def best_run_config(base: Any, params: dict[str, Any], folder: Path) -> Any:

@@ -13,13 +13,12 @@ from rich.table import Table
 from seqlab.cli import common as opt
 from seqlab.cli.common import (
     console,
-    fetch_for_demo,
-    known_dataset,
     require_module,
     rows_progress,
     split_names,
     user_errors,
 )
+from seqlab.cli.datasets import fetch_for_demo, known_dataset
 from seqlab.cli.verbs import add_shared_verbs
 from seqlab.config import apply_overrides, read_yaml_mapping
 from seqlab.errors import SeqlabError
@@ -247,7 +246,7 @@ def demo(
     offline: Annotated[bool, typer.Option(
         "--offline", help="train on the shipped sample; do not try the network")] = False,
 ) -> None:
-    """Train the default on the emotion tweets (fetched once, 2 MB; about a minute), or
+    """Train the default on the emotion tweets (fetched once, 2 MB; a minute or so), or
     offline on the small sample shipped with seqlab; show the baseline beside the model,
     the report, and example sentences scored."""
     from seqlab.tasks.classify.estimators import load_classifier
@@ -256,9 +255,10 @@ def demo(
     if real:
         console.print(
             f"demo: the emotion tweets (16,000 train, 2,000 validation, 2,000 test) in "
-            f"{real.folder}. To take about a minute it trains one recurrent member for at "
-            "most a minute, with the TF-IDF baseline; [bold]seqlab train emotion[/] trains "
-            "the full default (three members, about three minutes).", highlight=False)
+            f"{real.folder}. To keep to a minute or so it trains one recurrent member (its "
+            "epochs capped at a minute) with the TF-IDF baseline; [bold]seqlab train "
+            "emotion[/] trains the full default (three members, about three minutes).",
+            highlight=False)
         config = apply_overrides(RunConfig(), {
             **real.train_overrides(), "model.members": 1, "training.max_minutes": 1.0,
             "seed": 13, "name": "demo"})

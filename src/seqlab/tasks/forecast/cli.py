@@ -10,11 +10,11 @@ import typer
 from seqlab.cli import common as opt
 from seqlab.cli.common import (
     console,
-    fetch_for_demo,
     split_names,
     train_command,
     user_errors,
 )
+from seqlab.cli.datasets import fetch_for_demo
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
 from seqlab.tasks.forecast.config import ForecastConfig
