@@ -227,9 +227,9 @@ def _multi30k(source_lang: str, target_lang: str) -> Dataset:
     names = {"de": "German", "en": "English", "fr": "French"}
     sources = tuple(
         Source(f"{split}.{lang}.gz", _github(*_MULTI30K, f"data/task1/raw/{split}.{lang}.gz"),
-               *(_MULTI30K_SHA[split, lang][:1]), f"translation/multi30k/{split}.{lang}.gz",
-               _MULTI30K_SHA[split, lang][1])
-        for split in ("train", "val", "test_2016_flickr") for lang in (source_lang, target_lang))
+               sha, f"translation/multi30k/{split}.{lang}.gz", size)
+        for split in ("train", "val", "test_2016_flickr") for lang in (source_lang, target_lang)
+        for sha, size in [_MULTI30K_SHA[split, lang]])
     return Dataset(
         name=f"multi30k-{source_lang}-{target_lang}", task="seq2seq",
         summary=f"Multi30k image captions, {names[source_lang]} → {names[target_lang]}: "

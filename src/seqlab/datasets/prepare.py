@@ -17,9 +17,10 @@ Preparer = Callable[[dict[str, Path], Path], None]
 PREPARERS: Registry[Preparer] = Registry("prepare step")
 
 
-def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _write_csv(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]],
+               delimiter: str = ",") -> None:
     with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv.writer(handle, delimiter=delimiter, lineterminator="\n")
         writer.writerow(header)
         writer.writerows(rows)
 
@@ -133,7 +134,4 @@ def cmudict(sources: dict[str, Path], out: Path) -> None:
         word = entry[0].split("(", 1)[0] if entry[0].endswith(")") else entry[0]
         rows[_word_split(word)].append((" ".join(word), " ".join(entry[1:])))
     for split, pairs in rows.items():
-        with (out / f"{split}.tsv").open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            writer.writerow(("source", "target"))
-            writer.writerows(pairs)
+        _write_csv(out / f"{split}.tsv", ("source", "target"), pairs, delimiter="\t")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from seqlab.artifacts import atomic_write_bytes, atomic_write_text
 from seqlab.datasets.catalog import DATASETS, Dataset, Source, size_text
 from seqlab.datasets.prepare import PREPARERS
 from seqlab.errors import ConfigError, DataError
@@ -120,7 +121,7 @@ def _intact(path: Path, sha256: str | None) -> bool:
 
 
 def _source(source: Source, folder: Path, mirror: str | None, notify: Notify) -> Path:
-    if source.url.startswith(PACKAGE_PREFIX):
+    if _packaged(source):
         return _packaged_file(source)
     target = folder / source.file
     if _intact(target, source.sha256):
@@ -141,17 +142,14 @@ def _source(source: Source, folder: Path, mirror: str | None, notify: Notify) ->
 def _copy_from_folder(path: Path, source: Source, target: Path) -> None:
     if not path.is_file():
         raise _by_hand(source, target, f"the mirror has no {path}", str(path))
-    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as handle:
-        temporary = Path(handle.name)
-    try:
+
+    def copy_checked(temporary: Path) -> None:  # a bad copy is never renamed into place
         shutil.copyfile(path, temporary)
         if not _intact(temporary, source.sha256):
             raise _by_hand(source, target, "the mirror's copy does not match its checksum",
                            str(path))
-        temporary.chmod(0o644)
-        os.replace(temporary, target)
-    finally:
-        temporary.unlink(missing_ok=True)
+
+    atomic_write_bytes(target, copy_checked)
 
 
 def _download(url: str, source: Source, target: Path, notify: Notify) -> None:
@@ -227,7 +225,7 @@ def _prepared(dataset: Dataset, folder: Path, sources: dict[str, Path],
             recorded[item.file] = digest
         for item in dataset.prepared:
             os.replace(Path(scratch) / item.file, paths[item.file])
-    manifest.write_text(json.dumps(recorded, indent=1, sort_keys=True))
+    atomic_write_text(manifest, json.dumps(recorded, indent=1, sort_keys=True))
     return paths
 
 

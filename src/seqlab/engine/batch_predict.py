@@ -25,7 +25,7 @@ import pandas as pd
 from seqlab.artifacts import atomic_write_bytes
 from seqlab.data.readers import TEXT_COLUMN_NAMES, pick_column, text_cells
 from seqlab.data.stream import iter_table
-from seqlab.data.writers import WRITERS, output_format
+from seqlab.data.writers import output_format, write_table
 from seqlab.errors import DataError
 
 RowPredictor = Callable[[list[str]], dict[str, list[Any]]]  # texts → output columns
@@ -109,7 +109,7 @@ def _predict_parts(job: BatchJob, loader: Loader, chunks: Any, parts: Path, fmt:
 
     def finish(frame: pd.DataFrame, part: Path) -> None:
         nonlocal done
-        _write_part(frame, part, fmt)
+        write_table(frame, part)
         done += len(frame)
         progress(done)
 
@@ -179,11 +179,6 @@ def _inputs(chunk: pd.DataFrame, columns: tuple[str, str | None]) -> tuple[list[
 def _rows(predictor: Any, texts: list[str], ids: list[str] | None) -> pd.DataFrame:
     head: dict[str, list[Any]] = {"id": ids} if ids is not None else {}
     return pd.DataFrame({**head, "text": texts, **predictor(texts)})
-
-
-def _write_part(frame: pd.DataFrame, part: Path, fmt: str) -> None:
-    data = WRITERS.get(fmt)(frame)
-    atomic_write_bytes(part, lambda tmp: tmp.write_bytes(data))
 
 
 def _join(parts: list[Path], out: Path, fmt: str) -> None:

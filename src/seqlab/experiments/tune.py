@@ -297,7 +297,7 @@ def _fail_unstarted(study: Any, spec: TuneSpec) -> None:
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if "worker" not in trial.user_attrs and trial.datetime_start < cutoff:
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-            retry(study, study._storage.get_trial(trial._trial_id))
+            retry(study, trial)  # copies its parameters and attributes, not its state
 
 
 def best_run_config(base: Any, params: dict[str, Any], folder: Path) -> Any:

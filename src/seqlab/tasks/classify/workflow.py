@@ -313,12 +313,16 @@ def _write_predictions(path: Path, texts: Sequence[str], clf: Classifier,
     columns: dict[str, Any] = {"text": list(texts)}
     if truth is not None:
         columns["label"] = list(truth)
-    columns["predicted"] = [clf.labels_[i] for i in proba.argmax(axis=1)] if len(proba) \
-        else []
-    for k, label in enumerate(clf.labels_):
-        columns[f"p_{label}"] = np.round(proba[:, k].astype(np.float64), 6) if len(proba) \
-            else []
-    write_table(pd.DataFrame(columns), path)
+    write_table(pd.DataFrame({**columns, **prediction_columns(clf.labels_, proba)}), path)
+
+
+def prediction_columns(labels: Sequence[str], proba: np.ndarray) -> dict[str, list[Any]]:
+    """``predicted`` and ``p_<label>`` per class (six decimals) for rows of probabilities."""
+    if not len(proba):
+        return {"predicted": [], **{f"p_{label}": [] for label in labels}}
+    return {"predicted": [labels[i] for i in proba.argmax(axis=1)],
+            **{f"p_{label}": np.round(proba[:, k].astype(np.float64), 6).tolist()
+               for k, label in enumerate(labels)}}
 
 
 def label_columns(model_path: str) -> RowPredictor:
@@ -327,10 +331,7 @@ def label_columns(model_path: str) -> RowPredictor:
     clf = load_classifier(model_path)
 
     def predict(texts: list[str]) -> dict[str, list[Any]]:
-        proba = clf.predict_proba(texts)
-        return {"predicted": [clf.labels_[i] for i in proba.argmax(axis=1)],
-                **{f"p_{label}": np.round(proba[:, k].astype(np.float64), 6).tolist()
-                   for k, label in enumerate(clf.labels_)}}
+        return prediction_columns(clf.labels_, clf.predict_proba(texts))
 
     return predict
 
