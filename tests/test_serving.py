@@ -103,7 +103,8 @@ def test_model_docs_and_page(server):
 
 
 def test_page_in_headless_chromium(server, run_dir):
-    """Type a sentence, submit, read the label shown; keep a screenshot in the run folder."""
+    """Type a sentence, ask for highlighting, submit; read the label shown and the
+    highlighted words; keep a screenshot in the run folder."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
@@ -118,10 +119,53 @@ def test_page_in_headless_chromium(server, run_dir):
         page = browser.new_page()
         page.goto(f"{server}/")
         page.fill("#input", text)
+        page.check("#explain")
         page.click("#go")
         page.wait_for_selector(".prediction", timeout=20_000)
         shown = page.inner_text(".prediction")
+        marked = page.eval_on_selector_all(
+            ".why mark", "marks => marks.map(m => [m.textContent, m.title])")
+        shown_text = page.inner_text(".why")
         page.screenshot(path=str(Path(run_dir) / "page.png"), full_page=True)
         browser.close()
     assert shown == expected
+    assert shown_text.strip() == text  # the highlighted text is the text, whole
+    assert [word for word, _ in marked] == text.split()
+    assert all(title[0] in "+-" for _, title in marked)
     assert (Path(run_dir) / "page.png").stat().st_size > 1000
+
+
+def explain_post(url, body):
+    return httpx.post(f"{url}/explain", json=body, timeout=60)
+
+
+def test_explain_route_equals_the_library(server, run_dir):
+    from seqlab.tasks.classify.explain import explain
+
+    clf = load_classifier(run_dir)
+    text = "i feel so happy and grateful today"
+    response = explain_post(server, {"text": text, "steps": 20})
+    assert response.status_code == 200
+    got = response.json()["explanations"][0]
+    expected = explain(clf, text, steps=20)
+    assert got["label"] == expected.target and got["method"] == "ig"
+    assert [t["token"] for t in got["tokens"]] == [t.token for t in expected.tokens]
+    np.testing.assert_allclose([t["attribution"] for t in got["tokens"]],
+                               [t.attribution for t in expected.tokens], atol=1e-5)
+    for t in got["tokens"]:
+        assert text[t["start"]:t["end"]] == t["token"]
+
+
+@pytest.mark.parametrize(("body", "status", "fragment"), [
+    ({"text": "i feel", "steps": 10_000}, 422, "cap is 200"),
+    ({"text": "i feel", "steps": 0}, 422, "steps"),
+    ({"text": "i feel", "label": "hunger"}, 422, "anger, fear, joy"),
+    ({"text": "i feel", "method": "magic"}, 422, "unknown explanation method"),
+    ({"text": "i feel", "method": "weights"}, 422, "does not apply"),
+    ({"texts": ["a"] * 17}, 413, "limit is 16"),
+    ({"text": "x" * 201}, 413, "limit is 200"),
+])
+def test_explain_refusals(server, body, status, fragment):
+    response = explain_post(server, body)
+    assert response.status_code == status
+    assert fragment in response.json()["error"]

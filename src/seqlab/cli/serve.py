@@ -24,6 +24,9 @@ def serve(
     batch_texts: Annotated[int, typer.Option(
         min=1, help="texts of waiting requests predicted in one call (classifiers); 1: "
                     "one call per request")] = 64,
+    max_explain_texts: Annotated[int, typer.Option(help="texts per /explain request")] = 16,
+    max_explain_steps: Annotated[int, typer.Option(
+        help="integrated gradients' steps an /explain request may ask for")] = 200,
     header_timeout: Annotated[float | None, typer.Option(
         min=0.1, help="seconds a client has to send its request headers [default: 10]")]
     = None,
@@ -45,7 +48,8 @@ def serve(
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
                              max_texts=max_texts, max_chars=max_chars,
                              max_body_bytes=max_body_bytes, batch_texts=batch_texts,
-                             **timeouts)
+                             max_explain_texts=max_explain_texts,
+                             max_explain_steps=max_explain_steps, **timeouts)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
     run_server(settings, host, port, workers)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding
 text-align:right}th{background:#f4f7fb}td:first-child,th:first-child{text-align:left}
 img{max-width:100%}.muted{color:#666;font-size:.9em}code{background:#f4f4f4;padding:0 .3em}
 pre{background:#f8f8f8;padding:.7em;white-space:pre-wrap}
+.marked{border:1px solid #e1e4ea;border-radius:6px;padding:.4em .8em;margin:.5em 0;
+line-height:1.7}mark{border-radius:3px;padding:0 1px;color:inherit}
 """
 
 
@@ -43,6 +46,16 @@ def _html_table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 Table = tuple[list[str], list[list[Any]]]
+
+
+@dataclass(frozen=True)
+class Highlight:
+    """One text with its words marked: a heading line, the HTML (marks already escaped
+    and coloured) and the Markdown form."""
+
+    heading: str
+    html: str
+    markdown: str
 
 
 def classification_sections(metrics: dict[str, Any],
@@ -72,7 +85,8 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
     ``sections`` holds: ``summary`` (list of lines), ``cards`` (headline name/value pairs
     under ``cards_title``), ``tables`` (caption → (header, rows)), ``images`` (caption →
     PNG path relative to folder), ``texts`` (caption → preformatted text, such as
-    generated samples) and ``facts`` (key → value).
+    generated samples), ``highlights`` (caption → list of :class:`Highlight`, texts
+    with marked words) and ``facts`` (key → value).
     """
     cards = sections.get("cards", [])
     cards_title = sections.get("cards_title", "Results")
@@ -88,6 +102,9 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
     fence = "~~~~"
     for caption, text in sections.get("texts", {}).items():
         md += ["", f"## {caption}", "", fence + "text", text, fence]
+    for caption, marked in sections.get("highlights", {}).items():
+        md += ["", f"## {caption}", ""]
+        md += [f"- {h.heading}: {h.markdown}" for h in marked] or ["(none)"]
     for caption, image in sections.get("images", {}).items():
         md += ["", f"## {caption}", "", f"![{caption}]({image})"]
     md += ["", "## Run facts", "", _md_table(["", ""], facts), ""]
@@ -105,6 +122,10 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
         parts.append(f"<h2>{html.escape(caption)}</h2>" + _html_table(header, rows))
     for caption, text in sections.get("texts", {}).items():
         parts.append(f"<h2>{html.escape(caption)}</h2><pre>{html.escape(text)}</pre>")
+    for caption, marked in sections.get("highlights", {}).items():
+        items = "".join(f'<div class="marked"><div class="muted">{html.escape(h.heading)}'
+                        f"</div>{h.html}</div>" for h in marked) or "<p>(none)</p>"
+        parts.append(f"<h2>{html.escape(caption)}</h2>{items}")
     for caption, image in sections.get("images", {}).items():
         data = base64.b64encode((folder / image).read_bytes()).decode("ascii")
         parts.append(f"<h2>{html.escape(caption)}</h2>"

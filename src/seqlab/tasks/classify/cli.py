@@ -1,4 +1,4 @@
-"""``seqlab classify train|evaluate|predict|info|demo|export`` (and, as classification's
+"""``seqlab classify train|evaluate|predict|explain|info|demo|export`` (and, as classification's
 short form, ``seqlab train`` …): text classifiers from the shell."""
 
 from __future__ import annotations
@@ -219,6 +219,43 @@ def predict(
         table.add_row(text[:60], f"[bold]{clf.labels_[row.argmax()]}[/]",
                       *(f"{p:.3f}" for p in row))
     console.print(table)
+
+
+@classify_app.command()
+@user_errors
+def explain(
+    model: Annotated[str, typer.Argument(help="model bundle (.safetensors) or run folder")],
+    texts: Annotated[list[str], typer.Argument(help="texts to explain")],
+    label: Annotated[str | None, typer.Option(
+        help="the label to explain (default: the predicted one)")] = None,
+    method: Annotated[str, typer.Option(
+        help="auto|ig|weights|occlusion (auto: ig for recurrent models and the ensemble, "
+             "weights for TF-IDF/BoW, occlusion for MiniLM)")] = "auto",
+    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
+    window: Annotated[int, typer.Option(help="tokens occlusion deletes at a time")] = 1,
+    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, one object per text")]
+    = False,
+) -> None:
+    """Show which words drove the prediction: the text coloured by each word's part
+    (green towards the label, red away), the sum check, and the top words."""
+    import json
+
+    from seqlab.explain.explanation import summary_lines, terminal_text
+    from seqlab.tasks.classify.estimators import load_classifier
+    from seqlab.tasks.classify.explain import explain_many
+
+    clf = load_classifier(model)
+    explanations = explain_many(clf, texts, [label] * len(texts), method, steps, window)
+    for e in explanations:
+        if as_json:
+            print(json.dumps(e.to_dict(), ensure_ascii=False))
+            continue
+        console.print(f"[bold]{e.target}[/] (p = {e.extra['probabilities'][e.target]:.3f})",
+                      highlight=False)
+        console.print(terminal_text(e))
+        for line in summary_lines(e, top):
+            console.print(f"  {line}", highlight=False, markup=False)
 
 
 # The demo's example sentences with the label a reader would give them, scored in front

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.config import AUTO
+from seqlab.errors import ConfigError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.tasks.classify.auto import auto_members
 from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
@@ -136,8 +137,12 @@ class MemberAverage(LeadFacts, LabelledPredictions):
         return f"mean of {len(self.members_)} × {first.describe()} (seeds {seeds})"
 
     def _proba(self, texts: list[str]) -> np.ndarray:
-        tokens = self.lead_.pipeline_.process_many(texts)  # every member's preprocessing
-        return np.mean([m.proba_of_tokens(tokens) for m in self.members_], axis=0)
+        # every member's preprocessing
+        return self.proba_of_tokens(self.lead_.pipeline_.process_many(texts))
+
+    def proba_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """The mean of the members' probabilities for texts already preprocessed."""
+        return np.mean([m.proba_of_tokens(token_lists) for m in self.members_], axis=0)
 
 
 def _scores(proba: np.ndarray, targets: np.ndarray, labels: list[str],
@@ -273,6 +278,17 @@ class EnsembleClassifier(LeadFacts, LabelledPredictions, ClassifierMixin, BaseEs
     def _proba(self, texts: list[str]) -> np.ndarray:
         # a part whose weight is 0 adds exactly nothing to the blend: it is not run
         return self._mix({name: part.predict_proba(texts)
+                          for (name, part), w in zip(self.components_.items(), self.weights_,
+                                                     strict=True) if w > 0})
+
+    def proba_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """The blend's probabilities for texts already preprocessed by ``pipeline_`` (both
+        parts share it)."""
+        self._check_fitted()
+        if self.linear_.pipeline_.to_spec() != self.pipeline_.to_spec():
+            raise ConfigError("this ensemble's parts preprocess differently, so they cannot "
+                              "be given one token list; use predict_proba on texts")
+        return self._mix({name: part.proba_of_tokens(token_lists)
                           for (name, part), w in zip(self.components_.items(), self.weights_,
                                                      strict=True) if w > 0})
 

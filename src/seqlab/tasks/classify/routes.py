@@ -1,9 +1,10 @@
-"""``POST /predict`` and the try-it page ``GET /``: a text classifier's routes on the
-server app.
+"""``POST /predict``, ``POST /explain`` and the try-it page ``GET /``: a text
+classifier's routes on the server app.
 
 The body holds ``texts`` (a list) or ``text`` (one string); each comes back with its label
-and the probability of every label. The model is a bundle (``torch`` runtime) or an ONNX
-export (``onnx``).
+and the probability of every label, or (``/explain``) with each token's attribution and
+its characters in the text. The model is a bundle (``torch`` runtime) or an ONNX export
+(``onnx``, which predicts but does not explain).
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any, Protocol
 import numpy as np
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
+from seqlab.serving.rules import refuse
 from seqlab.serving.texts import TextsRequest, over_limits
 
 
@@ -37,6 +39,18 @@ class PredictRequest(TextsRequest):
                               json_schema_extra={"examples": [{"texts": ["i feel great"]}]})
 
 
+class ExplainRequest(TextsRequest):
+    """``texts`` or ``text``, and what to explain: the ``label`` (default: the predicted
+    one), the ``method`` (auto, ig, weights, occlusion) and its ``steps`` or ``window``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"text": "i feel great", "method": "auto"}]})
+    label: str | None = Field(None, description="the label to explain")
+    method: str = Field("auto", description="auto, ig, weights or occlusion")
+    steps: int = Field(50, ge=1, description="integrated gradients' steps")
+    window: int = Field(1, ge=1, description="tokens occlusion deletes at a time")
+
+
 class Prediction(BaseModel):
     label: str
     probabilities: dict[str, float]
@@ -45,6 +59,11 @@ class Prediction(BaseModel):
 class PredictResponse(BaseModel):
     model: dict[str, str]
     predictions: list[Prediction]
+
+
+class ExplainResponse(BaseModel):
+    model: dict[str, str]
+    explanations: list[dict[str, Any]]
 
 
 def serve(settings: ServeSettings) -> ServedModel:
@@ -95,6 +114,28 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
             {"label": labels[int(row.argmax())],
              "probabilities": {label: float(p) for label, p in zip(labels, row, strict=True)}}
             for row in proba]}
+
+    @app.post("/explain", response_model=ExplainResponse,
+              responses={413: {"description": "a limit was exceeded"},
+                         422: {"description": "malformed request, or over the step cap"}})
+    def explain(request: ExplainRequest) -> Any:
+        texts = request.all_texts()
+        refused = over_limits(texts, settings.max_explain_texts, settings.max_chars)
+        if refused is not None:
+            return refused
+        if request.steps > settings.max_explain_steps:
+            return refuse(422, f"steps is {request.steps}; this server's cap is "
+                               f"{settings.max_explain_steps}", fields=["steps"],
+                          limit=settings.max_explain_steps)
+        if settings.runtime == "onnx":
+            return refuse(422, "an ONNX export predicts but does not explain; serve the "
+                               "model bundle (--runtime torch) for /explain")
+        from seqlab.tasks.classify.explain import explain_many
+
+        with lock:
+            explanations = explain_many(predictor, texts, [request.label] * len(texts),
+                                        request.method, request.steps, request.window)
+        return {"model": identity, "explanations": [e.to_dict() for e in explanations]}
 
     return Mounted(f"Text classifier **{identity['name']}**: {', '.join(predictor.labels_)}",
                    '{"texts": ["..."]} or {"text": "..."}',

@@ -44,6 +44,7 @@ from seqlab.tasks.classify.estimators import (
     classifier_for,
     load_classifier,
 )
+from seqlab.tasks.classify.explain_report import explanation_sections
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
@@ -227,6 +228,11 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
         plot_learning_curves(clf.history_, run_dir / "learning_curves.png",
                              config.training.monitor, clf.best_epoch_)
         images["Learning curves"] = "learning_curves.png"
+    why = explanation_sections(clf, splits.val.texts, splits.test.texts, splits.test.labels,
+                               config.seed)
+    sections = _with_baseline(classification_sections(test_metrics, splits.class_counts()),
+                              comparison)
+    sections["tables"] |= why["tables"]
     write_report(run_dir, f"seqlab run: {config.name}", {
         "summary": [
             f"model: {clf.describe()}",
@@ -236,8 +242,8 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             f"{config.training.monitor}; test scored once with that model",
             *log_lines,
         ],
-        **_with_baseline(classification_sections(test_metrics, splits.class_counts()),
-                         comparison),
+        **sections,
+        "highlights": why["highlights"],
         "images": images,
         "facts": {"vocabulary": info["vocab_size"], "parameters": clf.n_parameters_,
                   "training seconds": round(info["train_seconds"], 1),

@@ -209,7 +209,11 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         return [" ".join(tokens) for tokens in self.pipeline_.process_many(texts)]
 
     def _transform(self, texts: Sequence[str]) -> sp.csr_matrix:
-        docs = self._joined(texts)
+        return self.features_of_tokens(self.pipeline_.process_many(texts))
+
+    def features_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """The feature rows ``[n, F]`` of texts already preprocessed by ``pipeline_``."""
+        docs = [" ".join(tokens) for tokens in token_lists]
         return sp.hstack([v.transform(docs) for v in self.vectorizers_.values()], format="csr")
 
     # ---- fitting -----------------------------------------------------------------------
@@ -276,7 +280,12 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
 
     def _proba(self, texts: list[str]) -> np.ndarray:
         """Class scores that sum to 1 (see the module docstring for what they mean)."""
-        scores = np.asarray(self._transform(texts) @ self.weight_.T) + self.bias_
+        return self.proba_of_tokens(self.pipeline_.process_many(texts))
+
+    def proba_of_tokens(self, token_lists: Sequence[Sequence[str]]) -> np.ndarray:
+        """Class scores of texts already preprocessed by ``pipeline_``."""
+        self._check_fitted()
+        scores = np.asarray(self.features_of_tokens(token_lists) @ self.weight_.T) + self.bias_
         return softmax(scores.astype(np.float32))
 
     # ---- saving ------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Explanations: which input tokens drove a model's output (see :mod:`.explanation`)."""
