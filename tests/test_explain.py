@@ -21,7 +21,8 @@ from seqlab.tasks.classify.explain import explain, explain_many
 from seqlab.text.preprocess import PRESETS, Pipeline
 from seqlab.text.spans import token_spans
 
-FILLER = "the a movie film was is very quite plot actor scene story today we it".split()
+FILLER = ["the", "a", "movie", "film", "was", "is", "very", "quite", "plot", "actor",
+          "scene", "story", "today", "we", "it"]
 KEYWORDS = {"sad": "awful", "happy": "wonderful", "calm": "peaceful"}
 
 
@@ -162,7 +163,7 @@ class WordCounter:
     """A stand-in for a model that reads raw text (as MiniLM does): p(happy) rises with
     each "good"."""
 
-    labels_ = ["happy", "sad"]
+    labels_ = ("happy", "sad")
     bundle_kind = "test.raw_text"
 
     def _check_fitted(self) -> None:

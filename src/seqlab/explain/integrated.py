@@ -10,6 +10,7 @@ attributions minus ``f(x) − f(baseline)``) is returned with the attributions.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,7 +41,9 @@ def integrated_gradients(forward: Callable[..., torch.Tensor], layers: Sequence[
     """Integrated gradients of ``forward(*inputs)[row, targets[row]]`` on ``layers``."""
     from captum.attr import LayerIntegratedGradients
 
-    explainer = LayerIntegratedGradients(forward, list(layers))
+    with warnings.catch_warnings():  # "multiple layers": ours never feed one another
+        warnings.simplefilter("ignore", UserWarning)
+        explainer = LayerIntegratedGradients(forward, list(layers))
     attributions, delta = explainer.attribute(
         inputs, baselines=baselines, target=list(targets), n_steps=steps,
         return_convergence_delta=True)

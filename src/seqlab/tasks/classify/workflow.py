@@ -44,7 +44,7 @@ from seqlab.tasks.classify.estimators import (
     classifier_for,
     load_classifier,
 )
-from seqlab.tasks.classify.explain_report import explanation_sections
+from seqlab.tasks.classify.explain_report import confident_mistakes, explanation_sections
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
@@ -305,6 +305,8 @@ def evaluate_file(model_path: str | Path, data_path: str | Path, out_dir: str | 
     write_report(out, f"seqlab evaluation: {Path(data_path).name}", {
         "summary": [f"model: {model_path}", f"data: {data_path} ({len(data)} rows)"],
         **classification_sections(metrics),
+        "highlights": {"Most confident mistakes (green pushed towards the predicted label, "
+                       "red away)": confident_mistakes(clf, data.texts, data.labels)},
         "images": {"Confusion matrix": "confusion_matrix.png"},
         "facts": {"model labels": ", ".join(clf.labels_),
                   **{k.replace("_", " "): v for k, v in metrics["text_facts"].items()}},
