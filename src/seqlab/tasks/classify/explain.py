@@ -311,12 +311,12 @@ def _occlusion(clf: Any, request: Request) -> list[dict[str, Any]]:
     return out
 
 
-def _score_name(method: str, label: str) -> str:
-    if method == "weights":
-        return f"score margin of {label!r} (its score minus the mean of the other labels')"
-    if method == "occlusion":
-        return f"fall in the probability of {label!r} when the token is deleted"
-    return f"probability of {label!r}"
+# method → what its attributions are in, for a label
+SCORE_NAMES: dict[str, str] = {
+    "ig": "probability of {label!r}",
+    "weights": "score margin of {label!r} (its score minus the mean of the other labels')",
+    "occlusion": "fall in the probability of {label!r} when the token is deleted",
+}
 
 
 def methods_for(clf: Any) -> tuple[str, ...]:
@@ -384,7 +384,7 @@ def explain_many(clf: Any, texts: Sequence[str], labels: Sequence[str | None] | 
                          "more were cut and play no part")
         explanations.append(Explanation(
             text=reading.text, target=label, method=method,
-            score=_score_name(method, label), value=float(result["value"]),
+            score=SCORE_NAMES[method].format(label=label), value=float(result["value"]),
             tokens=[TokenAttribution(s.token, s.start, s.end, float(a))
                     for s, a in zip(reading.spans, result["scores"], strict=True)],
             reference=result["reference"], delta=result["delta"], steps=result["steps"],
