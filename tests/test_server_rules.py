@@ -58,8 +58,10 @@ def stub_apps():
                                  freq_=None, season_=1, forecast=broken)
     return [
         ("classifier", classifier, "/predict", {"text": "hello"}),
-        ("tagger", served(tag_routes.mount, tagger=tagger), "/tag", {"text": "hello"}),
-        ("language model", served(lm_routes.mount, lm=lm), "/generate", {"prompt": "a"}),
+        ("tagger", served(tag_routes.mount, tagger=tagger, settings=ServeSettings(model="stub")),
+         "/tag", {"text": "hello"}),
+        ("language model", served(lm_routes.mount, lm=lm, settings=ServeSettings(model="stub")),
+         "/generate", {"prompt": "a"}),
         ("forecaster", served(forecast_routes.mount, forecaster=forecaster), "/forecast",
          {"history": [1.0, 2.0, 3.0]}),
     ]

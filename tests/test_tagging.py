@@ -192,8 +192,9 @@ def test_entity_scores_agree_with_seqeval_on_random_and_invalid_sequences():
 
 
 def _brute_force(crf: CRF, emissions: torch.Tensor, length: int
-                 ) -> tuple[torch.Tensor, list[int]]:
-    """log Z and the best path of one sentence by scoring every path."""
+                 ) -> tuple[torch.Tensor, list[int], torch.Tensor]:
+    """log Z, the best path and each token's tag marginals ``[length, tags]`` of one
+    sentence, by scoring every path."""
     trans, start, end = (t.detach() for t in crf._scores())
     scores = {}
     for path in itertools.product(range(crf.num_tags), repeat=length):
@@ -202,7 +203,12 @@ def _brute_force(crf: CRF, emissions: torch.Tensor, length: int
         score = score + sum(trans[a, b] for a, b in itertools.pairwise(path))
         scores[path] = score
     stacked = torch.stack(list(scores.values()))
-    return torch.logsumexp(stacked, 0), list(max(scores, key=lambda p: float(scores[p])))
+    log_z = torch.logsumexp(stacked, 0)
+    marginals = torch.zeros(length, crf.num_tags)
+    for path, score in scores.items():
+        for t, tag in enumerate(path):
+            marginals[t, tag] += torch.exp(score - log_z)
+    return log_z, list(max(scores, key=lambda p: float(scores[p]))), marginals
 
 
 @pytest.mark.parametrize("constrained", [False, True])
@@ -220,10 +226,13 @@ def test_crf_agrees_with_brute_force(constrained):
     with torch.no_grad():
         log_z = crf.log_partition(emissions, mask)
         decoded = crf.decode(emissions, mask)
+        marginals = crf.marginals(emissions, mask)
     for row, length in enumerate(lengths.tolist()):
-        expected_z, expected_path = _brute_force(crf, emissions[row], length)
+        expected_z, expected_path, expected_marginals = _brute_force(crf, emissions[row], length)
         assert float(log_z[row]) == pytest.approx(float(expected_z), abs=1e-4)
         assert decoded[row] == expected_path
+        torch.testing.assert_close(marginals[row, :length], expected_marginals, atol=1e-5,
+                                   rtol=1e-4)
         if constrained:  # never I-PER first or after O
             named = [tags[i] for i in decoded[row]]
             assert convert(named, "iob2") == named

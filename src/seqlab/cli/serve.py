@@ -24,7 +24,8 @@ def serve(
     batch_texts: Annotated[int, typer.Option(
         min=1, help="texts of waiting requests predicted in one call (classifiers); 1: "
                     "one call per request")] = 64,
-    max_explain_texts: Annotated[int, typer.Option(help="texts per /explain request")] = 16,
+    max_explanations: Annotated[int, typer.Option(
+        help="explanations per /explain request (texts, prompts or a tagger's tokens)")] = 16,
     max_explain_steps: Annotated[int, typer.Option(
         help="integrated gradients' steps an /explain request may ask for")] = 200,
     header_timeout: Annotated[float | None, typer.Option(
@@ -48,7 +49,7 @@ def serve(
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,
                              max_texts=max_texts, max_chars=max_chars,
                              max_body_bytes=max_body_bytes, batch_texts=batch_texts,
-                             max_explain_texts=max_explain_texts,
+                             max_explanations=max_explanations,
                              max_explain_steps=max_explain_steps, **timeouts)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")

@@ -14,6 +14,7 @@ import html
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from rich.console import Console
 from rich.text import Text
 
 
@@ -145,6 +146,11 @@ def markdown_marked(explanation: Explanation, k: int = 3) -> str:
     return "".join(out)
 
 
+def _shown(token: str) -> str:
+    """A token as the shell shows it: quoted where it is (or holds) white space."""
+    return repr(token) if not token.strip() or token != token.strip() else token
+
+
 def summary_lines(explanation: Explanation, top: int = 5) -> list[str]:
     """What the shell prints under the coloured text: the sum check and the tokens that
     push most towards and away from the target."""
@@ -159,6 +165,14 @@ def summary_lines(explanation: Explanation, top: int = 5) -> list[str]:
     for sign, what in ((1, "towards"), (-1, "away from")):
         ranked = e.top(top, sign)
         if ranked:
-            lines.append(f"{what} {e.target}: " + ", ".join(
-                f"{t.token} {t.attribution:+.3f}" for t in ranked))
+            lines.append(f"{what} {_shown(e.target)}: " + ", ".join(
+                f"{_shown(t.token)} {t.attribution:+.3f}" for t in ranked))
     return lines + list(e.notes)
+
+
+def show(console: Console, explanation: Explanation, header: str, top: int = 5) -> None:
+    """Print ``header``, the coloured text and the summary lines (the CLI's output)."""
+    console.print(header, highlight=False)
+    console.print(terminal_text(explanation))
+    for line in summary_lines(explanation, top):
+        console.print(f"  {line}", highlight=False, markup=False)

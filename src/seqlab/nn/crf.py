@@ -71,6 +71,22 @@ class CRF(nn.Module):
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
         return torch.logsumexp(alpha + end, dim=1)
 
+    def marginals(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """``[B, T, tags]``: each token's probability of each tag, summed over every path
+        (forward–backward); rows past a sentence's length are meaningless."""
+        trans, start, end = self._scores()
+        steps = emissions.size(1)
+        alphas = [start + emissions[:, 0]]
+        for t in range(1, steps):
+            step = torch.logsumexp(alphas[-1].unsqueeze(2) + trans, dim=1) + emissions[:, t]
+            alphas.append(torch.where(mask[:, t].unsqueeze(1), step, alphas[-1]))
+        betas = [end.expand_as(alphas[-1])]
+        for t in range(steps - 2, -1, -1):  # beta_t: log-sum of the paths after t
+            step = torch.logsumexp(trans + (emissions[:, t + 1] + betas[0]).unsqueeze(1), dim=2)
+            betas.insert(0, torch.where(mask[:, t + 1].unsqueeze(1), step, betas[0]))
+        joint = torch.stack(alphas, 1) + torch.stack(betas, 1)
+        return torch.softmax(joint, dim=-1)
+
     def neg_log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor,
                            mask: torch.Tensor) -> torch.Tensor:
         """Mean over the batch of ``log Z - score(gold path)``."""

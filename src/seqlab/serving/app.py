@@ -47,7 +47,7 @@ class ServeSettings:
     max_chars: int = 20_000
     max_body_bytes: int = 2_000_000
     batch_texts: int = 64  # texts of waiting requests predicted in one call; 1: one a call
-    max_explain_texts: int = 16  # texts per POST /explain (each costs a gradient pass)
+    max_explanations: int = 16  # per POST /explain: texts, prompts or a tagger's tokens
     max_explain_steps: int = 200  # integrated gradients' steps per explanation
     header_timeout: float = HEADER_TIMEOUT
     body_timeout: float = BODY_TIMEOUT

@@ -1,5 +1,6 @@
 """The request most routes take, ``{"texts": [...]}`` or ``{"text": "..."}``, and the
-limits on it (texts per request, characters per text)."""
+limits on it (texts per request, characters per text, and for ``POST /explain`` the
+explanations and integrated-gradients steps)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,16 @@ class TextsRequest(BaseModel):
         return self.texts if self.texts is not None else [self.text or ""]
 
 
+class ExplainTextsRequest(TextsRequest):
+    """``texts`` or ``text`` to explain, with the ``method`` (``auto`` picks the model's)
+    and its ``steps`` (integrated gradients) or ``window`` (occlusion)."""
+
+    method: str = Field("auto", description="auto, ig, occlusion (or weights, for a "
+                                            "TF-IDF/BoW classifier)")
+    steps: int = Field(50, ge=1, description="integrated gradients' steps")
+    window: int = Field(1, ge=1, description="tokens occlusion takes out at a time")
+
+
 def over_limits(texts: list[str], max_texts: int, max_chars: int) -> JSONResponse | None:
     """The 413 answer when there are too many texts or one is too long, else None."""
     if len(texts) > max_texts:
@@ -35,4 +46,18 @@ def over_limits(texts: list[str], max_texts: int, max_chars: int) -> JSONRespons
     if too_long is not None:
         return refuse(413, f"text {too_long} has {len(texts[too_long])} characters; the "
                            f"limit is {max_chars}", limit=max_chars)
+    return None
+
+
+def over_explain_limits(texts: list[str], steps: int, max_explanations: int,
+                        max_steps: int, max_chars: int) -> JSONResponse | None:
+    """The answer to a ``POST /explain`` over the limits (413: more texts than
+    explanations allowed, or a text too long; 422: integrated gradients' steps over the
+    cap), else None."""
+    refused = over_limits(texts, max_explanations, max_chars)
+    if refused is not None:
+        return refused
+    if steps > max_steps:
+        return refuse(422, f"steps is {steps}; this server's cap is {max_steps}",
+                      fields=["steps"], limit=max_steps)
     return None

@@ -241,7 +241,9 @@ def explain(
     (green towards the label, red away), the sum check, and the top words."""
     import json
 
-    from seqlab.explain.explanation import summary_lines, terminal_text
+    from rich.markup import escape
+
+    from seqlab.explain.explanation import show
     from seqlab.tasks.classify.estimators import load_classifier
     from seqlab.tasks.classify.explain import explain_many
 
@@ -251,11 +253,8 @@ def explain(
         if as_json:
             print(json.dumps(e.to_dict(), ensure_ascii=False))
             continue
-        console.print(f"[bold]{e.target}[/] (p = {e.extra['probabilities'][e.target]:.3f})",
-                      highlight=False)
-        console.print(terminal_text(e))
-        for line in summary_lines(e, top):
-            console.print(f"  {line}", highlight=False, markup=False)
+        p = e.extra["probabilities"][e.target]
+        show(console, e, f"[bold]{escape(e.target)}[/] (p = {p:.3f})", top)
 
 
 # The demo's example sentences with the label a reader would give them, scored in front

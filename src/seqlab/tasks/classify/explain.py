@@ -30,18 +30,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.errors import ConfigError, DataError
+from seqlab.errors import DataError
 from seqlab.explain.explanation import Explanation, TokenAttribution
-from seqlab.explain.integrated import DEFAULT_STEPS, MAX_STEPS, integrated_gradients
+from seqlab.explain.integrated import DEFAULT_STEPS, integrated_gradients
 from seqlab.explain.occlusion import KeptProba, occlusion
+from seqlab.explain.options import TOKEN_LIMIT, check_steps_and_window, choose_method
 from seqlab.registry import Registry
 from seqlab.tasks.classify.baselines.common import TEXT_CHAR_LIMIT
 from seqlab.text.spans import Span, token_spans
 from seqlab.text.vocab import PAD_ID
 
-# what a model without a token limit of its own is explained on (occlusion runs the model
-# once per token)
-TOKEN_LIMIT = 1000
 # texts explained together by integrated gradients (each is ``steps`` rows of the batch)
 IG_BATCH = 16
 _WORDS = re.compile(r"\w+(?:['\u2019]\w+)*|[^\w\s]")
@@ -324,21 +322,6 @@ def methods_for(clf: Any) -> tuple[str, ...]:
     return KIND_METHODS.get(getattr(clf, "bundle_kind", ""), ("occlusion",))
 
 
-def resolve_method(clf: Any, method: str) -> str:
-    """``method``, or ``auto``'s choice for ``clf``; one that does not apply is an error
-    listing those that do."""
-    allowed = methods_for(clf)
-    if method == "auto":
-        return allowed[0]
-    if method not in METHODS:
-        raise ConfigError(f"unknown explanation method {method!r}; choose one of: auto, "
-                          f"{', '.join(METHODS.names())}")
-    if method not in allowed:
-        raise ConfigError(f"method {method!r} does not apply to this model; it is explained "
-                          f"by: {', '.join(allowed)}")
-    return method
-
-
 def _target(clf: Any, label: str | None, proba: np.ndarray) -> int:
     labels = clf.labels_
     if label is None:
@@ -354,11 +337,8 @@ def explain_many(clf: Any, texts: Sequence[str], labels: Sequence[str | None] | 
                  ) -> list[Explanation]:
     """One explanation per text, for its label in ``labels`` (None: the predicted one)."""
     clf._check_fitted()
-    method = resolve_method(clf, method)
-    if not 1 <= steps <= MAX_STEPS:
-        raise ConfigError(f"steps is {steps}; integrated gradients takes 1 to {MAX_STEPS}")
-    if window < 1:
-        raise ConfigError(f"window is {window}; occlusion deletes at least 1 token")
+    method = choose_method(method, methods_for(clf))
+    check_steps_and_window(steps, window)
     texts = [str(t) for t in texts]
     labels = list(labels) if labels is not None else [None] * len(texts)
     if len(labels) != len(texts):

@@ -23,7 +23,7 @@ from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
-from seqlab.serving.texts import TextsRequest, over_limits
+from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_explain_limits, over_limits
 
 
 class Predictor(Protocol):
@@ -39,16 +39,13 @@ class PredictRequest(TextsRequest):
                               json_schema_extra={"examples": [{"texts": ["i feel great"]}]})
 
 
-class ExplainRequest(TextsRequest):
-    """``texts`` or ``text``, and what to explain: the ``label`` (default: the predicted
-    one), the ``method`` (auto, ig, weights, occlusion) and its ``steps`` or ``window``."""
+class ExplainRequest(ExplainTextsRequest):
+    """``texts`` or ``text``, the ``label`` to explain (default: the predicted one), and
+    the method (auto, ig, weights, occlusion) with its steps or window."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={
         "examples": [{"text": "i feel great", "method": "auto"}]})
     label: str | None = Field(None, description="the label to explain")
-    method: str = Field("auto", description="auto, ig, weights or occlusion")
-    steps: int = Field(50, ge=1, description="integrated gradients' steps")
-    window: int = Field(1, ge=1, description="tokens occlusion deletes at a time")
 
 
 class Prediction(BaseModel):
@@ -120,13 +117,10 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
                          422: {"description": "malformed request, or over the step cap"}})
     def explain(request: ExplainRequest) -> Any:
         texts = request.all_texts()
-        refused = over_limits(texts, settings.max_explain_texts, settings.max_chars)
+        refused = over_explain_limits(texts, request.steps, settings.max_explanations,
+                                      settings.max_explain_steps, settings.max_chars)
         if refused is not None:
             return refused
-        if request.steps > settings.max_explain_steps:
-            return refuse(422, f"steps is {request.steps}; this server's cap is "
-                               f"{settings.max_explain_steps}", fields=["steps"],
-                          limit=settings.max_explain_steps)
         if settings.runtime == "onnx":
             return refuse(422, "an ONNX export predicts but does not explain; serve the "
                                "model bundle (--runtime torch) for /explain")

@@ -1,4 +1,4 @@
-"""``seqlab lm train|generate|complete|demo``: recurrent language models."""
+"""``seqlab lm train|generate|complete|explain|evaluate|demo``: recurrent language models."""
 
 from __future__ import annotations
 
@@ -119,6 +119,40 @@ def complete(
     for rank, item in enumerate(found, 1):
         table.add_row(str(rank), item.text, f"{item.probability:.4f}")
     console.print(table)
+
+
+@lm_app.command("explain")
+@user_errors
+def explain(
+    model: Annotated[str, typer.Argument(help="language-model bundle or its run folder")],
+    prompts: Annotated[list[str], typer.Argument(help="prompts to explain")],
+    next_token: Annotated[str | None, typer.Option(
+        "--next", help="the next token to explain (default: the most likely one)")] = None,
+    method: Annotated[str, typer.Option(help="auto|occlusion|ig (auto: occlusion)")]
+    = "auto",
+    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
+    window: Annotated[int, typer.Option(help="tokens occlusion deletes at a time")] = 1,
+    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, one object per prompt")]
+    = False,
+) -> None:
+    """Show which tokens of each prompt drove the next token: the prompt coloured by each
+    token's part (green towards it, red away), the sum check, and the top tokens."""
+    import json
+
+    from rich.markup import escape
+
+    from seqlab.explain.explanation import show
+    from seqlab.tasks.lm.explain import explain_next
+    from seqlab.tasks.lm.model import LanguageModel
+
+    lm = LanguageModel.load(model)
+    for e in explain_next(lm, prompts, [next_token] * len(prompts), method, steps, window):
+        if as_json:
+            print(json.dumps(e.to_dict(), ensure_ascii=False))
+            continue
+        header = f"next [bold]{escape(repr(e.target))}[/] (p = {e.extra['probability']:.3f})"
+        show(console, e, header, top)
 
 
 @lm_app.command("evaluate")

@@ -1,9 +1,10 @@
-"""``POST /generate`` and ``POST /complete``: a language model's routes on the server
-app.
+"""``POST /generate``, ``POST /complete`` and ``POST /explain``: a language model's
+routes on the server app.
 
 ``/generate`` continues a prompt (temperature, top-k, top-p, seed; ``"stream": true``
 sends the text as it is generated); ``/complete`` returns the most likely completions
-of what a user has typed, each with its probability.
+of what a user has typed, each with its probability; ``/explain`` which tokens of a
+prompt drove the next token (what ``seqlab lm explain --json`` prints).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
+from seqlab.serving.texts import ExplainTextsRequest, over_explain_limits
 from seqlab.tasks.lm.model import LanguageModel
 
 
@@ -49,17 +51,28 @@ class CompleteRequest(BaseModel):
         None, description="finish the word or the line; default from how the model was trained")
 
 
+class NextExplainRequest(ExplainTextsRequest):
+    """``texts`` or ``text`` (prompts), the ``next`` token to explain (default: the most
+    likely one), and the method with its steps or window."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"text": "san francisco wea", "method": "ig"}]})
+    next: str | None = Field(None, description="the next token to explain")
+
+
 def serve(settings: ServeSettings) -> ServedModel:
     """Load the language model once, for the server app."""
 
     identity = model_identity(settings.model)
     return ServedModel(identity, partial(mount, lm=LanguageModel.load(settings.model),
-                                         identity=identity, max_chars=settings.max_chars))
+                                         identity=identity, settings=settings))
 
 
 def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
-          max_chars: int = 20_000, max_length: int = 5_000) -> Mounted:
-    """Add ``POST /generate`` and ``POST /complete`` for ``lm`` to ``app``."""
+          settings: ServeSettings, max_length: int = 5_000) -> Mounted:
+    """Add ``POST /generate``, ``POST /complete`` and ``POST /explain`` for ``lm`` to
+    ``app``."""
+    max_chars = settings.max_chars
 
     def too_big(text: str, length: int = 0) -> JSONResponse | None:
         if len(text) > max_chars:
@@ -104,10 +117,26 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
             {"text": c.text, "completion": c.completion, "probability": c.probability}
             for c in found]}
 
+    @app.post("/explain", responses={413: {"description": "a limit was exceeded"},
+                                     422: {"description": "malformed request, or over the "
+                                                          "step cap"}})
+    def explain(request: NextExplainRequest) -> Any:
+        texts = request.all_texts()
+        refused = over_explain_limits(texts, request.steps, settings.max_explanations,
+                                      settings.max_explain_steps, max_chars)
+        if refused is not None:
+            return refused
+        from seqlab.tasks.lm.explain import explain_next
+
+        with lock:
+            found = explain_next(lm, texts, [request.next] * len(texts), request.method,
+                                 request.steps, request.window)
+        return {"model": identity, "explanations": [e.to_dict() for e in found]}
+
     return Mounted(
         f"Language model **{identity['name']}** ({lm.config.corpus.level} level): generate "
         "text and complete prefixes", '{"prompt": "…"} or {"prefix": "…"}',
         {"task": "language-model", "level": lm.config.corpus.level,
          "vocab_size": len(lm.vocab_), "metrics": getattr(lm, "metrics_", {}),
          "settings": lm.config.model_dump(mode="json"),
-         "limits": {"max_chars": max_chars, "max_length": max_length}})
+         "limits": {**settings.limits(), "max_length": max_length}})

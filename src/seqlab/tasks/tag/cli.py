@@ -1,4 +1,5 @@
-"""``seqlab tag train|predict|demo``: token tagging (named entities, parts of speech)."""
+"""``seqlab tag train|predict|explain|evaluate|demo``: token tagging (named entities, parts
+of speech)."""
 
 from __future__ import annotations
 
@@ -160,6 +161,46 @@ def demo(
     for sentence in ("Angela Merkel visited Paris on Monday .",
                      "Kwame Mensah told Reuters that prices would fall ."):
         _show(tagger, sentence)
+
+
+@tag_app.command("explain")
+@user_errors
+def explain(
+    model: Annotated[str, typer.Argument(help="tagger bundle or its run folder")],
+    text: Annotated[str, typer.Argument(help="a sentence")],
+    token: Annotated[list[str] | None, typer.Option(
+        help="a token to explain, by position (0-based) or word; repeat for more "
+             "(default: the entities' tokens, or every token for POS-like tags)")] = None,
+    tag: Annotated[str | None, typer.Option(
+        help="the tag to explain, in the model's scheme (default: the one it gives)")]
+    = None,
+    method: Annotated[str, typer.Option(help="auto|ig|occlusion (auto: ig)")] = "auto",
+    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
+    window: Annotated[int, typer.Option(help="tokens occlusion blanks at a time")] = 1,
+    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")]
+    = False,
+) -> None:
+    """Show which words drove the tag of each token: the sentence coloured by each word's
+    part (green towards the tag, red away), the sum check, and the top words."""
+    from rich.markup import escape
+
+    from seqlab.explain.explanation import show
+    from seqlab.tasks.tag.explain import explain_text
+    from seqlab.tasks.tag.tagger import Tagger
+
+    found = explain_text(Tagger.load(model), text, token, tag, method, steps, window)
+    if as_json:
+        print(json.dumps(found.to_dict(), ensure_ascii=False))
+        return
+    console.print("  ".join(f"{t['token']}/{t['tag']}" for t in found.tagged),
+                  highlight=False, markup=False)
+    for note in found.notes:
+        console.print(note, highlight=False, markup=False)
+    for e in found.explanations:
+        header = (f"token {e.extra['token_index']} [bold]{escape(e.extra['token'])}[/] → "
+                  f"[bold]{escape(e.target)}[/] (p = {e.extra['probabilities'][e.target]:.3f})")
+        show(console, e, header, top)
 
 
 tag_app.command("info")(bundle_info)
