@@ -80,6 +80,10 @@ MaxMinutes = Annotated[float | None, typer.Option("--max-minutes", help="trainin
 Resume = Annotated[bool, typer.Option("--resume", help="continue the run's last checkpoint")]
 Force = Annotated[bool, typer.Option("--force", help="replace an existing run folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress output")]
+# what every `explain` command takes beside its method
+ExplainSteps = Annotated[int, typer.Option(help="integrated gradients' steps")]
+ExplainWindow = Annotated[int, typer.Option(help="tokens occlusion takes out at a time")]
+ExplainTop = Annotated[int, typer.Option(help="tokens listed each way")]
 Cell = Annotated[str | None, typer.Option("--cell", help="rnn|lstm|gru")]
 Layers = Annotated[int | None, typer.Option("--layers", help="stacked recurrent layers")]
 HiddenSize = Annotated[int | None, typer.Option("--hidden-size")]

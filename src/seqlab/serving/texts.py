@@ -4,10 +4,15 @@ explanations and integrated-gradients steps)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import JSONResponse
 
 from seqlab.serving.rules import refuse
+
+if TYPE_CHECKING:
+    from seqlab.serving.app import ServeSettings
 
 
 class TextsRequest(BaseModel):
@@ -36,6 +41,19 @@ class ExplainTextsRequest(TextsRequest):
     steps: int = Field(50, ge=1, description="integrated gradients' steps")
     window: int = Field(1, ge=1, description="tokens occlusion takes out at a time")
 
+    def over_limits(self, settings: ServeSettings) -> JSONResponse | None:
+        """The answer to a request over ``settings``' limits (413: more texts than
+        explanations allowed, or a text too long; 422: integrated gradients' steps over
+        the cap), else None."""
+        refused = over_limits(self.all_texts(), settings.max_explanations, settings.max_chars)
+        if refused is not None:
+            return refused
+        if self.steps > settings.max_explain_steps:
+            return refuse(422, f"steps is {self.steps}; this server's cap is "
+                               f"{settings.max_explain_steps}", fields=["steps"],
+                          limit=settings.max_explain_steps)
+        return None
+
 
 def over_limits(texts: list[str], max_texts: int, max_chars: int) -> JSONResponse | None:
     """The 413 answer when there are too many texts or one is too long, else None."""
@@ -46,18 +64,4 @@ def over_limits(texts: list[str], max_texts: int, max_chars: int) -> JSONRespons
     if too_long is not None:
         return refuse(413, f"text {too_long} has {len(texts[too_long])} characters; the "
                            f"limit is {max_chars}", limit=max_chars)
-    return None
-
-
-def over_explain_limits(texts: list[str], steps: int, max_explanations: int,
-                        max_steps: int, max_chars: int) -> JSONResponse | None:
-    """The answer to a ``POST /explain`` over the limits (413: more texts than
-    explanations allowed, or a text too long; 422: integrated gradients' steps over the
-    cap), else None."""
-    refused = over_limits(texts, max_explanations, max_chars)
-    if refused is not None:
-        return refused
-    if steps > max_steps:
-        return refuse(422, f"steps is {steps}; this server's cap is {max_steps}",
-                      fields=["steps"], limit=max_steps)
     return None

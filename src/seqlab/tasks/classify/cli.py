@@ -231,9 +231,9 @@ def explain(
     method: Annotated[str, typer.Option(
         help="auto|ig|weights|occlusion (auto: ig for recurrent models and the ensemble, "
              "weights for TF-IDF/BoW, occlusion for MiniLM)")] = "auto",
-    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
-    window: Annotated[int, typer.Option(help="tokens occlusion deletes at a time")] = 1,
-    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    steps: opt.ExplainSteps = 50,
+    window: opt.ExplainWindow = 1,
+    top: opt.ExplainTop = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON, one object per text")]
     = False,
 ) -> None:

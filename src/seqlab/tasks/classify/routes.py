@@ -23,7 +23,7 @@ from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
-from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_explain_limits, over_limits
+from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_limits
 
 
 class Predictor(Protocol):
@@ -116,11 +116,10 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
               responses={413: {"description": "a limit was exceeded"},
                          422: {"description": "malformed request, or over the step cap"}})
     def explain(request: ExplainRequest) -> Any:
-        texts = request.all_texts()
-        refused = over_explain_limits(texts, request.steps, settings.max_explanations,
-                                      settings.max_explain_steps, settings.max_chars)
+        refused = request.over_limits(settings)
         if refused is not None:
             return refused
+        texts = request.all_texts()
         if settings.runtime == "onnx":
             return refuse(422, "an ONNX export predicts but does not explain; serve the "
                                "model bundle (--runtime torch) for /explain")

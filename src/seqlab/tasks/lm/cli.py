@@ -130,9 +130,9 @@ def explain(
         "--next", help="the next token to explain (default: the most likely one)")] = None,
     method: Annotated[str, typer.Option(help="auto|occlusion|ig (auto: occlusion)")]
     = "auto",
-    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
-    window: Annotated[int, typer.Option(help="tokens occlusion deletes at a time")] = 1,
-    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    steps: opt.ExplainSteps = 50,
+    window: opt.ExplainWindow = 1,
+    top: opt.ExplainTop = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON, one object per prompt")]
     = False,
 ) -> None:

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
-from seqlab.serving.texts import ExplainTextsRequest, over_explain_limits
+from seqlab.serving.texts import ExplainTextsRequest
 from seqlab.tasks.lm.model import LanguageModel
 
 
@@ -121,11 +121,10 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
                                      422: {"description": "malformed request, or over the "
                                                           "step cap"}})
     def explain(request: NextExplainRequest) -> Any:
-        texts = request.all_texts()
-        refused = over_explain_limits(texts, request.steps, settings.max_explanations,
-                                      settings.max_explain_steps, max_chars)
+        refused = request.over_limits(settings)
         if refused is not None:
             return refused
+        texts = request.all_texts()
         from seqlab.tasks.lm.explain import explain_next
 
         with lock:

@@ -175,9 +175,9 @@ def explain(
         help="the tag to explain, in the model's scheme (default: the one it gives)")]
     = None,
     method: Annotated[str, typer.Option(help="auto|ig|occlusion (auto: ig)")] = "auto",
-    steps: Annotated[int, typer.Option(help="integrated gradients' steps")] = 50,
-    window: Annotated[int, typer.Option(help="tokens occlusion blanks at a time")] = 1,
-    top: Annotated[int, typer.Option(help="tokens listed each way")] = 5,
+    steps: opt.ExplainSteps = 50,
+    window: opt.ExplainWindow = 1,
+    top: opt.ExplainTop = 5,
     as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")]
     = False,
 ) -> None:

@@ -246,9 +246,17 @@ def explain_text(tagger: Any, text: str, tokens: Sequence[int | str] | None = No
     words; None: the entities' tokens, or every token for a tagger of other tags), for
     ``tag`` (None: the tag the model gives it)."""
     tagger._check_fitted()
+    return explain_tagging(tagger, tag_sentence(tagger, text), tokens, tag, method, steps,
+                           window)
+
+
+def explain_tagging(tagger: Any, tagging: Tagging, tokens: Sequence[int | str] | None = None,
+                    tag: str | None = None, method: str = "auto",
+                    steps: int = DEFAULT_STEPS, window: int = 1) -> TagExplanations:
+    """:func:`explain_text` for a sentence :func:`tag_sentence` has tagged already."""
+    tagger._check_fitted()
     method = choose_method(method, ALLOWED)
     check_steps_and_window(steps, window)
-    tagging = tag_sentence(tagger, text)
     sentence = tagging.sentence
     if sentence.batch is None:
         return TagExplanations(sentence.text, [], [], 0, [

@@ -19,7 +19,7 @@ from pydantic import ConfigDict, Field
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
-from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_explain_limits, over_limits
+from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_limits
 from seqlab.tasks.tag.tagger import Tagger
 
 
@@ -71,23 +71,21 @@ def mount(app: FastAPI, lock: threading.Lock, tagger: Any, identity: dict[str, A
                                      422: {"description": "malformed request, or over the "
                                                           "step cap"}})
     def explain(request: TagExplainRequest) -> Any:
-        texts = request.all_texts()
-        refused = over_explain_limits(texts, request.steps, settings.max_explanations,
-                                      settings.max_explain_steps, settings.max_chars)
+        refused = request.over_limits(settings)
         if refused is not None:
             return refused
-        from seqlab.tasks.tag.explain import explain_text, tag_sentence, tokens_to_explain
+        texts = request.all_texts()
+        from seqlab.tasks.tag.explain import explain_tagging, tag_sentence, tokens_to_explain
 
         with lock:
-            asked = [tokens_to_explain(tagger, tag_sentence(tagger, text), request.tokens)
-                     for text in texts]
-            count = sum(len(positions) for positions in asked)
+            taggings = [tag_sentence(tagger, text) for text in texts]
+            count = sum(len(tokens_to_explain(tagger, t, request.tokens)) for t in taggings)
             if count > settings.max_explanations:
                 return refuse(413, f"{count} tokens to explain in one request; the limit is "
                                    f"{settings.max_explanations}: name fewer with `tokens`",
                               limit=settings.max_explanations)
-            found = [explain_text(tagger, text, request.tokens, request.tag, request.method,
-                                  request.steps, request.window) for text in texts]
+            found = [explain_tagging(tagger, t, request.tokens, request.tag, request.method,
+                                     request.steps, request.window) for t in taggings]
         return {"model": identity, "results": [f.to_dict() for f in found]}
 
     return Mounted(
