@@ -7,7 +7,7 @@ gives test entity F1 (or accuracy), validation score, training time, tagging spe
 parameters; the NER rows add the per-type F1 of the first model.
 
     python benchmarks/conll2003.py [--models bilstm-crf,bilstm,bilstm-crf-nochars,pos]
-        [--minutes 12]
+        [--minutes 12] [--set training.precision=bfloat16 ...]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 import torch
+import yaml
 
 from seqlab.config import apply_overrides
 from seqlab.tasks.tag.config import TagConfig
@@ -39,18 +40,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="bilstm-crf,bilstm,bilstm-crf-nochars,pos")
     parser.add_argument("--minutes", type=float, default=12.0, help="training budget each")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key for every model, e.g. seed=14 (repeatable)")
     args = parser.parse_args()
+    overrides = {k: yaml.safe_load(v) for k, v in (item.split("=", 1) for item in args.set)}
     folder = SHARED / "tagging" / "conll2003"
     files = {split: require(folder / f"{split}.txt") for split in ("train", "valid", "test")}
     print(machine_line())
-    print(f"data: {folder}; budget {args.minutes} min per model\n")
+    print(f"data: {folder}; budget {args.minutes} min per model; "
+          f"overrides: {overrides or 'none'}\n")
     rows, per_type = [], None
     for name in args.models.split(","):
         column, settings = MODELS[name]
         data = {split: read_tagged(path, column=column).sentences
                 for split, path in files.items()}
         config = apply_overrides(TagConfig(), {"training.max_minutes": args.minutes,
-                                               "training.max_epochs": 50, **settings})
+                                               "training.max_epochs": 50, **settings,
+                                               **overrides})
         tagger = Tagger(config).fit(data["train"], data["valid"])
         val = tagger.evaluate(data["valid"])
         began = time.perf_counter()

@@ -172,8 +172,14 @@ def test_ctrl_c_keeps_finished_epochs_and_resume_finishes(tmp_path):
                str(tmp_path), "--name", "r", "--embedding-dim", "16", "--hidden-size", "16",
                "--epochs", "30", "--patience", "30", "--batch-size", "4", "--threads", "1",
                "--quiet"]
+    def as_a_shell_starts_it() -> None:
+        # SIGINT at its default and unblocked, as a terminal's Ctrl-C finds a command,
+        # whatever state a library left in the test process for its children to inherit
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=as_a_shell_starts_it)
     last = tmp_path / "r" / "checkpoints" / "last.safetensors"
     deadline = time.monotonic() + 120
     while not last.exists() and time.monotonic() < deadline and process.poll() is None:

@@ -116,7 +116,7 @@ def test_linear_weights_sum_to_the_score_margin(kind, classifier, classes):
 def ensemble(keyword_split):
     (texts, labels), (val_texts, val_labels) = keyword_split
     clf = EnsembleClassifier(recurrent=dict(embedding_dim=16, hidden_size=16, max_epochs=2,
-                                            threads=1), members=2)
+                                            threads=1, precision="float32"), members=2)
     clf.fit(texts, labels, val_texts, val_labels)
     clf.weights_ = [0.5, 0.5]  # both parts in the blend, whatever validation chose
     return clf

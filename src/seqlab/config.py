@@ -97,6 +97,9 @@ class TrainingConfig(StrictModel):
     class_weights: Literal["none", "balanced"] = "none"
     max_minutes: float | None = Field(None, gt=0.0, description="stop after this much training")
     threads: int | None = Field(None, ge=1, description="torch threads; all cores if unset")
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "float32", description="the matrix products' number format; auto: bfloat16 on a "
+        "CPU with AMX or AVX-512 BF16, float32 elsewhere (seqlab.training.precision)")
 
 
 def legacy_monitor(default: str | None) -> Any:

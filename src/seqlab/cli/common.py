@@ -77,6 +77,9 @@ OutputDir = Annotated[str | None, typer.Option("--output-dir", help="where run f
 Seed = Annotated[int | None, typer.Option("--seed")]
 Epochs = Annotated[int | None, typer.Option("--epochs", help="maximum epochs")]
 MaxMinutes = Annotated[float | None, typer.Option("--max-minutes", help="training time budget")]
+Precision = Annotated[str | None, typer.Option(
+    "--precision", help="auto|float32|bfloat16; auto: bfloat16 where the CPU has AMX or "
+    "AVX-512 BF16")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue the run's last checkpoint")]
 Force = Annotated[bool, typer.Option("--force", help="replace an existing run folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress output")]
@@ -93,7 +96,7 @@ Encoding = Annotated[str | None, typer.Option("--encoding", help="file encoding,
 
 SHARED_TRAIN_OPTIONS = {
     "config": (ConfigFile, None), "settings": (Settings, None), "epochs": (Epochs, None),
-    "max_minutes": (MaxMinutes, None), "name": (RunName, None),
+    "max_minutes": (MaxMinutes, None), "precision": (Precision, None), "name": (RunName, None),
     "output_dir": (OutputDir, None), "seed": (Seed, None), "resume": (Resume, False),
     "force": (Force, False), "quiet": (Quiet, False),
 }
@@ -105,7 +108,8 @@ def train_command(app: typer.Typer, config_class: type[Any],
     """Register a function as ``app``'s `train` command. The function takes the task's own
     options and returns them as dotted config keys; the command adds the options every
     task's `train` has (``--config``, ``--set``, ``--epochs``, ``--max-minutes``,
-    ``--name``, ``--output-dir``, ``--seed``, ``--resume``, ``--force``, ``--quiet``),
+    ``--precision``, ``--name``, ``--output-dir``, ``--seed``, ``--resume``, ``--force``,
+    ``--quiet``),
     resolves the config (YAML, then flags, then ``--set``), checks that the ``required``
     key (dotted key, message) is set, and calls ``run(config, resume, force, quiet)``."""
     import inspect
@@ -125,6 +129,7 @@ def train_command(app: typer.Typer, config_class: type[Any],
                 "name": shared["name"], "output_dir": shared["output_dir"],
                 "seed": shared["seed"], "training.max_epochs": shared["epochs"],
                 "training.max_minutes": shared["max_minutes"],
+                "training.precision": shared["precision"],
                 **key_values(shared["settings"], "--set")})
             if not flatten_dotted(config.model_dump(mode="json")).get(key):
                 raise SeqlabError(message)

@@ -2,7 +2,9 @@
 
 A task hands the :class:`Trainer` its model, a function that gives the batches of an
 epoch, a loss function and a validation function. The trainer owns the rest: optimizer
-and schedule, gradient clipping, early stopping on a validation metric, the time
+(fused: one kernel steps every parameter) and schedule, gradient clipping, the number
+format the loss and validation compute in (``precision``; see
+:mod:`seqlab.training.precision`), early stopping on a validation metric, the time
 budget, best/last checkpoints and resuming from the last one.
 
 Resuming is exact: the last checkpoint holds the weights, the optimizer and scheduler
@@ -35,6 +37,7 @@ from seqlab.artifacts import (
 )
 from seqlab.config import TrainingConfig
 from seqlab.errors import BundleError
+from seqlab.training.precision import compute_in, resolve_precision
 
 CHECKPOINT = "checkpoint"
 LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mae", "rmse"})
@@ -118,8 +121,9 @@ class Trainer:
         self.callbacks = callbacks
         self.monitor = monitor or config.monitor
         self.higher_is_better = self.monitor not in LOWER_IS_BETTER
+        self.precision = resolve_precision(config.precision)
         self.optimizer = OPTIMIZERS[config.optimizer](
-            model.parameters(), lr=config.lr, weight_decay=config.weight_decay
+            model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
         )
         self.scheduler = _make_scheduler(config.scheduler, self.optimizer, config.max_epochs,
                                          self.higher_is_better)
@@ -205,7 +209,8 @@ class Trainer:
         total, count = 0.0, 0
         for index, batch in enumerate(self.batches(epoch)):
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.loss_fn(self.model, batch)
+            with compute_in(self.precision):
+                loss = self.loss_fn(self.model, batch)
             loss.backward()
             if self.config.clip_grad_norm:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
@@ -238,7 +243,7 @@ class Trainer:
                 self.model.eval()
                 metrics: dict[str, float] = {}
                 if self.validate is not None:
-                    with torch.inference_mode():
+                    with torch.inference_mode(), compute_in(self.precision):
                         metrics = self.validate(self.model)
                 score = metrics.get(self.monitor, float(epoch))
                 if self.scheduler is not None:

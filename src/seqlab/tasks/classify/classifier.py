@@ -39,6 +39,7 @@ from seqlab.tasks.classify.network import (
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
+from seqlab.training.precision import resolve_precision
 from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
 from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
 
@@ -106,6 +107,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         class_weights: str = "none",
         max_minutes: float | None = None,
         threads: int | None = None,
+        precision: str = "auto",
         validation_fraction: float = 0.1,
         random_state: int = 13,
     ) -> None:
@@ -135,6 +137,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         self.class_weights = class_weights
         self.max_minutes = max_minutes
         self.threads = threads
+        self.precision = precision
         self.validation_fraction = validation_fraction
         self.random_state = random_state
 
@@ -345,7 +348,8 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         self._check_fitted()
         if not token_lists:
             return np.zeros((0, len(self.classes_)), dtype=np.float32)
-        return self._activate(predict_logits(self.module_, self._encode_tokens(token_lists)))
+        return self._activate(predict_logits(self.module_, self._encode_tokens(token_lists),
+                                             precision=resolve_precision(self.precision)))
 
     # ---- saving ---------------------------------------------------------------------
 

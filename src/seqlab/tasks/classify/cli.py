@@ -109,6 +109,7 @@ def train(
         help="validation metric: macro_f1|accuracy|weighted_f1|loss")] = None,
     class_weights: Annotated[str | None, typer.Option(help="none|balanced")] = None,
     max_minutes: opt.MaxMinutes = None,
+    precision: opt.Precision = None,
     threads: Annotated[int | None, typer.Option(help="torch threads")] = None,
     seed: opt.Seed = None,
     tensorboard: Annotated[bool | None, typer.Option(
@@ -140,8 +141,8 @@ def train(
         "training.max_epochs": epochs, "training.batch_size": batch_size, "training.lr": lr,
         "training.patience": patience, "training.monitor": monitor,
         "training.class_weights": class_weights, "training.max_minutes": max_minutes,
-        "training.threads": threads, "tracking.tensorboard": tensorboard,
-        "tracking.mlflow": mlflow, "baseline": baseline,
+        "training.precision": precision, "training.threads": threads,
+        "tracking.tensorboard": tensorboard, "tracking.mlflow": mlflow, "baseline": baseline,
     }, "data.train")
     resolved = apply_overrides(base, flags)
     if not named:  # a known dataset names the run after itself, a file after its stem

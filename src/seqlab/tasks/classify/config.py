@@ -152,6 +152,9 @@ class ClassifyTrainingConfig(TrainingConfig):
     """Training, with the classification metrics that may pick the epoch."""
 
     monitor: Literal["macro_f1", "accuracy", "weighted_f1", "loss"] = "macro_f1"
+    precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="as training.precision; auto by default: on emotion, bfloat16 "
+        "scored within seed noise of float32 (BENCHMARKS.md §18)")
 
 
 class TrackingConfig(StrictModel):

@@ -21,6 +21,7 @@ from seqlab.registry import Registry
 from seqlab.tasks.classify.config import ModelConfig
 from seqlab.text.batching import iterate_batches
 from seqlab.text.vocab import PAD_ID
+from seqlab.training.precision import compute_in
 
 MODULES: Registry[type[nn.Module]] = Registry("classifier module")
 
@@ -116,11 +117,13 @@ def build_module(config: ModelConfig, vocab_size: int, num_classes: int) -> nn.M
 
 
 def predict_logits(model: nn.Module, sequences: Sequence[np.ndarray],
-                   batch_size: int = 256) -> np.ndarray:
-    """Logits for every sequence, in input order, computed in length-sorted batches."""
+                   batch_size: int = 256, precision: str | None = None) -> np.ndarray:
+    """Float32 logits for every sequence, in input order, computed in length-sorted
+    batches, the matrix products in ``precision`` (see :mod:`seqlab.training.precision`;
+    None: as the caller's block computes)."""
     model.eval()
     out: np.ndarray | None = None
-    with torch.inference_mode():
+    with torch.inference_mode(), compute_in(precision):
         for idx, ids, lengths in iterate_batches(sequences, batch_size, shuffle=False):
             logits = model(ids, lengths).float().numpy()
             if out is None:

@@ -68,7 +68,8 @@ def export_onnx(model_path: str | Path, out_dir: str | Path,
         raise BundleError(f"{model_path}: holds a {kind!r}; ONNX export covers the torch "
                           "classifiers (model.kind recurrent, averaged, averaged-mlp): train "
                           "with --kind recurrent to export")
-    clf = TextClassifier.load(model_path)
+    # the graph is float32, so it is checked against PyTorch computing in float32
+    clf = TextClassifier.load(model_path).set_params(precision="float32")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     wrapper = _Probabilities(clf.module_).eval()
