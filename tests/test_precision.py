@@ -112,3 +112,11 @@ def test_a_model_trained_in_bfloat16_saves_float32_and_predicts_the_same_after_l
     loaded.set_params(precision="float32")
     np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts),
                                atol=0.02)
+
+
+def test_an_unknown_precision_set_after_fitting_is_one_clear_error(toy_texts):
+    texts, labels = toy_texts
+    clf = TextClassifier(**TINY | {"max_epochs": 1}).fit(texts, labels)
+    clf.set_params(precision="half")
+    with pytest.raises(ConfigError, match="'half' is not one of: auto, float32, bfloat16"):
+        clf.predict(texts)

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from seqlab.errors import ConfigError
+
 PRECISIONS = ("float32", "bfloat16")
 AUTO = "auto"
 FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
@@ -52,7 +54,7 @@ def resolve_precision(name: str) -> str:
     if name == AUTO:
         return "bfloat16" if cpu_has_fast_bfloat16() else "float32"
     if name not in PRECISIONS:
-        raise ValueError(f"precision {name!r} is not one of {AUTO}, {', '.join(PRECISIONS)}")
+        raise ConfigError(f"precision {name!r} is not one of: {AUTO}, {', '.join(PRECISIONS)}")
     return name
 
 
