@@ -85,14 +85,14 @@ def multilabel_case(name: str, make: Callable[[], Estimator], epochs: bool = Tru
                 lambda est: est.predict_proba([LONG_TEXT]), epochs)
 
 
-def tagger_case() -> Case:
+def tagger_case(extra: dict[str, Any] | None = None) -> Case:
     words = ["Anna", "lives", "in", "Paris", "and", "Bob", "in", "Rome"]
     tags = ["B-PER", "O", "O", "B-LOC", "O", "B-PER", "O", "B-LOC"]
     sentences = [Sentence(words, tags)] * 12
     config = apply_overrides(TagConfig(), {
         "model.hidden_size": 16, "model.embedding_dim": 8, "model.chars": False,
         "training.max_epochs": 4, "training.patience": 10, "training.lr": 0.02,
-        "training.threads": 1, "training.batch_size": 4})
+        "training.threads": 1, "training.batch_size": 4, **(extra or {})})
     return Case("tagger", lambda: Tagger(config),
                 lambda est, **kw: est.fit(sentences, sentences[:2], **kw),
                 lambda est: est.predict([words]),
@@ -100,13 +100,14 @@ def tagger_case() -> Case:
                 lambda est: est.predict([words * 500]))
 
 
-def lm_case() -> Case:
+def lm_case(extra: dict[str, Any] | None = None) -> Case:
     tokens = list("abcdefgh " * 60)
     corpus = Corpus(tokens[:480], tokens[480:], [], "memory")
     config = apply_overrides(LMConfig(), {
         "model.hidden_size": 16, "model.embedding_dim": 8, "model.num_layers": 1,
         "model.dropout": 0.0, "training.max_epochs": 4, "training.patience": 10,
-        "training.lr": 0.02, "training.threads": 1, "training.batch_size": 4, "bptt": 16})
+        "training.lr": 0.02, "training.threads": 1, "training.batch_size": 4, "bptt": 16,
+        **(extra or {})})
     return Case("language model", lambda: LanguageModel(config),
                 lambda est, **kw: est.fit(corpus, **kw),
                 lambda est: est.score("abcdefgh abc"),
@@ -114,7 +115,7 @@ def lm_case() -> Case:
                 lambda est: est.score("abcdefgh " * 2_000))
 
 
-def forecaster_case() -> Case:
+def forecaster_case(extra: dict[str, Any] | None = None) -> Case:
     steps = np.arange(72)
     values = 20 + 0.5 * steps + 3 * np.sin(2 * np.pi * steps / 12)  # a trend to learn
 
@@ -124,7 +125,7 @@ def forecaster_case() -> Case:
     config = apply_overrides(ForecastConfig(), {
         "model.hidden_size": 8, "window.lookback": 12, "window.horizon": 3,
         "window.folds": 2, "training.max_epochs": 6, "training.patience": 10,
-        "training.lr": 0.01, "refit": False})
+        "training.lr": 0.01, "refit": False, **(extra or {})})
     return Case("forecaster", lambda: Forecaster(config),
                 lambda est, **kw: est.fit(series(values), **kw),
                 lambda est: est.forecast(series(values))["forecast"],
@@ -132,13 +133,14 @@ def forecaster_case() -> Case:
                 lambda est: est.forecast(series(np.tile(values, 100)))["forecast"])
 
 
-def seq2seq_case() -> Case:
+def seq2seq_case(extra: dict[str, Any] | None = None) -> Case:
     sources = ["a b c", "b c d", "c d a", "d a b", "a c", "b d"] * 6
     pairs = Pairs(sources, [" ".join(reversed(s.split())) for s in sources], "memory")
     config = apply_overrides(Seq2SeqConfig(), {
         "model.hidden_size": 16, "model.embedding_dim": 8, "model.dropout": 0.0,
         "training.max_epochs": 4, "training.patience": 10, "training.lr": 0.01,
-        "training.threads": 1, "training.batch_size": 8, "decode.beam_width": 2})
+        "training.threads": 1, "training.batch_size": 8, "decode.beam_width": 2,
+        **(extra or {})})
     return Case("seq2seq", lambda: Seq2Seq(config),
                 lambda est, **kw: est.fit(pairs, pairs, **kw),
                 lambda est: [o.score for o in est.translate_n_best(["a b c"], n_best=2)[0]],
@@ -244,3 +246,20 @@ def test_a_resumed_fit_equals_an_uninterrupted_one(fitted, tmp_path: Path):
     assert [h["epoch"] for h in resumed.history_] == [h["epoch"] for h in straight.history_]
     # the same epochs from the same state; kernels may round differently once resumed
     assert same(case.ask(resumed), case.ask(straight), tolerance=1e-4)
+
+
+@pytest.mark.parametrize("make_case", [tagger_case, lm_case, forecaster_case, seq2seq_case],
+                         ids=["tagger", "language model", "forecaster", "seq2seq"])
+def test_every_task_trains_in_bfloat16_and_keeps_float32_weights(make_case):
+    import torch
+
+    extra = {"training.precision": "bfloat16", "training.max_epochs": 2}
+    if make_case is tagger_case:
+        extra["model.chars"] = True  # the character encoder writes into a float32 buffer
+    case = make_case(extra)
+    estimator = case.make()
+    case.fit(estimator)
+    assert all(np.isfinite(record["train_loss"]) for record in estimator.history_)
+    assert all(t.dtype == torch.float32 for t in estimator.module_.state_dict().values()
+               if t.is_floating_point())
+    assert case.ask(estimator) is not None

@@ -70,7 +70,7 @@ class CharEncoder(nn.Module):
         words, lengths = chars[mask], char_lengths[mask]
         if len(words):
             encoded = self.encoder(self.embedding(words), lengths.clamp(min=1)).last
-            out[mask] = encoded
+            out[mask] = encoded.to(out.dtype)  # bfloat16 under autocast
         return out
 
 
