@@ -142,14 +142,16 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     precisions = args.precisions.split(",")
     rows, float32_models = [], {}
+    lengths: list[int] | None = None
     by_precision: dict[str, list[float]] = {p: [] for p in precisions}
     for seed in seeds:
         for precision in precisions:
             config = apply_overrides(base, {"seed": seed, "training.precision": precision})
             clf, _ = train_one(config, train, val)
             info = clf.fit_info_
-            lengths = [len(clf.vocab_.encode(tokens, clf.max_length_))
-                       for tokens in clf.pipeline_.process_many(train.texts) if tokens]
+            if lengths is None:  # the same for every run: the data fixes the vocabulary
+                lengths = [len(clf.vocab_.encode(tokens, clf.max_length_))
+                           for tokens in clf.pipeline_.process_many(train.texts) if tokens]
             bare = bare_lstm_tokens_per_second(lengths, config, precision, seed)
             loop = info["train_tokens_per_second"]
             predicted, rate = predict_rate(clf, texts)

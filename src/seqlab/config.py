@@ -81,6 +81,10 @@ class EmbeddingConfig(StrictModel):
         return self
 
 
+# the number formats ``training.precision`` may name (seqlab.training.precision)
+PrecisionName = Literal["auto", "float32", "bfloat16"]
+
+
 class TrainingConfig(StrictModel):
     """Optimisation, early stopping and checkpoints."""
 
@@ -97,7 +101,7 @@ class TrainingConfig(StrictModel):
     class_weights: Literal["none", "balanced"] = "none"
     max_minutes: float | None = Field(None, gt=0.0, description="stop after this much training")
     threads: int | None = Field(None, ge=1, description="torch threads; all cores if unset")
-    precision: Literal["auto", "float32", "bfloat16"] = Field(
+    precision: PrecisionName = Field(
         "float32", description="the matrix products' number format; auto: bfloat16 on a "
         "CPU with AMX or AVX-512 BF16, float32 elsewhere (seqlab.training.precision)")
 

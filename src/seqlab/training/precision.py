@@ -16,13 +16,15 @@ import contextlib
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from typing import get_args
 
 import torch
 
+from seqlab.config import PrecisionName
 from seqlab.errors import ConfigError
 
-PRECISIONS = ("float32", "bfloat16")
 AUTO = "auto"
+PRECISIONS = tuple(name for name in get_args(PrecisionName) if name != AUTO)
 FAST_BF16_FLAGS = frozenset({"amx_bf16", "avx512_bf16"})
 
 

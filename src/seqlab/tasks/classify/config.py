@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 from seqlab.config import (
     CellName,
     EmbeddingConfig,
+    PrecisionName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
@@ -152,7 +153,7 @@ class ClassifyTrainingConfig(TrainingConfig):
     """Training, with the classification metrics that may pick the epoch."""
 
     monitor: Literal["macro_f1", "accuracy", "weighted_f1", "loss"] = "macro_f1"
-    precision: Literal["auto", "float32", "bfloat16"] = Field(
+    precision: PrecisionName = Field(
         "auto", description="as training.precision; auto by default: on emotion, bfloat16 "
         "scored within seed noise of float32 (BENCHMARKS.md §18)")
 
