@@ -28,19 +28,14 @@ CELL = st.text(alphabet=st.sampled_from(list("ab1 ,;\t\"'\n\r{}[]:-.#éñ\x00"))
 LINES = st.lists(st.lists(CELL, max_size=5), max_size=8)
 
 
-def _write(data: bytes, name: str) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="seqlab-fuzz-"))
-    path = folder / name
-    path.write_bytes(data)
-    return path
-
-
 def loads_or_says_why(load, data: bytes, name: str) -> None:
-    path = _write(data, name)
-    try:
-        load(path)
-    except SeqlabError as err:
-        assert str(err).strip()  # a message, not an empty error
+    with tempfile.TemporaryDirectory(prefix="seqlab-fuzz-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        try:
+            load(path)
+        except SeqlabError as err:
+            assert str(err).strip()  # a message, not an empty error
 
 
 def _delimited(rows: list[list[str]], sep: str) -> bytes:
@@ -100,14 +95,14 @@ def test_bundle_header(header):
     import torch
     from safetensors.torch import save_file
 
-    folder = Path(tempfile.mkdtemp(prefix="seqlab-fuzz-"))
-    path = folder / "m.safetensors"
-    save_file({"w": torch.zeros(2)}, str(path), metadata={"seqlab": json.dumps(header)})
-    for kind in ("seqlab.text_classifier", "seqlab.linear_classifier"):
-        try:
-            load_tensors(path, kind)
-        except SeqlabError as err:
-            assert str(err).strip()
+    with tempfile.TemporaryDirectory(prefix="seqlab-fuzz-") as folder:
+        path = Path(folder) / "m.safetensors"
+        save_file({"w": torch.zeros(2)}, str(path), metadata={"seqlab": json.dumps(header)})
+        for kind in ("seqlab.text_classifier", "seqlab.linear_classifier"):
+            try:
+                load_tensors(path, kind)
+            except SeqlabError as err:
+                assert str(err).strip()
 
 
 @pytest.mark.parametrize("module, model", [

@@ -15,7 +15,7 @@ from seqlab.tasks.classify.config import ModelConfig
 from seqlab.tasks.classify.network import build_module, predict_logits
 from seqlab.training import precision as precision_module
 from seqlab.training.precision import compute_in, flags_of, resolve_precision
-from seqlab.training.trainer import Trainer
+from seqlab.training.trainer import Trainer, TrainingPlan
 
 from conftest import TINY
 
@@ -66,7 +66,7 @@ def _linear_output_dtype(precision: str) -> tuple[torch.dtype, torch.dtype]:
         return {"loss": 0.0}
 
     config = TrainingConfig(max_epochs=1, precision=precision, monitor="loss")
-    Trainer(model, config, lambda epoch: [(x, y)], loss_fn, validate).fit()
+    Trainer(model, config, TrainingPlan(lambda epoch: [(x, y)], loss_fn, validate)).fit()
     assert all(p.dtype == torch.float32 for p in model.parameters())
     return seen["train"], seen["val"]
 

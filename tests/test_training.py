@@ -48,14 +48,14 @@ def test_without_validation_every_epoch_runs_and_the_last_is_kept():
     from torch import nn
 
     from seqlab.config import TrainingConfig
-    from seqlab.training.trainer import Trainer
+    from seqlab.training.trainer import Trainer, TrainingPlan
 
     torch.manual_seed(0)
     model = nn.Linear(3, 1)
     x, y = torch.randn(32, 3), torch.randn(32, 1)
-    trainer = Trainer(model, TrainingConfig(max_epochs=5, patience=1, lr=0.1),
-                      lambda epoch: [(x, y)],
-                      lambda m, batch: nn.functional.mse_loss(m(batch[0]), batch[1]), None)
+    plan = TrainingPlan(lambda epoch: [(x, y)],
+                        lambda m, batch: nn.functional.mse_loss(m(batch[0]), batch[1]), None)
+    trainer = Trainer(model, TrainingConfig(max_epochs=5, patience=1, lr=0.1), plan)
     result = trainer.fit()
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
     assert result.best_epoch == 5 and result.stopped == "max_epochs"

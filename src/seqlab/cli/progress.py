@@ -4,8 +4,7 @@ command runs under them."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,7 +18,6 @@ from rich.progress import (
 )
 
 from seqlab.cli.common import console, errors
-from seqlab.training.trainer import TrainCallbacks
 
 T = TypeVar("T")
 
@@ -108,16 +106,18 @@ class EpochProgress(_Bars):
         self.progress.update(self.task, advance=1, metric=shown)
 
 
-def train_with_progress(bars: RichProgress | EpochProgress, run_dir: Path, command: str,
-                        quiet: bool,
-                        train: Callable[[TrainCallbacks | None, Callable[[str], None]], T]) -> T:
-    """Print the run folder and call ``train(callbacks, notify)`` under ``bars`` (no
-    output when ``quiet``). Ctrl-C ends with where the finished epochs are and the
-    ``command`` that resumes them, exit code 130."""
+def train_with_progress(bars: RichProgress | EpochProgress, command: str,
+                        workflow: Callable[..., T], config: Any, resume: bool, force: bool,
+                        quiet: bool) -> T:
+    """Print the run folder and run a task's ``workflow(config, callbacks, resume,
+    overwrite, notify)`` under ``bars`` (no output when ``quiet``). Ctrl-C ends with where
+    the finished epochs are and the ``command`` that resumes them, exit code 130."""
+    run_dir = config.run_dir
     console.print(f"run folder: [bold]{run_dir}[/]")
     try:
         with bars:
-            return train(None if quiet else bars, (lambda _: None) if quiet else console.print)
+            return workflow(config, None if quiet else bars, resume, force,
+                            (lambda _: None) if quiet else console.print)
     except KeyboardInterrupt:
         errors.print(
             f"\ninterrupted. Finished epochs are kept in {run_dir / 'checkpoints'}; continue "

@@ -1,13 +1,20 @@
-"""What every seqlab estimator shares: the fitted check and the bundle round trip.
+"""What every seqlab estimator shares: the start of a fit, the training run, the fitted
+check and the bundle round trip.
 
 A subclass names its ``bundle_kind`` and the attribute ``fit`` sets
 (``fitted_attribute``), and writes :meth:`~Estimator.to_bundle` (its tensors and JSON
 header) and :meth:`~Estimator.restore` (the inverse). ``save``, ``load`` and the one
 damaged-bundle error come from here: a bundle is tensors and JSON, never a pickle.
+
+A recurrent estimator's ``fit`` calls :meth:`~Estimator.begin_fit` (threads and seeds),
+builds its data and ``module_``, and hands :meth:`~Estimator.train_module` a
+:class:`~seqlab.training.trainer.TrainingPlan`; :meth:`~Estimator.training_facts` gives
+the part of ``fit_info_`` every task records.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -16,6 +23,9 @@ from seqlab.errors import BundleError, NotFittedError, SeqlabError
 
 if TYPE_CHECKING:
     import torch
+
+    from seqlab.config import TrainingConfig
+    from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult
 
 E = TypeVar("E", bound="Estimator")
 # what reading a damaged or hand-edited header raises before a model exists
@@ -29,6 +39,53 @@ class Estimator:
     fitted_attribute: ClassVar[str] = "module_"
     fit_info_: dict[str, Any]
     metrics_: dict[str, Any]
+    module_: Any  # the torch module a recurrent estimator trains
+    history_: list[dict[str, float]]
+    best_epoch_: int
+    stopped_: str
+
+    def begin_fit(self, threads: int | None, seed: int) -> float:
+        """Set torch's thread count (``None``: torch's default, or under torchrun the
+        cores shared among this machine's processes) and seed python, numpy and torch,
+        before anything random is built; return the start time for ``training_facts``."""
+        import torch
+
+        from seqlab.training.distributed import default_threads
+        from seqlab.training.trainer import set_seed
+
+        threads = threads or default_threads()
+        if threads:
+            torch.set_num_threads(threads)
+        set_seed(seed)
+        return time.perf_counter()
+
+    def train_module(self, training: TrainingConfig, plan: TrainingPlan, *,
+                     checkpoint_dir: str | Path | None = None, resume: bool = False,
+                     callbacks: TrainCallbacks | None = None, monitor: str | None = None
+                     ) -> TrainResult:
+        """Train ``module_`` on ``plan`` (early stopping, checkpoints, resume: the
+        :class:`~seqlab.training.trainer.Trainer`), keep the chosen epoch's weights in eval
+        mode, and set ``history_``, ``best_epoch_`` and ``stopped_``."""
+        from seqlab.training.trainer import Trainer
+
+        result = Trainer(self.module_, training, plan, checkpoint_dir=checkpoint_dir,
+                         callbacks=callbacks, monitor=monitor).fit(resume=resume)
+        self.module_.eval()
+        self.history_, self.best_epoch_, self.stopped_ = (result.history, result.best_epoch,
+                                                          result.stopped)
+        return result
+
+    def training_facts(self, result: TrainResult, began: float) -> dict[str, Any]:
+        """What every task's ``fit_info_`` records of its training: parameters, epochs,
+        the chosen one, why it stopped, training and wall seconds since ``began``, and the
+        number of processes that trained it."""
+        from seqlab.training.distributed import world
+        from seqlab.training.trainer import count_parameters
+
+        return {"parameters": count_parameters(self.module_), "epochs": len(result.history),
+                "best_epoch": result.best_epoch, "stopped": result.stopped,
+                "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+                "processes": world().size}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, self.fitted_attribute):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -94,3 +95,19 @@ def write_history(path: Path, history: Sequence[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(history)
     atomic_write_text(path, buffer.getvalue())
+
+
+def write_fit_record(run_dir: Path, metrics: dict[str, Any], model: Any,
+                     curve_metric: str | None) -> dict[str, str]:
+    """Write ``metrics.json``, the model's ``history.csv`` and, with ``curve_metric``
+    (trained by epochs), ``learning_curves.png``; return the images written, title → file,
+    for the report."""
+    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=str))
+    write_history(run_dir / "history.csv", model.history_)
+    if curve_metric is None:
+        return {}
+    from seqlab.evaluation.plots import plot_learning_curves
+
+    plot_learning_curves(model.history_, run_dir / "learning_curves.png", curve_metric,
+                         model.best_epoch_)
+    return {"Learning curves": "learning_curves.png"}

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from seqlab.config import RunFolderConfig, validate_model
 from seqlab.errors import ConfigError
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
+SearchSpace = dict[str, dict[str, Any]]  # dotted config key → Optuna parameter spec
 
 
 def quiet(_: str) -> None:
@@ -65,6 +66,12 @@ class TrialResult:
     validation: dict[str, float]
     best_epoch: int
     seconds: float
+
+    @classmethod
+    def of(cls, model: Any) -> TrialResult:
+        """A fitted estimator's trial: the validation record of its chosen epoch."""
+        return cls(validation_at(model.history_, model.best_epoch_), model.best_epoch_,
+                   model.fit_info_["train_seconds"])
 
 
 class Task(Protocol):
@@ -194,13 +201,32 @@ def validation_at(history: list[dict[str, float]], epoch: int) -> dict[str, floa
     return {k.removeprefix("val_"): v for k, v in record.items() if k.startswith("val_")}
 
 
-class TaskBase:
-    """What most tasks share: a run folder whose ``metrics.json`` holds ``val``, ``test``
-    and ``fit_info``, a split that does not depend on the seed, and routes in a module
-    with a ``serve(settings)`` function (imported when served)."""
+def _imported(target: str) -> Any:
+    """The object ``"package.module:name"`` names, imported when first asked for."""
+    from importlib import import_module
 
+    module, name = target.split(":")
+    return getattr(import_module(module), name)
+
+
+class TaskBase:
+    """What most tasks share: a workflow function that trains and writes the run folder,
+    whose ``metrics.json`` holds ``val``, ``test`` and ``fit_info``, a split that does not
+    depend on the seed, the tuning space, and routes in a module with a
+    ``serve(settings)`` function. Modules are named, and imported when used."""
+
+    workflow: str  # "module:function"; the function returns an outcome with ``run_dir``
     routes: str  # e.g. "seqlab.tasks.tag.routes"
+    space: ClassVar[SearchSpace]  # the default tune search space
     data_key = "data.train"
+
+    def train(self, config: Any, callbacks: TrainCallbacks | None = None,
+              resume: bool = False, overwrite: bool = False,
+              notify: Notify = quiet) -> Path:
+        return _imported(self.workflow)(config, callbacks, resume, overwrite, notify).run_dir
+
+    def default_space(self, config: Any) -> SearchSpace:
+        return self.space
 
     def summary(self, run_dir: Path) -> RunSummary:
         metrics = read_metrics(run_dir)
@@ -211,6 +237,4 @@ class TaskBase:
         return {}
 
     def serve(self, settings: ServeSettings) -> ServedModel:
-        from importlib import import_module
-
-        return import_module(self.routes).serve(settings)
+        return _imported(f"{self.routes}:serve")(settings)

@@ -1,15 +1,21 @@
 """The training loop shared by every task.
 
-A task hands the :class:`Trainer` its model, a function that gives the batches of an
-epoch, a loss function and a validation function. The trainer owns the rest: optimizer
-(fused: one kernel steps every parameter) and schedule, gradient clipping, the number
-format the loss and validation compute in (``precision``; see
+A task's estimator hands the :class:`Trainer` its model and a :class:`TrainingPlan`: the
+batches of an epoch, the loss of a batch and the validation metrics (most estimators do it
+through :meth:`seqlab.engine.estimator.Estimator.train_module`). The trainer owns the
+rest: optimizer (fused: one kernel steps every parameter) and schedule, gradient
+clipping, the number format the loss and validation compute in (``precision``; see
 :mod:`seqlab.training.precision`), early stopping on a validation metric, the time
 budget, best/last checkpoints and resuming from the last one.
 
 Resuming is exact: the last checkpoint holds the weights, the optimizer and scheduler
 state, the history and torch's random state, and each epoch's batch order comes from
 ``(seed, epoch)``, so an interrupted and resumed run ends where an uninterrupted one does.
+
+Under torchrun (see :mod:`seqlab.training.distributed`) a plan marked ``data_parallel``
+trains on every process: the model is wrapped in ``DistributedDataParallel``, each process
+takes its rows of every batch, rank 0 validates and tells the others the scores, and only
+rank 0 writes checkpoints (every rank reads them on resume, whatever the process count).
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ from seqlab.artifacts import (
     unprefixed,
 )
 from seqlab.config import TrainingConfig
-from seqlab.errors import BundleError
+from seqlab.errors import BundleError, ConfigError, SeqlabError
+from seqlab.training import distributed
 from seqlab.training.precision import compute_in, resolve_precision
 
 CHECKPOINT = "checkpoint"
@@ -48,16 +55,37 @@ OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
 }
 
 
-
 def count_parameters(model: nn.Module) -> int:
     """The number of trainable parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
 
 def set_seed(seed: int) -> None:
     """Seed python, numpy and torch; every task calls this before building its model."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+@dataclass
+class TrainingPlan:
+    """What one fit trains on, given by its estimator.
+
+    ``batches(epoch)`` yields the batches of an epoch (their order from the seed and the
+    epoch, so a resumed run sees the same ones); ``loss(model, batch)`` is the mean loss of
+    a batch; ``validate(model)`` returns the validation metrics, the monitored one among
+    them. With ``validate=None`` every epoch up to ``max_epochs`` runs and the last is kept
+    (a final fit for an epoch count chosen earlier). ``batches_per_epoch`` sizes the
+    progress bar. ``data_parallel`` says the plan can train on several processes: each
+    batch is a tuple of tensors with one row per example, and ``loss`` calls the model
+    it is given (so that DistributedDataParallel sees the forward pass).
+    """
+
+    batches: Callable[[int], Iterable[Any]]
+    loss: Callable[[nn.Module, Any], torch.Tensor]
+    validate: Callable[[nn.Module], dict[str, float]] | None
+    batches_per_epoch: int = 0
+    data_parallel: bool = False
 
 
 class TrainCallbacks(Protocol):
@@ -93,35 +121,35 @@ def _make_scheduler(name: str, optimizer: torch.optim.Optimizer, max_epochs: int
 
 
 class Trainer:
-    """Fit ``model`` with early stopping; see the module docstring for the contract.
-
-    ``batches(epoch)`` yields batches; ``loss_fn(model, batch)`` returns the mean loss
-    of a batch; ``validate(model)`` returns metrics including ``config.monitor``. With
-    ``validate=None`` there is no validation: every epoch up to ``max_epochs`` runs and
-    the last one is kept (a final fit for an epoch count chosen earlier).
-    """
+    """Fit ``model`` on ``plan`` with early stopping on ``monitor`` (default
+    ``config.monitor``); see the module docstring."""
 
     def __init__(
         self,
         model: nn.Module,
         config: TrainingConfig,
-        batches: Callable[[int], Iterable[Any]],
-        loss_fn: Callable[[nn.Module, Any], torch.Tensor],
-        validate: Callable[[nn.Module], dict[str, float]] | None,
+        plan: TrainingPlan,
         checkpoint_dir: str | Path | None = None,
         callbacks: TrainCallbacks | None = None,
         monitor: str | None = None,
     ) -> None:
         self.model = model
         self.config = config
-        self.batches = batches
-        self.loss_fn = loss_fn
-        self.validate = validate
+        self.plan = plan
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir else None
         self.callbacks = callbacks
         self.monitor = monitor or config.monitor
         self.higher_is_better = self.monitor not in LOWER_IS_BETTER
         self.precision = resolve_precision(config.precision)
+        self.world = distributed.world()
+        if self.world.distributed:
+            if not plan.data_parallel:
+                raise ConfigError("this task trains in one process: distributed training "
+                                  "(torchrun, --nproc) is built for text classification "
+                                  "(seqlab train with a recurrent model)")
+            distributed.check_batch_size(config.batch_size, self.world)
+            distributed.join_group()
+        self.seed = torch.initial_seed()  # what each rank's per-epoch seed derives from
         self.optimizer = OPTIMIZERS[config.optimizer](
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
         )
@@ -145,7 +173,7 @@ class Trainer:
         return self.checkpoint_dir / "best.safetensors" if self.checkpoint_dir else None
 
     def _save_last(self, epoch: int) -> None:
-        if self.last_path is None:
+        if self.last_path is None or not self.world.is_main:
             return
         state = {
             "optimizer": self.optimizer.state_dict(),
@@ -168,7 +196,7 @@ class Trainer:
     def _keep_best(self, epoch: int) -> None:
         state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._best_state = state
-        if self.best_path is not None:
+        if self.best_path is not None and self.world.is_main:
             save_tensors(self.best_path, state, {"epoch": epoch, "score": self.best_score},
                          CHECKPOINT)
 
@@ -204,13 +232,25 @@ class Trainer:
     def _improved(self, score: float) -> bool:
         return score > self.best_score if self.higher_is_better else score < self.best_score
 
-    def _train_epoch(self, epoch: int) -> float:
+    def _batches(self, epoch: int) -> Iterable[Any]:
+        """This process's batches of ``epoch``: all of them, or under torchrun its rows of
+        each (a batch with fewer rows than processes is left out on every rank)."""
+        if not self.world.distributed:
+            yield from self.plan.batches(epoch)
+            return
+        # dropout differs by rank, and is reproducible and resumable by epoch
+        torch.manual_seed(self.seed * 1000 + epoch * 100 + self.world.rank)
+        for batch in self.plan.batches(epoch):
+            if distributed.batch_rows(batch) >= self.world.size:
+                yield distributed.rows_of(batch, self.world)
+
+    def _train_epoch(self, epoch: int, trained: nn.Module) -> float:
         self.model.train()
         total, count = 0.0, 0
-        for index, batch in enumerate(self.batches(epoch)):
+        for index, batch in enumerate(self._batches(epoch)):
             self.optimizer.zero_grad(set_to_none=True)
             with compute_in(self.precision):
-                loss = self.loss_fn(self.model, batch)
+                loss = self.plan.loss(trained, batch)
             loss.backward()
             if self.config.clip_grad_norm:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
@@ -220,7 +260,25 @@ class Trainer:
             count += 1
             if self.callbacks:
                 self.callbacks.on_batch_end(epoch, index, value)
-        return total / max(count, 1)
+        mean = total / max(count, 1)
+        return distributed.mean_over_ranks(mean) if self.world.distributed else mean
+
+    def _validate(self) -> dict[str, float]:
+        """The plan's validation metrics (computed by rank 0, told to every rank)."""
+        metrics: dict[str, float] = {}
+        if self.plan.validate is not None and self.world.is_main:
+            with torch.inference_mode(), compute_in(self.precision):
+                metrics = self.plan.validate(self.model)
+        return distributed.from_main(metrics) if self.world.distributed else metrics
+
+    def _trained_module(self) -> nn.Module:
+        """What the loss calls: the model, or under torchrun the model wrapped in
+        DistributedDataParallel (which starts every rank from rank 0's weights)."""
+        if not self.world.distributed:
+            return self.model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(self.model)
 
     def _out_of_time(self) -> bool:
         if self.config.max_minutes is None or not self.history:
@@ -228,23 +286,33 @@ class Trainer:
         per_epoch = self.elapsed / len(self.history)
         return self.elapsed + per_epoch > self.config.max_minutes * 60
 
-    def fit(self, resume: bool = False, batches_per_epoch: int = 0) -> TrainResult:
+    def fit(self, resume: bool = False) -> TrainResult:
         """Train until ``max_epochs``, early stopping or the time budget; keep the best."""
+        try:
+            return self._fit(resume)
+        except RuntimeError as err:
+            if not self.world.distributed:
+                raise
+            raise SeqlabError(
+                f"rank {self.world.rank} of {self.world.size}: training stopped because a "
+                f"process was lost ({str(err).splitlines()[0][:200]}). The finished epochs "
+                "are kept in the run's checkpoints; continue with --resume") from None
+
+    def _fit(self, resume: bool) -> TrainResult:
         start = self.resume() + 1 if resume else 1
+        trained = self._trained_module()
         if self.callbacks:
-            self.callbacks.on_train_start(self.config.max_epochs, batches_per_epoch, start)
+            self.callbacks.on_train_start(self.config.max_epochs, self.plan.batches_per_epoch,
+                                          start)
         stopped = "max_epochs"
         if start > 1 and self.bad_epochs >= self.config.patience:
             stopped = "early_stopping"
         else:
             for epoch in range(start, self.config.max_epochs + 1):
                 began = time.perf_counter()
-                train_loss = self._train_epoch(epoch)
+                train_loss = self._train_epoch(epoch, trained)
                 self.model.eval()
-                metrics: dict[str, float] = {}
-                if self.validate is not None:
-                    with torch.inference_mode(), compute_in(self.precision):
-                        metrics = self.validate(self.model)
+                metrics = self._validate()
                 score = metrics.get(self.monitor, float(epoch))
                 if self.scheduler is not None:
                     if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
@@ -252,11 +320,13 @@ class Trainer:
                     else:
                         self.scheduler.step()
                 self.elapsed += time.perf_counter() - began
+                if self.world.distributed:  # rank 0's clock decides the budget for all
+                    self.elapsed = distributed.from_main(self.elapsed)
                 record = {"epoch": epoch, "train_loss": train_loss,
                           **{f"val_{k}": v for k, v in metrics.items()},
                           "lr": self.optimizer.param_groups[0]["lr"], "seconds": self.elapsed}
                 self.history.append(record)
-                if self.validate is None or self._improved(score):
+                if self.plan.validate is None or self._improved(score):
                     self.best_score, self.best_epoch, self.bad_epochs = score, epoch, 0
                     self._keep_best(epoch)
                 else:

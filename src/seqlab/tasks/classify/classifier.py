@@ -11,7 +11,6 @@ Constructor arguments are hyper-parameters (so ``clone``, ``GridSearchCV`` and
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -39,8 +38,9 @@ from seqlab.tasks.classify.network import (
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
+from seqlab.training.distributed import world
 from seqlab.training.precision import resolve_precision
-from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan, count_parameters
 from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
 
 BUNDLE_KIND = "seqlab.text_classifier"
@@ -194,9 +194,11 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     ) -> TextClassifier:
         """Train on ``X, y``; validation data picks the epoch (split off ``X`` if not given)."""
         model_cfg, train_cfg, vocab_cfg = self._configs()
-        if train_cfg.threads:
-            torch.set_num_threads(train_cfg.threads)
-        set_seed(self.random_state)
+        if model_cfg.embedding.freeze_epochs and world().distributed:
+            raise ConfigError("model.embedding.freeze_epochs changes which weights train "
+                              "mid-run, which distributed training cannot follow; set it "
+                              "to 0 or train in one process")
+        began = self.begin_fit(train_cfg.threads, self.random_state)
         texts, labels, val_texts, val_labels = split_validation(
             X, y, X_val, y_val, self.validation_fraction, self.random_state)
         self.learn_labels(labels)
@@ -235,32 +237,23 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         def validate(model: nn.Module) -> dict[str, float]:
             return self._validation_scores(predict_logits(model, val_seqs), val_targets)
 
-        trainer = Trainer(self.module_, train_cfg, batches, loss_fn, validate,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks)
-        n_batches = -(-len(train_seqs) // train_cfg.batch_size)
-        began = time.perf_counter()
-        result = trainer.fit(resume=resume, batches_per_epoch=n_batches)
-        wall = time.perf_counter() - began
+        plan = TrainingPlan(batches, loss_fn, validate,
+                            -(-len(train_seqs) // train_cfg.batch_size), data_parallel=True)
+        result = self.train_module(train_cfg, plan, checkpoint_dir=checkpoint_dir,
+                                   resume=resume, callbacks=callbacks)
         self._calibrate(val_seqs, val_targets)
-        self.history_ = result.history
-        self.best_epoch_ = result.best_epoch
-        self.stopped_ = result.stopped
-        self.n_parameters_ = count_parameters(self.module_)
+        facts = self.training_facts(result, began)
+        self.n_parameters_ = facts["parameters"]
         train_tokens_total = sum(len(s) for s in train_seqs)
-        epochs_run = len(result.history)
         self.fit_info_ = {
             "train_texts": len(texts),
             "train_texts_empty_dropped": len(texts) - len(keep),
             "val_texts": len(val_texts),
             "vocab_size": len(self.vocab_),
-            "parameters": self.n_parameters_,
-            "epochs": epochs_run,
-            "best_epoch": result.best_epoch,
-            "stopped": result.stopped,
-            "train_seconds": result.seconds,
-            "train_tokens_per_second": (train_tokens_total * epochs_run / result.seconds
+            **facts,
+            "train_tokens": train_tokens_total,
+            "train_tokens_per_second": (train_tokens_total * facts["epochs"] / result.seconds
                                         if result.seconds > 0 else 0.0),
-            "wall_seconds": wall,
             "embedding": (self.coverage_.to_dict() if self.coverage_ is not None
                           else {"source": "learned from scratch"}),
             "resolved": self.resolved_,

@@ -31,11 +31,14 @@ classify_app = typer.Typer(no_args_is_help=True, help="Text classification: a la
 def _train(config: RunConfig, resume: bool, force: bool, quiet: bool) -> None:
     from seqlab.cli.progress import RichProgress, train_with_progress
     from seqlab.tasks.classify.workflow import train_run
+    from seqlab.training.distributed import world
 
+    if not world().is_main:  # another process of a distributed run: it trains, rank 0 speaks
+        train_run(config, resume=resume, overwrite=force)
+        return
     outcome = train_with_progress(
-        RichProgress(console, config.training.monitor), config.run_dir, "seqlab train", quiet,
-        lambda callbacks, notify: train_run(config, callbacks=callbacks, resume=resume,
-                                            overwrite=force, notify=notify))
+        RichProgress(console, config.training.monitor), "seqlab train", train_run, config,
+        resume, force, quiet)
     m = outcome.test_metrics
     # without --quiet the baseline line was printed with the run's other notes
     against = "".join(f"\n{line}" for line in outcome.baseline.lines()) \
@@ -118,6 +121,9 @@ def train(
     baseline: Annotated[bool | None, typer.Option(
         "--baseline/--no-baseline",
         help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
+    nproc: Annotated[int | None, typer.Option(
+        min=1, help="train as N processes on this machine (torch.distributed, gloo); for "
+                    "several machines launch torchrun yourself (README)")] = None,
     resume: opt.Resume = False, force: opt.Force = False, quiet: opt.Quiet = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
@@ -148,7 +154,22 @@ def train(
     if not named:  # a known dataset names the run after itself, a file after its stem
         stem = data if data and flags["data.train"] != data else None
         resolved = apply_overrides(resolved, {"name": default_run_name(resolved, resume, stem)})
+    if nproc and nproc > 1:
+        _launch(nproc, resolved.name)
     _train(resolved, resume, force, quiet)
+
+
+def _launch(nproc: int, name: str) -> None:
+    """Run this very command as ``nproc`` processes under torchrun, all with one run
+    name, and exit with their status."""
+    import sys
+
+    from seqlab.training.distributed import launch, without_option, world
+
+    if world().distributed:
+        raise SeqlabError("--nproc starts the processes itself; under torchrun leave it out")
+    argv = without_option(without_option(sys.argv[1:], "--nproc"), "--name")
+    raise typer.Exit(launch(nproc, [*argv, "--name", name]))
 
 
 @classify_app.command()

@@ -10,11 +10,9 @@ from seqlab.artifacts import atomic_write_text
 from seqlab.engine.task import (
     TASKS,
     Metric,
-    Notify,
     RunSummary,
     TaskBase,
     TrialResult,
-    quiet,
     read_metrics,
 )
 from seqlab.tasks.classify.config import RunConfig
@@ -45,6 +43,7 @@ class ClassifyTask(TaskBase):
     """Texts with one label each: the ensemble by default, ranked by macro-F1."""
 
     name = "classify"
+    workflow = "seqlab.tasks.classify.workflow:train_run"
     routes = "seqlab.tasks.classify.routes"
     title = "text classification"
     config_class = RunConfig
@@ -52,12 +51,6 @@ class ClassifyTask(TaskBase):
                     "seqlab.ensemble_classifier", "seqlab.transformer_classifier")
     metrics = (Metric("macro_f1", True), Metric("accuracy", True), Metric("weighted_f1", True))
     test_metrics = ("accuracy", "macro_f1", "weighted_f1")
-
-    def train(self, config: RunConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.classify.workflow import train_run
-
-        return train_run(config, callbacks, resume, overwrite, notify).run_dir
 
     def summary(self, run_dir: Path) -> RunSummary:
         metrics = read_metrics(run_dir)

@@ -26,10 +26,10 @@ from seqlab.data.readers import (
 from seqlab.data.split import stratified_split
 from seqlab.data.writers import write_table
 from seqlab.engine.batch_predict import BatchJob, RowPredictor, predict_stream
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics
-from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
+from seqlab.evaluation.plots import plot_confusion_matrix
 from seqlab.evaluation.report import classification_sections, write_report
 from seqlab.tasks.classify.baselines.common import TEXT_CHAR_LIMIT, as_texts
 from seqlab.tasks.classify.baselines.comparison import (
@@ -45,6 +45,7 @@ from seqlab.tasks.classify.estimators import (
     load_classifier,
 )
 from seqlab.tasks.classify.explain_report import confident_mistakes, explanation_sections
+from seqlab.training.distributed import world
 from seqlab.training.tracking import CallbackList, make_trackers, require_trackers
 from seqlab.training.trainer import TrainCallbacks
 
@@ -157,11 +158,19 @@ def split_facts(clf: Any, splits: dict[str, Sequence[str]]
 
 
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome:
-    """Train, evaluate on test once, and write the complete run folder."""
+              overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome | None:
+    """Train, evaluate on test once, and write the complete run folder.
+
+    Under torchrun every process calls this: the processes other than rank 0 train
+    alongside it and return None, having written nothing."""
     t = config.tracking
     require_trackers(t.tensorboard, t.mlflow)
     splits = load_splits(config)
+    if not world().is_main:
+        classifier_for(config).fit(splits.train.texts, splits.train.labels, splits.val.texts,
+                                   splits.val.labels, checkpoint_dir=config.run_dir /
+                                   "checkpoints", resume=resume)
+        return None
     run_dir = prepare_run_dir(config, resume, overwrite)
     trackers = make_trackers(t.tensorboard, t.mlflow, t.mlflow_uri, run_dir, config.name,
                              flatten_dotted(config.model_dump(mode="json")))
@@ -197,8 +206,10 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             "preprocessing and were left out of training")
     if "embedding" in info and "words_found" in info["embedding"]:
         say(f"embedding: {describe_coverage(info['embedding'])}")
-    say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s "
-        f"(stopped by {info['stopped']}); best {clf.round_name} {info['best_epoch']}")
+    processes = f" on {info['processes']} processes" if info.get("processes", 1) > 1 else ""
+    say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s"
+        f"{processes} (stopped by {info['stopped']}); best {clf.round_name} "
+        f"{info['best_epoch']}")
 
     facts_by_split, lines = split_facts(clf, {name: getattr(splits, name).texts
                                               for name in ("train", "val", "test")})
@@ -218,16 +229,12 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
                "text_facts": facts_by_split, "test_text_facts": facts_by_split["test"],
                "data_notes": splits.notes, "class_counts": splits.class_counts(),
                "baseline": comparison.to_dict() if comparison else None}
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    write_history(run_dir / "history.csv", clf.history_)
+    curves = write_fit_record(run_dir, metrics, clf, config.training.monitor
+                              if clf.round_name == "epoch" else None)
     model_path = clf.save(run_dir / MODEL_FILE, metrics={"test": _scalars(test_metrics)})
     plot_confusion_matrix(test_metrics["confusion_matrix"], test_metrics["labels"],
                           run_dir / "confusion_matrix.png", "Test confusion matrix")
-    images = {"Confusion matrix (test)": "confusion_matrix.png"}
-    if clf.round_name == "epoch":
-        plot_learning_curves(clf.history_, run_dir / "learning_curves.png",
-                             config.training.monitor, clf.best_epoch_)
-        images["Learning curves"] = "learning_curves.png"
+    images = {"Confusion matrix (test)": "confusion_matrix.png", **curves}
     why = explanation_sections(clf, splits.val.texts, splits.test.texts, splits.test.labels,
                                config.seed)
     sections = _with_baseline(classification_sections(test_metrics, splits.class_counts()),

@@ -63,9 +63,8 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
     from seqlab.tasks.forecast.workflow import train_forecast
 
     outcome = train_with_progress(
-        EpochProgress(console, "mae"), resolved.run_dir, "seqlab forecast train", quiet,
-        lambda callbacks, notify: train_forecast(resolved, callbacks=callbacks, resume=resume,
-                                                 overwrite=force, notify=notify))
+        EpochProgress(console, "mae"), "seqlab forecast train", train_forecast, resolved,
+        resume, force, quiet)
     _print_board(outcome.leaderboard, resolved.model.cell, "test backtest (best MASE first)")
     console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
 

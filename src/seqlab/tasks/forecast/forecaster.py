@@ -7,7 +7,6 @@ validation errors. The bundle is one safetensors file: weights, scaler and setti
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from seqlab.tasks.forecast.metrics import mase_scale
 from seqlab.tasks.forecast.network import SequenceForecaster
 from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.forecast.windows import Scaler, SplitPlan, make_inputs, make_windows
-from seqlab.training.trainer import TrainCallbacks, Trainer, TrainResult, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult, set_seed
 
 BUNDLE_KIND = "seqlab-forecaster"
 
@@ -94,19 +93,16 @@ class Forecaster(Estimator):
         """Train on the training part; the validation part picks the epoch and sets the
         interval widths. With ``refit`` the model is then trained afresh on training +
         validation for that many epochs. The test part is never read."""
-        train_cfg = self.config.training
-        if train_cfg.threads:
-            torch.set_num_threads(train_cfg.threads)
+        began = self.begin_fit(self.config.training.threads, self.config.seed)
         plan = self.plan(series)
         values = self._to_model_units(series)
         self.season_ = series.season
-        began = time.perf_counter()
         checkpoints = Path(checkpoint_dir) if checkpoint_dir else None
         target = series.frame[series.target].to_numpy(dtype=np.float64)
         self.mase_scale_ = mase_scale(target[:plan.val_start], series.season)
         result, x_val, y_val = self._train(values, plan.val_start, plan.train_origins,
                                            plan.val_origins, checkpoints, resume, callbacks)
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        chosen = self.history_, self.best_epoch_, self.stopped_
         self.intervals_ = self._interval_widths(x_val, y_val)
         seconds, windows = result.seconds, len(plan.train_origins)
         if self.config.refit:
@@ -114,15 +110,14 @@ class Forecaster(Estimator):
                                       checkpoints / "refit" if checkpoints else None, resume,
                                       None, epochs=max(result.best_epoch, 1))
             seconds, windows = seconds + again.seconds, len(plan.refit_origins)
-        self.module_.eval()
+        # the history and epoch are the validated run's, whatever the refit recorded
+        self.history_, self.best_epoch_, self.stopped_ = chosen
         self.columns_, self.target_, self.freq_ = series.columns, series.target, series.freq
         self.fit_info_ = {
             "train_windows": len(plan.train_origins), "val_windows": len(x_val),
             "final_windows": windows, "refit": self.config.refit,
-            "train_points": plan.val_start, "parameters": count_parameters(self.module_),
-            "epochs": len(result.history), "best_epoch": result.best_epoch,
-            "stopped": result.stopped, "train_seconds": seconds,
-            "wall_seconds": time.perf_counter() - began,
+            "train_points": plan.val_start, **self.training_facts(result, began),
+            "train_seconds": seconds,
         }
         return self
 
@@ -163,11 +158,11 @@ class Forecaster(Estimator):
 
         if epochs is not None:  # the refit: no validation, the trainer keeps the last epoch
             train_cfg = train_cfg.model_copy(update={"max_epochs": epochs})
-        trainer = Trainer(self.module_, train_cfg, batches, loss_fn,
-                          validate if epochs is None else None,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                          monitor=train_cfg.monitor)
-        result = trainer.fit(resume=resume, batches_per_epoch=-(-len(x_train) // batch_size))
+        plan = TrainingPlan(batches, loss_fn, validate if epochs is None else None,
+                            -(-len(x_train) // batch_size))
+        result = self.train_module(train_cfg, plan, checkpoint_dir=checkpoint_dir,
+                                   resume=resume, callbacks=callbacks,
+                                   monitor=train_cfg.monitor)
         return result, x_val, y_val
 
     def _interval_widths(self, x_val: np.ndarray,

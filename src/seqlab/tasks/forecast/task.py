@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, quiet, validation_at
+from seqlab.engine.task import TASKS, Metric, SearchSpace, TaskBase, TrialResult
 from seqlab.tasks.forecast.config import ForecastConfig
 
 
@@ -13,6 +12,7 @@ class ForecastTask(TaskBase):
     """A series with a time column: ranked by validation MASE (lower is better)."""
 
     name = "forecast"
+    workflow = "seqlab.tasks.forecast.workflow:train_forecast"
     routes = "seqlab.tasks.forecast.routes"
     data_key = "data.path"
     title = "forecasting"
@@ -20,12 +20,12 @@ class ForecastTask(TaskBase):
     bundle_kinds = ("seqlab-forecaster",)
     metrics = (Metric("mase", False), Metric("mae", False))
     test_metrics = ("mase", "smape", "mae")
-
-    def train(self, config: ForecastConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.forecast.workflow import train_forecast
-
-        return train_forecast(config, callbacks, resume, overwrite, notify).run_dir
+    space: ClassVar[SearchSpace] = {
+        "model.hidden_size": {"type": "int", "low": 16, "high": 128, "log": True},
+        "model.num_layers": {"type": "int", "low": 1, "high": 2},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+        "training.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+    }
 
     def trial_data(self, config: ForecastConfig) -> Any:
         from seqlab.tasks.forecast.workflow import load_series
@@ -39,16 +39,7 @@ class ForecastTask(TaskBase):
         # validation is scored before the refit, so a trial skips it
         forecaster = Forecaster(config.model_copy(update={"refit": False}))
         forecaster.fit(data, callbacks=callbacks)
-        return TrialResult(validation_at(forecaster.history_, forecaster.best_epoch_),
-                           forecaster.best_epoch_, forecaster.fit_info_["train_seconds"])
-
-    def default_space(self, config: ForecastConfig) -> dict[str, dict[str, Any]]:
-        return {
-            "model.hidden_size": {"type": "int", "low": 16, "high": 128, "log": True},
-            "model.num_layers": {"type": "int", "low": 1, "high": 2},
-            "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
-            "training.lr": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
-        }
+        return TrialResult.of(forecaster)
 
 
 TASKS.register("forecast")(ForecastTask())

@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.engine.task import validation_at
-from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
 from seqlab.tasks.forecast.backtest import (
     METRICS,
@@ -83,10 +82,9 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
                          "test_origins": plan.test_origins},
                "fit_info": forecaster.fit_info_, "baseline_notes": backtest.notes}
     model_path = forecaster.save(run_dir / MODEL_FILE, metrics)
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2, default=str))
+    write_fit_record(run_dir, metrics, forecaster, "mae")
     _csv(backtest.leaderboard, run_dir / "leaderboard.csv")
     _csv(backtest.points, run_dir / "backtest.csv")
-    write_history(run_dir / "history.csv", forecaster.history_)
     future = future_frame(forecaster, series)
     _csv(future, run_dir / "forecast.csv")
     _write_images(run_dir, series, forecaster, backtest, future)
@@ -98,8 +96,6 @@ def _write_images(run_dir: Path, series: Series, forecaster: Forecaster, backtes
                   future: pd.DataFrame) -> None:
     plot_backtest(series, backtest, run_dir / "backtest.png",
                   f"{series.target}: test forecasts from {backtest.plan.folds} origins")
-    plot_learning_curves(forecaster.history_, run_dir / "learning_curves.png", "mae",
-                         forecaster.best_epoch_)
     _plot_future(series, forecaster, future, run_dir / "forecast.png")
 
 

@@ -54,9 +54,8 @@ def _train(resolved: LMConfig, resume: bool, force: bool, quiet: bool) -> None:
     from seqlab.tasks.lm.workflow import train_lm
 
     outcome = train_with_progress(
-        RichProgress(console, "perplexity"), resolved.run_dir, "seqlab lm train", quiet,
-        lambda callbacks, notify: train_lm(resolved, callbacks=callbacks, resume=resume,
-                                           overwrite=force, notify=notify))
+        RichProgress(console, "perplexity"), "seqlab lm train", train_lm, resolved,
+        resume, force, quiet)
     unit = "char" if resolved.corpus.level == "char" else "token"
     table = Table("model", f"val nats/{unit}", "val perplexity", f"val bits/{unit}",
                   "seconds", title="validation (lowest loss first)")

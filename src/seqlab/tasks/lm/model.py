@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import math
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from seqlab.tasks.lm.network import RecurrentLanguageModel
 from seqlab.tasks.lm.sampling import check_sampling, next_token
 from seqlab.text.levels import LEVELS, NEWLINE, Level
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan
 
 BUNDLE_KIND = "seqlab-language-model"
 UNTIL = ("word", "line")
@@ -106,9 +105,7 @@ class LanguageModel(Estimator):
         """Build the vocabulary from the training tokens and train; the validation tokens
         choose the epoch (lowest perplexity)."""
         cfg, t = self.config, self.config.training
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        set_seed(cfg.seed)
+        began = self.begin_fit(t.threads, cfg.seed)
         self.vocab_ = Vocab.build([corpus.train], cfg.corpus.min_count, cfg.corpus.max_vocab)
         train = batchify(self.encode(corpus.train), t.batch_size)
         if train.size(1) < 2:
@@ -134,21 +131,11 @@ class LanguageModel(Estimator):
         def validate(_: nn.Module) -> dict[str, float]:
             return language_scores(self.mean_nats(val))
 
-        began = time.perf_counter()
-        trainer = Trainer(self.module_, t, batches, loss_fn, validate,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                          monitor=t.monitor)
-        result = trainer.fit(resume=resume,
-                             batches_per_epoch=-(-(train.size(1) - 1) // cfg.bptt))
-        self.module_.eval()
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
-        self.fit_info_ = {
-            "vocab_size": vocab_size, "train_tokens": len(corpus.train),
-            "val_tokens": len(corpus.val), "parameters": count_parameters(self.module_),
-            "epochs": len(result.history), "best_epoch": result.best_epoch,
-            "stopped": result.stopped, "train_seconds": result.seconds,
-            "wall_seconds": time.perf_counter() - began,
-        }
+        plan = TrainingPlan(batches, loss_fn, validate, -(-(train.size(1) - 1) // cfg.bptt))
+        result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
+                                   callbacks=callbacks, monitor=t.monitor)
+        self.fit_info_ = {"vocab_size": vocab_size, "train_tokens": len(corpus.train),
+                          "val_tokens": len(corpus.val), **self.training_facts(result, began)}
         return self
 
     def mean_nats(self, ids: torch.Tensor) -> float:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, quiet, validation_at
+from seqlab.engine.task import TASKS, Metric, SearchSpace, TaskBase, TrialResult
 from seqlab.tasks.lm.config import LMConfig
 
 
@@ -13,6 +12,7 @@ class LanguageModelTask(TaskBase):
     """Running text or lines: ranked by validation nats per token (lower is better)."""
 
     name = "lm"
+    workflow = "seqlab.tasks.lm.workflow:train_lm"
     routes = "seqlab.tasks.lm.routes"
     data_key = "corpus.path"
     title = "language modelling"
@@ -20,12 +20,12 @@ class LanguageModelTask(TaskBase):
     bundle_kinds = ("seqlab-language-model",)
     metrics = (Metric("loss", False), Metric("perplexity", False))
     test_metrics = ("loss", "perplexity")
-
-    def train(self, config: LMConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.lm.workflow import train_lm
-
-        return train_lm(config, callbacks, resume, overwrite, notify).run_dir
+    space: ClassVar[SearchSpace] = {
+        "model.hidden_size": {"type": "int", "low": 64, "high": 512, "log": True},
+        "model.num_layers": {"type": "int", "low": 1, "high": 2},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
+        "training.lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
+    }
 
     def trial_data(self, config: LMConfig) -> Any:
         from seqlab.tasks.lm.corpus import read_corpus
@@ -36,16 +36,7 @@ class LanguageModelTask(TaskBase):
         from seqlab.tasks.lm.model import LanguageModel
 
         lm = LanguageModel(config).fit(data, callbacks=callbacks)
-        return TrialResult(validation_at(lm.history_, lm.best_epoch_), lm.best_epoch_,
-                           lm.fit_info_["train_seconds"])
-
-    def default_space(self, config: LMConfig) -> dict[str, dict[str, Any]]:
-        return {
-            "model.hidden_size": {"type": "int", "low": 64, "high": 512, "log": True},
-            "model.num_layers": {"type": "int", "low": 1, "high": 2},
-            "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
-            "training.lr": {"type": "float", "low": 5e-4, "high": 1e-2, "log": True},
-        }
+        return TrialResult.of(lm)
 
 
 TASKS.register("lm")(LanguageModelTask())

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import DataError
-from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
 from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import Corpus, read_corpus, read_tokens
@@ -90,11 +89,8 @@ def train_lm(config: LMConfig, callbacks: TrainCallbacks | None = None, resume: 
                                                 "notes": corpus.notes},
                "fit_info": info}
     model_path = lm.save(run_dir / MODEL_FILE, metrics)
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
+    write_fit_record(run_dir, metrics, lm, "perplexity")
     atomic_write_text(run_dir / "samples.txt", "\n\n---\n\n".join(samples) + "\n")
-    write_history(run_dir / "history.csv", lm.history_)
-    plot_learning_curves(lm.history_, run_dir / "learning_curves.png", "perplexity",
-                         lm.best_epoch_)
     _write_lm_report(run_dir, config, lm, board, samples, corpus)
     return LMOutcome(run_dir, model_path, board, samples)
 

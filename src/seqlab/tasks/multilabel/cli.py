@@ -35,9 +35,8 @@ def _train(config: MultiLabelConfig, resume: bool, force: bool, quiet: bool) -> 
     from seqlab.tasks.multilabel.workflow import HEADLINE, train_multilabel
 
     outcome = train_with_progress(
-        RichProgress(console, config.training.monitor), config.run_dir,
-        "seqlab multilabel train", quiet,
-        lambda callbacks, notify: train_multilabel(config, callbacks, resume, force, notify))
+        RichProgress(console, config.training.monitor), "seqlab multilabel train",
+        train_multilabel, config, resume, force, quiet)
     table = Table("test", "model", *(["TF-IDF baseline", "difference"]
                                      if outcome.baseline else []))
     for key in HEADLINE:

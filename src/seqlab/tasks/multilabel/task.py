@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, floats, quiet
+from seqlab.engine.task import TASKS, Metric, SearchSpace, TaskBase, TrialResult, floats
 from seqlab.tasks.multilabel.config import MultiLabelConfig
 
 
@@ -13,6 +13,7 @@ class MultiLabelTask(TaskBase):
     """Texts with any number of labels: ranked by micro-F1."""
 
     name = "multilabel"
+    workflow = "seqlab.tasks.multilabel.workflow:train_multilabel"
     routes = "seqlab.tasks.multilabel.routes"
     title = "multi-label classification"
     config_class = MultiLabelConfig
@@ -21,12 +22,12 @@ class MultiLabelTask(TaskBase):
     metrics = (Metric("micro_f1", True), Metric("macro_f1", True),
                Metric("subset_accuracy", True))
     test_metrics = ("micro_f1", "macro_f1", "subset_accuracy", "hamming_loss")
-
-    def train(self, config: MultiLabelConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.multilabel.workflow import train_multilabel
-
-        return train_multilabel(config, callbacks, resume, overwrite, notify).run_dir
+    space: ClassVar[SearchSpace] = {
+        "model.hidden_size": {"type": "int", "low": 64, "high": 256, "log": True},
+        "model.bidirectional": {"type": "categorical", "choices": [False, True]},
+        "model.dropout": {"type": "float", "low": 0.1, "high": 0.5},
+        "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
+    }
 
     def freeze_data(self, config: MultiLabelConfig, folder: Path) -> dict[str, Any]:
         # the split follows this seed, not each run's
@@ -47,14 +48,6 @@ class MultiLabelTask(TaskBase):
         # scored as a finished run's validation is: with the tuned thresholds
         return TrialResult(floats(scores_on(model, data.val)), model.best_epoch_,
                            model.fit_info_["train_seconds"])
-
-    def default_space(self, config: MultiLabelConfig) -> dict[str, dict[str, Any]]:
-        return {
-            "model.hidden_size": {"type": "int", "low": 64, "high": 256, "log": True},
-            "model.bidirectional": {"type": "categorical", "choices": [False, True]},
-            "model.dropout": {"type": "float", "low": 0.1, "high": 0.5},
-            "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
-        }
 
 
 TASKS.register("multilabel")(MultiLabelTask())

@@ -18,10 +18,9 @@ from seqlab.data.checks import drop_exact_duplicates
 from seqlab.data.readers import TEXT_COLUMN_NAMES, LabeledData, pick_column, read_table
 from seqlab.data.split import stratified_split
 from seqlab.data.writers import output_format, write_table
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.engine.task import Notify, quiet
 from seqlab.errors import ConfigError, DataError
-from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
 from seqlab.tasks.classify.workflow import split_facts
 from seqlab.tasks.multilabel.config import MultiLabelConfig
@@ -164,15 +163,10 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
                "recurrent_part": recurrent, "text_facts": facts,
                "thresholds": model.threshold_table(), "data": splits.notes,
                "label_counts": splits.label_counts()}
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    write_history(run_dir / "history.csv", model.history_)
+    images = write_fit_record(run_dir, metrics, model, config.training.monitor
+                              if model.round_name == "epoch" else None)
     model_path = model.save(run_dir / MODEL_FILE, {
         "val": {k: val[k] for k in HEADLINE}, "test": {k: test[k] for k in HEADLINE}})
-    images = {}
-    if model.round_name == "epoch":
-        plot_learning_curves(model.history_, run_dir / "learning_curves.png",
-                             config.training.monitor, model.best_epoch_)
-        images["Learning curves"] = "learning_curves.png"
     _write_report(run_dir, f"seqlab multi-label run: {config.name}", model, test, [
         f"model: {model.describe()}", f"data: {config.data.train}",
         f"best {model.round_name} {model.best_epoch_} of {info['epochs']} by validation "

@@ -33,10 +33,8 @@ def _train(config: Seq2SeqConfig, resume: bool, force: bool, quiet: bool) -> Non
     from seqlab.tasks.seq2seq.workflow import train_seq2seq
 
     outcome = train_with_progress(
-        RichProgress(console, config.training.monitor), config.run_dir,
-        "seqlab seq2seq train", quiet,
-        lambda callbacks, notify: train_seq2seq(config, callbacks=callbacks, resume=resume,
-                                                overwrite=force, notify=notify))
+        RichProgress(console, config.training.monitor), "seqlab seq2seq train",
+        train_seq2seq, config, resume, force, quiet)
     part = "test" if "test" in outcome.leaderboard[0] else "val"
     table = Table("model", "BLEU", "chrF", "exact match", "char error rate",
                   title=f"{'test' if part == 'test' else 'validation'} (beam search)")

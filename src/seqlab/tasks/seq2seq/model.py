@@ -11,7 +11,6 @@ chooses the epoch). ``translate`` searches with the beam (``decode.beam_width``)
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +30,7 @@ from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.seq2seq.search import Hypothesis, beam_search, greedy
 from seqlab.text.levels import LEVELS, Level
 from seqlab.text.vocab import PAD_ID, UNK, UNK_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan
 
 BUNDLE_KIND = "seqlab-seq2seq"
 BOS, EOS = "<s>", "</s>"
@@ -154,9 +153,7 @@ class Seq2Seq(Estimator):
         """Build the vocabularies from the training pairs and train; the validation pairs
         choose the epoch (``training.monitor``, BLEU by default)."""
         cfg, t, d = self.config, self.config.training, self.config.data
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        set_seed(cfg.seed)
+        began = self.begin_fit(t.threads, cfg.seed)
         self._train_subwords(train)
         sources = [self.tokens(s, "source") for s in train.sources]
         targets = [self.tokens(s, "target") for s in train.targets]
@@ -203,19 +200,13 @@ class Seq2Seq(Estimator):
             return {"loss": float(np.mean(losses)),
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
-        began = time.perf_counter()
-        trainer = Trainer(self.module_, t, batches, loss_fn, validate,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks, monitor=t.monitor)
-        result = trainer.fit(resume=resume, batches_per_epoch=-(-len(pairs) // t.batch_size))
-        self.module_.eval()
-        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        plan = TrainingPlan(batches, loss_fn, validate, -(-len(pairs) // t.batch_size))
+        result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
+                                   callbacks=callbacks, monitor=t.monitor)
         self.fit_info_ = {
             "train_pairs": len(pairs), "left_out_too_long": len(sources) - len(kept),
             "val_pairs": len(val), "source_vocab": len(self.source_vocab_),
-            "target_vocab": len(self.target_vocab_),
-            "parameters": count_parameters(self.module_), "epochs": len(result.history),
-            "best_epoch": result.best_epoch, "stopped": result.stopped,
-            "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+            "target_vocab": len(self.target_vocab_), **self.training_facts(result, began),
             "monitor": t.monitor, "notes": self.notes_,
         }
         return self

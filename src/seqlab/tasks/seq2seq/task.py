@@ -4,9 +4,9 @@ own length per input sequence."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, quiet, validation_at
+from seqlab.engine.task import TASKS, Metric, SearchSpace, TaskBase, TrialResult
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 
 
@@ -14,18 +14,19 @@ class Seq2SeqTask(TaskBase):
     """Pairs of sequences (translation, normalisation …): ranked by validation BLEU."""
 
     name = "seq2seq"
+    workflow = "seqlab.tasks.seq2seq.workflow:train_seq2seq"
     routes = "seqlab.tasks.seq2seq.routes"
     title = "sequence to sequence"
     config_class = Seq2SeqConfig
     bundle_kinds = ("seqlab-seq2seq",)
     metrics = (Metric("bleu", True), Metric("chrf", True), Metric("exact_match", True))
     test_metrics = ("bleu", "chrf", "exact_match")
-
-    def train(self, config: Seq2SeqConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.seq2seq.workflow import train_seq2seq
-
-        return train_seq2seq(config, callbacks, resume, overwrite, notify).run_dir
+    space: ClassVar[SearchSpace] = {
+        "model.hidden_size": {"type": "int", "low": 128, "high": 512, "log": True},
+        "model.attention": {"type": "categorical", "choices": ["additive", "general"]},
+        "model.dropout": {"type": "float", "low": 0.1, "high": 0.5},
+        "training.lr": {"type": "float", "low": 3e-4, "high": 3e-3, "log": True},
+    }
 
     def freeze_data(self, config: Seq2SeqConfig, folder: Path) -> dict[str, Any]:
         # held-out pairs follow this seed, not each run's
@@ -41,16 +42,7 @@ class Seq2SeqTask(TaskBase):
         from seqlab.tasks.seq2seq.model import Seq2Seq
 
         model = Seq2Seq(config).fit(data.train, data.val, callbacks=callbacks)
-        return TrialResult(validation_at(model.history_, model.best_epoch_),
-                           model.best_epoch_, model.fit_info_["train_seconds"])
-
-    def default_space(self, config: Seq2SeqConfig) -> dict[str, dict[str, Any]]:
-        return {
-            "model.hidden_size": {"type": "int", "low": 128, "high": 512, "log": True},
-            "model.attention": {"type": "categorical", "choices": ["additive", "general"]},
-            "model.dropout": {"type": "float", "low": 0.1, "high": 0.5},
-            "training.lr": {"type": "float", "low": 3e-4, "high": 3e-3, "log": True},
-        }
+        return TrialResult.of(model)
 
 
 TASKS.register("seq2seq")(Seq2SeqTask())

@@ -18,9 +18,8 @@ import pandas as pd
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides
 from seqlab.data.writers import write_table
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.engine.task import floats
-from seqlab.evaluation.plots import plot_learning_curves
 from seqlab.evaluation.report import write_report
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.metrics import edit_distance, seq2seq_scores
@@ -94,10 +93,7 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
                "signatures": {k: ours["val"][f"{k}_signature"] for k in ("bleu", "chrf")}}
     model_path = model.save(run_dir / MODEL_FILE, {"val": metrics["val"],
                                                    "test": metrics["test"]})
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    write_history(run_dir / "history.csv", model.history_)
-    plot_learning_curves(model.history_, run_dir / "learning_curves.png",
-                         config.training.monitor, model.best_epoch_)
+    write_fit_record(run_dir, metrics, model, config.training.monitor)
     for part, produced in outputs.items():
         pairs = getattr(splits, part)
         write_table(pd.DataFrame({"source": pairs.sources, "reference": pairs.targets,

@@ -57,9 +57,8 @@ def _train(resolved: TagConfig, resume: bool, force: bool, quiet: bool) -> None:
     from seqlab.tasks.tag.workflow import train_tagger
 
     outcome = train_with_progress(
-        RichProgress(console, "f1"), resolved.run_dir, "seqlab tag train", quiet,
-        lambda callbacks, notify: train_tagger(resolved, callbacks=callbacks, resume=resume,
-                                               overwrite=force, notify=notify))
+        RichProgress(console, "f1"), "seqlab tag train", train_tagger, resolved,
+        resume, force, quiet)
     final, which = (outcome.test, "test") if outcome.test else (outcome.val, "validation")
     _print_scores(final, which)
     console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")

@@ -8,7 +8,6 @@ accuracy otherwise.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from seqlab.tasks.tag.schemes import (
 from seqlab.tasks.tag.scoring import entity_scores, token_scores
 from seqlab.tasks.tag.tokenize import tokenize
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
-from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan
 
 BUNDLE_KIND = "seqlab-tagger"
 PREDICT_BATCH = 64
@@ -138,9 +137,7 @@ class Tagger(Estimator):
         cfg, t = self.config, self.config.training
         if not train or not val:
             raise DataError("tagging needs training and validation sentences")
-        if t.threads:
-            torch.set_num_threads(t.threads)
-        set_seed(cfg.seed)
+        began = self.begin_fit(t.threads, cfg.seed)
         gold = [s.tags for s in train]
         all_tags = [tag for tags in gold for tag in tags]
         if len(set(all_tags)) < 2:
@@ -188,21 +185,16 @@ class Tagger(Estimator):
             return {"loss": sum(losses) / max(len(losses), 1),
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
-        began = time.perf_counter()
-        trainer = Trainer(self.module_, t, batches, lambda model, batch: model.loss(batch),
-                          validate, checkpoint_dir=checkpoint_dir, callbacks=callbacks,
-                          monitor=monitor)
-        result = trainer.fit(resume=resume, batches_per_epoch=-(-len(items) // t.batch_size))
-        self.module_.eval()
-        self.history_, self.best_epoch_, self.monitor_ = result.history, result.best_epoch, monitor
+        plan = TrainingPlan(batches, lambda model, batch: model.loss(batch), validate,
+                            -(-len(items) // t.batch_size))
+        result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
+                                   callbacks=callbacks, monitor=monitor)
+        self.monitor_ = monitor
         self.fit_info_ = {
             "vocab_size": len(self.vocab_), "chars": len(self.chars_), "tags": self.tags_,
             "train_sentences": len(train), "train_tokens": len(all_tags),
-            "val_sentences": len(val), "parameters": count_parameters(self.module_),
-            "epochs": len(result.history), "best_epoch": result.best_epoch,
-            "stopped": result.stopped, "train_seconds": result.seconds,
-            "wall_seconds": time.perf_counter() - began, "monitor": monitor,
-            "source_scheme": self.source_scheme_,
+            "val_sentences": len(val), **self.training_facts(result, began),
+            "monitor": monitor, "source_scheme": self.source_scheme_,
         }
         return self
 

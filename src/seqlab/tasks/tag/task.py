@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from seqlab.engine.task import TASKS, Metric, Notify, TaskBase, TrialResult, quiet, validation_at
+from seqlab.engine.task import TASKS, Metric, SearchSpace, TaskBase, TrialResult
 from seqlab.tasks.tag.config import TagConfig
 
 
@@ -14,18 +14,19 @@ class TagTask(TaskBase):
     the tags are not entities."""
 
     name = "tag"
+    workflow = "seqlab.tasks.tag.workflow:train_tagger"
     routes = "seqlab.tasks.tag.routes"
     title = "token tagging"
     config_class = TagConfig
     bundle_kinds = ("seqlab-tagger",)
     metrics = (Metric("f1", True), Metric("accuracy", True))
     test_metrics = ("f1", "accuracy")
-
-    def train(self, config: TagConfig, callbacks: Any = None, resume: bool = False,
-              overwrite: bool = False, notify: Notify = quiet) -> Path:
-        from seqlab.tasks.tag.workflow import train_tagger
-
-        return train_tagger(config, callbacks, resume, overwrite, notify).run_dir
+    space: ClassVar[SearchSpace] = {
+        "model.hidden_size": {"type": "int", "low": 64, "high": 256, "log": True},
+        "model.num_layers": {"type": "int", "low": 1, "high": 2},
+        "model.dropout": {"type": "float", "low": 0.2, "high": 0.6},
+        "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
+    }
 
     def freeze_data(self, config: TagConfig, folder: Path) -> dict[str, Any]:
         # the held-out validation sentences follow this seed, not each run's
@@ -40,16 +41,7 @@ class TagTask(TaskBase):
         from seqlab.tasks.tag.tagger import Tagger
 
         tagger = Tagger(config).fit(data.train, data.val, callbacks=callbacks)
-        return TrialResult(validation_at(tagger.history_, tagger.best_epoch_),
-                           tagger.best_epoch_, tagger.fit_info_["train_seconds"])
-
-    def default_space(self, config: TagConfig) -> dict[str, dict[str, Any]]:
-        return {
-            "model.hidden_size": {"type": "int", "low": 64, "high": 256, "log": True},
-            "model.num_layers": {"type": "int", "low": 1, "high": 2},
-            "model.dropout": {"type": "float", "low": 0.2, "high": 0.6},
-            "training.lr": {"type": "float", "low": 5e-4, "high": 5e-3, "log": True},
-        }
+        return TrialResult.of(tagger)
 
 
 TASKS.register("tag")(TagTask())

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.engine.run_folder import prepare_run_dir, write_history
+from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import DataError
-from seqlab.evaluation.plots import plot_confusion_matrix, plot_learning_curves
+from seqlab.evaluation.plots import plot_confusion_matrix
 from seqlab.evaluation.report import write_report
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence, TaggedData, read_tagged
@@ -104,12 +104,8 @@ def train_tagger(config: TagConfig, callbacks: TrainCallbacks | None = None,
     metrics = {"task": "entities" if tagger.entities_ else "tags", "val": val, "test": test,
                "fit_info": tagger.fit_info_, "data": splits.notes}
     model_path = tagger.save(run_dir / MODEL_FILE, _headline(metrics))
-    atomic_write_text(run_dir / "metrics.json", json.dumps(metrics, indent=2))
-    write_history(run_dir / "history.csv", tagger.history_)
-    plot_learning_curves(tagger.history_, run_dir / "learning_curves.png", tagger.monitor_,
-                         tagger.best_epoch_)
+    images = write_fit_record(run_dir, metrics, tagger, tagger.monitor_)
     final = test or val
-    images = {"Learning curves": "learning_curves.png"}
     labels = final["tokens"]["labels"]
     if len(labels) <= CONFUSION_MAX_TAGS:
         plot_confusion_matrix(final["tokens"]["confusion_matrix"], labels,

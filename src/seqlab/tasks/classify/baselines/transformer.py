@@ -33,7 +33,7 @@ from seqlab.tasks.classify.classifier import split_validation
 from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.network import softmax
 from seqlab.text.preprocess import Pipeline
-from seqlab.training.trainer import TrainCallbacks, Trainer, count_parameters, set_seed
+from seqlab.training.trainer import TrainCallbacks, TrainingPlan, count_parameters
 
 BUNDLE_KIND = "seqlab.transformer_classifier"
 ENCODER = "all-MiniLM-L6-v2"
@@ -204,10 +204,7 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
         if self.kind not in ("minilm", "minilm-finetune"):
             raise SeqlabError(f"TransformerClassifier: kind is minilm or minilm-finetune, "
                               f"got {self.kind!r}")
-        if self.threads:
-            torch.set_num_threads(self.threads)
-        set_seed(self.random_state)
-        began = time.perf_counter()
+        began = self.begin_fit(self.threads, self.random_state)
         texts, labels, val_texts, val_labels = split_validation(
             X, y, X_val, y_val, self.validation_fraction, self.random_state)
         targets = self.learn_labels(labels)
@@ -277,12 +274,9 @@ class TransformerClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator)
             return {"loss": loss, "accuracy": m["accuracy"], "macro_f1": m["macro_f1"],
                     "weighted_f1": m["weighted_f1"]}
 
-        trainer = Trainer(self.module_, config, batches, loss_fn, validate,
-                          checkpoint_dir=checkpoint_dir, callbacks=callbacks)
-        result = trainer.fit(resume=resume,
-                             batches_per_epoch=-(-len(pieces) // self.batch_size))
-        self.history_, self.best_epoch_, self.stopped_ = (result.history, result.best_epoch,
-                                                          result.stopped)
+        plan = TrainingPlan(batches, loss_fn, validate, -(-len(pieces) // self.batch_size))
+        self.train_module(config, plan, checkpoint_dir=checkpoint_dir, resume=resume,
+                          callbacks=callbacks)
         self.n_parameters_ = count_parameters(self.module_)
 
     # ---- prediction --------------------------------------------------------------------
