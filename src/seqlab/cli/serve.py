@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -40,10 +39,11 @@ def serve(
     require_module("uvicorn", "serve")
     if runtime == "onnx":
         require_module("onnxruntime", "onnx")
+    from seqlab.engine.machine import cores_per_process
     from seqlab.serving.app import ServeSettings
     from seqlab.serving.app import serve as run_server
 
-    per_worker = threads or max(1, (os.cpu_count() or 1) // max(workers, 1))
+    per_worker = threads or cores_per_process(workers)
     timeouts = {k: v for k, v in (("header_timeout", header_timeout),
                                   ("body_timeout", body_timeout)) if v is not None}
     settings = ServeSettings(model=model, runtime=runtime, threads=per_worker,

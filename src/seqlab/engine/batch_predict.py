@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -26,6 +25,7 @@ from seqlab.artifacts import atomic_write_bytes
 from seqlab.data.readers import TEXT_COLUMN_NAMES, pick_column, text_cells
 from seqlab.data.stream import iter_table
 from seqlab.data.writers import output_format, write_table
+from seqlab.engine.machine import cores_per_process
 from seqlab.errors import DataError
 
 RowPredictor = Callable[[list[str]], dict[str, list[Any]]]  # texts → output columns
@@ -213,7 +213,7 @@ _WORKER: dict[str, RowPredictor] = {}
 def _start_worker(loader: Loader, model: str, jobs: int) -> None:
     import torch
 
-    torch.set_num_threads(max(1, (os.cpu_count() or 1) // jobs))
+    torch.set_num_threads(cores_per_process(jobs))
     _WORKER["predict"] = loader(model)
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -28,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides, validate_model
+from seqlab.engine.machine import cores_per_process
 from seqlab.engine.task import Task, get_task, metric_of, parse_task_config
 from seqlab.errors import ConfigError
 from seqlab.experiments.common import base_config, check_keys, environment, task_of, with_split
@@ -126,7 +126,7 @@ def run_comparison(spec: CompareSpec, jobs: int = 1, notify: Notify = print) -> 
 
     todo = [item for item in plan if not (item["config"].run_dir / "metrics.json").exists()]
     notify(f"{len(plan)} runs planned, {len(plan) - len(todo)} already finished")
-    threads = max(1, (os.cpu_count() or 1) // max(jobs, 1))
+    threads = cores_per_process(jobs)
     payloads = [item["config"].model_dump(mode="json") for item in todo]
     if jobs <= 1:
         for item, payload in zip(todo, payloads, strict=True):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from seqlab.engine.machine import cores_per_process
 from seqlab.errors import ConfigError
 
 T = TypeVar("T")
@@ -56,7 +57,7 @@ def default_threads() -> int | None:
     here = world()
     if not here.distributed:
         return None
-    return max(1, (os.cpu_count() or 1) // here.local_size)
+    return cores_per_process(here.local_size)
 
 
 def join_group() -> None:
@@ -92,10 +93,6 @@ def rows_of(batch: Any, here: World) -> Any:
     return tuple(part[here.rank::here.size] for part in batch)
 
 
-def batch_rows(batch: Any) -> int:
-    return len(batch[0])
-
-
 def check_batch_size(batch_size: int, here: World) -> None:
     if batch_size % here.size:
         raise ConfigError(f"training.batch_size {batch_size} does not divide among "
@@ -122,7 +119,7 @@ def launch(nproc: int, argv: list[str]) -> int:
         port = probe.getsockname()[1]
     shared = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port),
               "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc),
-              "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, cores // nproc)))}
+              "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(cores_per_process(nproc)))}
     with tempfile.TemporaryFile("w+") as others:  # what ranks > 0 say, shown if they fail
         processes = [subprocess.Popen(
             [sys.executable, "-m", "seqlab", *argv],

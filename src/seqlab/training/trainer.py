@@ -241,7 +241,7 @@ class Trainer:
         # dropout differs by rank, and is reproducible and resumable by epoch
         torch.manual_seed(self.seed * 1000 + epoch * 100 + self.world.rank)
         for batch in self.plan.batches(epoch):
-            if distributed.batch_rows(batch) >= self.world.size:
+            if len(batch[0]) >= self.world.size:
                 yield distributed.rows_of(batch, self.world)
 
     def _train_epoch(self, epoch: int, trained: nn.Module) -> float:
