@@ -30,7 +30,8 @@ def no_unpickling(monkeypatch):
 
 
 @pytest.mark.parametrize("kind, classifier, features", [
-    ("tfidf", "logreg", "word+char"),
+    ("tfidf", "nblogreg", "word+char"),
+    ("tfidf", "logreg", "word"),
     ("tfidf", "svm", "word"),
     ("bow", "nb", "char"),
 ])
@@ -59,7 +60,7 @@ def test_logistic_regression_probabilities_match_scikit_learn(sample, toy_texts,
 
     texts, labels = (sample.texts, sample.labels) if classes == 6 else toy_texts
     labels = np.asarray(labels)
-    clf = LinearTextClassifier(features="word", grid=[1.0], min_df=1).fit(
+    clf = LinearTextClassifier(classifier="logreg", features="word", grid=[1.0], min_df=1).fit(
         texts[0::2], labels[0::2], texts[1::2], labels[1::2])
     reference = LogisticRegression(C=1.0, max_iter=2000, random_state=13)
     reference.fit(clf._transform(texts[0::2]), labels[0::2])
@@ -67,6 +68,35 @@ def test_logistic_regression_probabilities_match_scikit_learn(sample, toy_texts,
     np.testing.assert_allclose(clf.predict_proba(texts[1::2]),
                                reference.predict_proba(clf._transform(texts[1::2])),
                                rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("classes", [6, 2])
+def test_nb_logistic_regression_is_scikit_learn_on_the_ratio_scaled_features(sample, toy_texts,
+                                                                             classes):
+    """Oracle: the ratios counted by brute force over dense rows, then one scikit-learn
+    logistic regression per class (one for two classes) on the scaled features."""
+    from scipy.special import softmax
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = (sample.texts, sample.labels) if classes == 6 else toy_texts
+    clf = LinearTextClassifier(features="word", grid=[2.0], min_df=1).fit(
+        texts[0::2], labels[0::2], texts[1::2], labels[1::2])
+    assert clf.classifier == "nblogreg"
+    x = clf._transform(texts[0::2]).toarray()
+    y = np.asarray(clf.label_indices(labels[0::2], "train"))
+    held_out = clf._transform(texts[1::2]).toarray()
+    scores = []
+    for label in range(classes) if classes > 2 else [1]:
+        inside = x[y == label].sum(axis=0) + 1.0
+        outside = x[y != label].sum(axis=0) + 1.0
+        ratio = np.log(inside / inside.sum()) - np.log(outside / outside.sum())
+        model = LogisticRegression(C=2.0, max_iter=2000, random_state=13)
+        model.fit(x * ratio, (y == label).astype(int))
+        scores.append(model.decision_function(held_out * ratio))
+    if classes == 2:
+        scores.insert(0, np.zeros_like(scores[0]))
+    np.testing.assert_allclose(clf.predict_proba(texts[1::2]),
+                               softmax(np.column_stack(scores), axis=1), rtol=1e-3, atol=1e-4)
 
 
 def test_validation_picks_the_grid_value(sample):
@@ -124,7 +154,7 @@ def test_train_evaluate_predict_and_info_commands_with_a_baseline(tmp_path):
                  "confusion_matrix.png"):
         assert (run / name).exists(), name
     report = (run / "report.md").read_text(encoding="utf-8")
-    assert "TFIDF word+char n-grams + logreg" in report
+    assert "TFIDF word+char n-grams + nblogreg" in report
     assert "best grid value" in report
     result = runner.invoke(app, ["predict", str(run), "i am so happy today"])
     assert result.exit_code == 0, result.output

@@ -233,7 +233,7 @@ def test_compare_from_flags(tmp_path):
 def test_every_run_reports_the_baseline_beside_the_model(trained_run):
     metrics = json.loads((trained_run / "metrics.json").read_text())
     rows = metrics["baseline"]["rows"]
-    assert [r["model"] for r in rows] == ["ensemble", "recurrent alone", "TF-IDF + logreg"]
+    assert [r["model"] for r in rows] == ["ensemble", "recurrent alone", "TF-IDF + nblogreg"]
     difference = metrics["baseline"]["difference"]
     assert difference["test_macro_f1"] == pytest.approx(
         rows[0]["test_macro_f1"] - rows[-1]["test_macro_f1"])
@@ -268,7 +268,7 @@ def test_every_kind_trains_from_the_cli_with_the_progress_bar(tmp_path, kind):
     assert "done: test accuracy" in result.output
     assert (tmp_path / f"emotion_sample-{kind}" / "model.safetensors").exists()
     shows_baseline = kind not in ("tfidf", "bow")
-    assert ("baseline TF-IDF + logreg" in result.output) == shows_baseline
+    assert ("baseline TF-IDF + nblogreg" in result.output) == shows_baseline
 
 
 @pytest.mark.parametrize("name", ["../../elsewhere/x", "a/b", "..", " "])

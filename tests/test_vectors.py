@@ -255,3 +255,13 @@ def test_train_command_with_vectors_reports_coverage_and_checks_the_file(tmp_pat
                                  "glove", *fast])
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert "--embedding-dim 8" in result.output
+
+
+def test_a_header_shorter_than_four_bytes_is_still_a_header(tmp_path):
+    """``2 3`` and its newline fit in the bytes read to spot a fastText binary."""
+    path = tmp_path / "short.txt"
+    path.write_text("2 3\nthe 1 2 3\nof 4 5 6\n", encoding="utf-8")
+    assert detect_format(path) == "word2vec"
+    vectors = read_vectors(path)
+    assert vectors.words == ["the", "of"]
+    np.testing.assert_array_equal(vectors.matrix, [[1, 2, 3], [4, 5, 6]])

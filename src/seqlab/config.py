@@ -164,7 +164,9 @@ def describe_validation_error(err: ValidationError, model: type[BaseModel],
             lines.append(f"{key}: unknown key; allowed keys: {', '.join(allowed)}")
         else:
             message = problem["msg"].removeprefix("Value error, ")
-            lines.append(f"{key}: {message} (got {problem.get('input')!r})")
+            got = problem.get("input")  # a whole section is too long to echo back
+            lines.append(f"{key}: {message}" + ("" if isinstance(got, dict) else
+                                                 f" (got {got!r})"))
     return f"{source}: " + "; ".join(lines)
 
 

@@ -91,6 +91,24 @@ Cell = Annotated[str | None, typer.Option("--cell", help="rnn|lstm|gru")]
 Layers = Annotated[int | None, typer.Option("--layers", help="stacked recurrent layers")]
 HiddenSize = Annotated[int | None, typer.Option("--hidden-size")]
 EmbeddingDim = Annotated[int | None, typer.Option("--embedding-dim")]
+Embedding = Annotated[str | None, typer.Option(
+    "--embedding", help="where embeddings start: learned|word2vec|fasttext|pretrained")]
+Vectors = Annotated[str | None, typer.Option(
+    "--vectors", help="pretrained vector file (word2vec, GloVe, fastText); implies "
+    "--embedding pretrained")]
+FreezeEmbeddings = Annotated[bool | None, typer.Option(
+    "--freeze-embeddings/--fine-tune-embeddings",
+    help="keep start vectors fixed, or train them with the model")]
+
+
+def embedding_overrides(embedding: str | None, vectors: str | None,
+                        freeze: bool | None) -> dict[str, Any]:
+    """The ``model.embedding`` keys that ``--embedding``, ``--vectors`` and
+    ``--freeze-embeddings`` set (``None``: left as the config has it)."""
+    return {"model.embedding.type": "pretrained" if vectors else embedding,
+            "model.embedding.path": vectors,
+            "model.embedding.update": None if freeze is None else
+            ("frozen" if freeze else "fine-tune")}
 Encoding = Annotated[str | None, typer.Option("--encoding", help="file encoding, e.g. latin-1")]
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -39,19 +41,19 @@ class Coverage:
         return asdict(self) | {"word_share": self.word_share, "token_share": self.token_share}
 
 
-def vectors_for(config: EmbeddingConfig, token_lists: Sequence[Sequence[str]], vocab: Vocab,
-                dim: int, seed: int) -> tuple[WordVectors, str]:
-    """The vectors ``config`` asks for (trained on ``token_lists`` or read from a file),
-    with a short description of where they came from."""
+def vectors_for(config: EmbeddingConfig, token_lists: Sequence[Sequence[str]],
+                words: Collection[str], dim: int, seed: int, corpus: str = "the training split"
+                ) -> tuple[WordVectors, str]:
+    """The vectors ``config`` asks for (trained on ``token_lists``, which ``corpus`` names,
+    or read from a file, keeping ``words``), with a short description of their source."""
     if config.type == "pretrained":
         assert config.path is not None
-        keep = set(vocab.itos)
-        return (read_vectors(config.path, config.format, keep=keep, expected_dim=dim),
+        return (read_vectors(config.path, config.format, keep=set(words), expected_dim=dim),
                 f"pretrained {config.path}")
     vectors = train_vectors(token_lists, config.type, dim=dim,
                             architecture=config.architecture, window=config.window,
                             min_count=config.min_count, epochs=config.epochs, seed=seed)
-    return vectors, (f"{config.type} {config.architecture} trained on the training split "
+    return vectors, (f"{config.type} {config.architecture} trained on {corpus} "
                      f"({dim}-d, window {config.window}, min count {config.min_count}, "
                      f"{config.epochs} epochs)")
 
@@ -91,3 +93,50 @@ def start_matrix(vocab: Vocab, vectors: WordVectors, token_lists: Iterable[Seque
             "vector. The vectors are for other text: check the language, and that the "
             "preprocessing matches them (lowercased text with cased vectors, stemmed words)")
     return matrix, coverage
+
+
+def with_vector_words(vocab: Vocab, vectors: WordVectors, candidates: Iterable[str]) -> Vocab:
+    """``vocab`` followed by the ``candidates`` (in their order) it lacks that have a
+    vector: words of unlabelled text, which then start from their vector, not ``<unk>``."""
+    known = set(vocab.itos)
+    added = []
+    for word in candidates:
+        if word not in known and vectors.has_vector(word):
+            known.add(word)
+            added.append(word)
+    return Vocab([*vocab.itos, *added]) if added else vocab
+
+
+def read_unlabelled(paths: Sequence[str], tokenize: Callable[[str], list[str]],
+                    encoding: str = "utf-8") -> list[list[str]]:
+    """The tokens of each non-empty line of the text files ``paths`` (``.gz`` too), for
+    word vectors to train on beside the labelled data."""
+    sentences: list[list[str]] = []
+    interned: dict[str, str] = {}  # one string per word type keeps large corpora small
+    for name in paths:
+        path = Path(name)
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "no such file"
+            raise DataError(f"{path}: {what}; data.vectors_text (--vectors-text) names "
+                            "unlabelled text files, one text per line")
+        opener = gzip.open if path.suffix == ".gz" else open
+        count = 0
+        try:
+            with opener(path, "rb") as handle:
+                for number, raw in enumerate(handle, start=1):
+                    try:
+                        line = raw.decode(encoding)
+                    except UnicodeDecodeError:
+                        raise DataError(f"{path}, line {number}: not {encoding} text; give "
+                                        "the file's encoding (--encoding) or re-save it as "
+                                        "UTF-8") from None
+                    tokens = [interned.setdefault(t, t) for t in tokenize(line)]
+                    if tokens:
+                        sentences.append(tokens)
+                        count += 1
+        except (OSError, EOFError) as err:
+            raise DataError(f"{path}: cannot be read ({err}); a .gz file may be cut short "
+                            "or damaged") from None
+        if not count:
+            raise DataError(f"{path}: no text in this unlabelled text file")
+    return sentences

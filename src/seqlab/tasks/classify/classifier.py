@@ -302,7 +302,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         config = model_cfg.embedding
         if config.type == "learned":
             return None
-        vectors, source = vectors_for(config, train_tokens, self.vocab_,
+        vectors, source = vectors_for(config, train_tokens, self.vocab_.itos,
                                       model_cfg.embedding_dim, self.random_state)
         matrix, coverage = start_matrix(self.vocab_, vectors, train_tokens, source,
                                         self.random_state)

@@ -88,14 +88,8 @@ def train(
         help="ensemble (default)|recurrent|averaged|averaged-mlp|tfidf|bow|minilm|"
              "minilm-finetune")] = None,
     cell: opt.Cell = None,
-    embedding: Annotated[str | None, typer.Option(
-        help="where embeddings start: learned|word2vec|fasttext|pretrained")] = None,
-    vectors: Annotated[str | None, typer.Option(
-        help="pretrained vector file (word2vec, GloVe, fastText); implies --embedding "
-             "pretrained")] = None,
-    freeze_embeddings: Annotated[bool | None, typer.Option(
-        "--freeze-embeddings/--fine-tune-embeddings",
-        help="keep start vectors fixed, or train them with the model")] = None,
+    embedding: opt.Embedding = None, vectors: opt.Vectors = None,
+    freeze_embeddings: opt.FreezeEmbeddings = None,
     embedding_dim: opt.EmbeddingDim = None, hidden_size: opt.HiddenSize = None,
     layers: opt.Layers = None,
     bidirectional: Annotated[bool | None, typer.Option(
@@ -137,10 +131,7 @@ def train(
         "data.label_names": split_names(label_names), "data.encoding": encoding,
         "data.separator": separator, "preprocessing": preprocessing,
         "model.kind": kind, "model.cell": cell, "model.embedding_dim": embedding_dim,
-        "model.embedding.type": "pretrained" if vectors else embedding,
-        "model.embedding.path": vectors,
-        "model.embedding.update": None if freeze_embeddings is None else
-        ("frozen" if freeze_embeddings else "fine-tune"),
+        **opt.embedding_overrides(embedding, vectors, freeze_embeddings),
         "model.hidden_size": hidden_size, "model.num_layers": layers,
         "model.bidirectional": bidirectional, "model.dropout": dropout,
         "model.pooling": pooling, "vocab.max_length": max_length, "vocab.min_freq": min_freq,

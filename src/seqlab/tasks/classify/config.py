@@ -97,14 +97,14 @@ class LinearConfig(StrictModel):
     """The ``tfidf`` and ``bow`` baselines: n-gram features and a linear classifier;
     validation picks ``C`` (or naive Bayes' ``alpha``) from ``grid``."""
 
-    classifier: Literal["logreg", "svm", "nb"] = "logreg"
+    classifier: Literal["nblogreg", "logreg", "svm", "nb"] = "nblogreg"
     features: Literal["word", "char", "word+char"] = "word+char"
     word_ngrams: int = Field(2, ge=1, le=5, description="word n-grams of length 1..n")
     char_ngrams: tuple[int, int] = Field((2, 5), description="character n-gram lengths")
     max_features: int = Field(200_000, ge=1, description="per feature kind, most frequent")
     min_df: int = Field(2, ge=1, description="n-grams in fewer training texts are dropped")
-    grid: list[float] = Field([0.1, 0.3, 1.0, 3.0, 10.0], min_length=1,
-                              description="C (logreg, svm) or alpha (nb) values tried")
+    grid: list[float] = Field([0.3, 1.0, 3.0, 10.0, 30.0, 100.0], min_length=1,
+                              description="C (nblogreg, logreg, svm) or alpha (nb) values tried")
 
     @field_validator("char_ngrams")
     @classmethod

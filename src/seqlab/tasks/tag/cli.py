@@ -36,6 +36,11 @@ def train(
         help="entity scheme to learn: iob1, iob2, iobes")] = None,
     cell: opt.Cell = None, layers: opt.Layers = None, hidden_size: opt.HiddenSize = None,
     embedding_dim: opt.EmbeddingDim = None,
+    embedding: opt.Embedding = None, vectors: opt.Vectors = None,
+    freeze_embeddings: opt.FreezeEmbeddings = None,
+    vectors_text: Annotated[list[str] | None, typer.Option(
+        "--vectors-text", help="unlabelled text file (one text per line, .gz too) for the "
+        "word vectors; repeat for more")] = None,
     chars: Annotated[bool | None, typer.Option(
         "--chars/--no-chars", help="character encoder per word")] = None,
     crf: Annotated[bool | None, typer.Option("--crf/--no-crf", help="CRF output layer")]
@@ -47,6 +52,8 @@ def train(
         "data.format": data_format, "data.scheme": scheme, "data.encoding": encoding,
         "model.cell": cell, "model.num_layers": layers, "model.hidden_size": hidden_size,
         "model.embedding_dim": embedding_dim, "model.chars": chars, "model.crf": crf,
+        "data.vectors_text": vectors_text or None,
+        **opt.embedding_overrides(embedding, vectors, freeze_embeddings),
     }
 
 

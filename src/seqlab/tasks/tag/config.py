@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from seqlab.config import (
     CellName,
+    EmbeddingConfig,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
@@ -40,6 +41,10 @@ class TagDataConfig(StrictModel):
     min_count: int = Field(1, ge=1, description="rarer words become <unk>")
     max_word_chars: int = Field(30, ge=1, description="the character encoder reads at most "
                                 "this many characters of a word")
+    vectors_text: list[str] = Field(
+        [], description="unlabelled text files, one text per line (.gz too): word2vec or "
+        "fasttext trains on them beside the training sentences, and their words that get a "
+        "vector join the vocabulary (with pretrained vectors too)")
 
 
 class TaggerModelConfig(StrictModel):
@@ -47,14 +52,20 @@ class TaggerModelConfig(StrictModel):
 
     cell: CellName = "lstm"
     embedding_dim: int = Field(100, ge=1)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig,
+                                       description="where the word embeddings start")
     hidden_size: int = Field(128, ge=1)
     num_layers: int = Field(1, ge=1, le=8)
     bidirectional: bool = True
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     chars: bool = Field(True, description="a character BiLSTM per word (unseen words, "
                         "prefixes and suffixes, capitals)")
+    char_encoder: Literal["lstm", "cnn"] = Field(
+        "lstm", description="lstm: a character BiLSTM; cnn: a convolution over windows of "
+        "3 characters, max-pooled")
     char_dim: int = Field(25, ge=1)
-    char_hidden: int = Field(25, ge=1)
+    char_hidden: int = Field(25, ge=1, description="units each way (lstm), or half the "
+                             "filters (cnn): the word's character vector has 2 × this")
     casing: bool = Field(True, description="a small embedding of each word's casing")
     crf: bool = Field(True, description="a CRF output layer: valid tag sequences only")
     unk_replace: float = Field(0.5, ge=0.0, le=1.0, description="chance that a training "
@@ -81,3 +92,11 @@ class TagConfig(RunFolderConfig):
     data: TagDataConfig = Field(default_factory=TagDataConfig)
     model: TaggerModelConfig = Field(default_factory=TaggerModelConfig)
     training: TagTrainingConfig = Field(default_factory=_tag_training)
+
+    @model_validator(mode="after")
+    def _vectors_for_text(self) -> TagConfig:
+        if self.data.vectors_text and self.model.embedding.type == "learned":
+            raise ValueError("data.vectors_text is text for word vectors, and "
+                             "model.embedding.type is learned; set it to word2vec, fasttext "
+                             "or pretrained")
+        return self

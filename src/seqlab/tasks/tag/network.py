@@ -1,7 +1,8 @@
 """The recurrent tagger: one tag score vector per token, with an optional CRF on top.
 
 Each token is read as its word embedding, joined with a character encoding (a BiLSTM
-over the word's characters: the last forward and first backward states) and a small
+over the word's characters, its last forward and first backward states, as in Lample
+et al. 2016; or a convolution over them, max-pooled, as in Ma & Hovy 2016) and a small
 casing embedding; a (bi)directional RNN/LSTM/GRU stack reads the sentence and a linear
 layer scores every tag at every token. With a CRF the tags are chosen jointly (Viterbi)
 and trained by the sentence's likelihood; without one, each token takes its best tag.
@@ -17,6 +18,7 @@ from torch import nn
 
 from seqlab.nn.crf import CRF
 from seqlab.nn.encoder import RecurrentEncoder
+from seqlab.registry import Registry
 
 CASINGS = ("pad", "lower", "title", "upper", "digits", "mixed", "other")
 
@@ -56,22 +58,63 @@ class TaggerBatch:
 
 
 class CharEncoder(nn.Module):
-    """Each word's characters → the BiLSTM's last forward and first backward states."""
+    """Each word's characters → one vector of ``output_size`` per word (zeros at padding).
 
-    def __init__(self, char_vocab_size: int, char_dim: int, hidden: int) -> None:
+    Subclasses encode the ``[N, C]`` character ids of the ``N`` real words, ``lengths``
+    characters each, in :meth:`encode_words`."""
+
+    output_size: int
+
+    def __init__(self, char_vocab_size: int, char_dim: int) -> None:
         super().__init__()
         self.embedding = nn.Embedding(char_vocab_size, char_dim, padding_idx=0)
-        self.encoder = RecurrentEncoder(char_dim, hidden, "lstm", 1, bidirectional=True)
-        self.output_size = self.encoder.output_size
+
+    def encode_words(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
 
     def forward(self, chars: torch.Tensor, char_lengths: torch.Tensor, mask: torch.Tensor
                 ) -> torch.Tensor:
         out = chars.new_zeros((*mask.shape, self.output_size), dtype=torch.float)
         words, lengths = chars[mask], char_lengths[mask]
         if len(words):
-            encoded = self.encoder(self.embedding(words), lengths.clamp(min=1)).last
-            out[mask] = encoded.to(out.dtype)  # bfloat16 under autocast
-        return out
+            out[mask] = self.encode_words(words, lengths.clamp(min=1)).to(out.dtype)
+        return out  # (the states may be bfloat16 under autocast)
+
+
+# name → the CharEncoder class, made with (char_vocab_size, char_dim, hidden)
+CHAR_ENCODERS: Registry[type[CharEncoder]] = Registry("character encoder")
+
+
+@CHAR_ENCODERS.register("lstm")
+class CharLSTM(CharEncoder):
+    """A BiLSTM of ``hidden`` units each way: its last forward and first backward states."""
+
+    def __init__(self, char_vocab_size: int, char_dim: int, hidden: int) -> None:
+        super().__init__(char_vocab_size, char_dim)
+        self.encoder = RecurrentEncoder(char_dim, hidden, "lstm", 1, bidirectional=True)
+        self.output_size = self.encoder.output_size
+
+    def encode_words(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        return self.encoder(self.embedding(words), lengths).last
+
+
+@CHAR_ENCODERS.register("cnn")
+class CharCNN(CharEncoder):
+    """``2 × hidden`` filters over windows of 3 characters (the word padded by one on each
+    side), max-pooled over the word's positions: the same width as the BiLSTM's output."""
+
+    WIDTH = 3
+
+    def __init__(self, char_vocab_size: int, char_dim: int, hidden: int) -> None:
+        super().__init__(char_vocab_size, char_dim)
+        self.conv = nn.Conv1d(char_dim, 2 * hidden, self.WIDTH, padding=self.WIDTH // 2)
+        self.output_size = 2 * hidden
+
+    def encode_words(self, words: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # the padding ids embed to zeros, as the convolution's own padding does
+        states = self.conv(self.embedding(words).transpose(1, 2))  # [N, filters, C]
+        beyond = torch.arange(words.size(1), device=words.device) >= lengths.unsqueeze(1)
+        return states.masked_fill(beyond.unsqueeze(1), float("-inf")).max(dim=2).values
 
 
 class RecurrentTagger(nn.Module):
@@ -80,14 +123,15 @@ class RecurrentTagger(nn.Module):
     def __init__(self, vocab_size: int, num_tags: int, *, embedding_dim: int = 100,
                  hidden_size: int = 128, cell: str = "lstm", num_layers: int = 1,
                  bidirectional: bool = True, dropout: float = 0.5, char_vocab_size: int = 0,
-                 char_dim: int = 25, char_hidden: int = 25, casing: bool = True,
+                 char_dim: int = 25, char_hidden: int = 25, char_encoder: str = "lstm",
+                 casing: bool = True,
                  crf: bool = True, allowed: Sequence[Sequence[bool]] | None = None,
                  allowed_start: Sequence[bool] | None = None,
                  allowed_end: Sequence[bool] | None = None) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
         size = embedding_dim
-        self.chars = CharEncoder(char_vocab_size, char_dim, char_hidden) \
+        self.chars = CHAR_ENCODERS.get(char_encoder)(char_vocab_size, char_dim, char_hidden) \
             if char_vocab_size else None
         if self.chars is not None:
             size += self.chars.output_size

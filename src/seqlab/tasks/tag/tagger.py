@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from seqlab.artifacts import prefixed, unprefixed
@@ -33,6 +34,13 @@ from seqlab.tasks.tag.scoring import entity_scores, token_scores
 from seqlab.tasks.tag.tokenize import tokenize
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan
+from seqlab.vectors.embedding import (
+    Coverage,
+    read_unlabelled,
+    start_matrix,
+    vectors_for,
+    with_vector_words,
+)
 
 BUNDLE_KIND = "seqlab-tagger"
 PREDICT_BATCH = 64
@@ -121,8 +129,8 @@ class Tagger(Estimator):
             hidden_size=m.hidden_size, cell=m.cell, num_layers=m.num_layers,
             bidirectional=m.bidirectional, dropout=m.dropout,
             char_vocab_size=len(self.chars_) if m.chars else 0, char_dim=m.char_dim,
-            char_hidden=m.char_hidden, casing=m.casing, crf=m.crf, allowed=allowed[0],
-            allowed_start=allowed[1], allowed_end=allowed[2])
+            char_hidden=m.char_hidden, char_encoder=m.char_encoder, casing=m.casing,
+            crf=m.crf, allowed=allowed[0], allowed_start=allowed[1], allowed_end=allowed[2])
 
     def _learned_tags(self, tags: Sequence[str]) -> list[str]:
         return convert(tags, self.config.data.scheme) if self.entities_ else list(tags)
@@ -149,19 +157,27 @@ class Tagger(Estimator):
         counts = Counter(tag for tags in learned for tag in tags)
         self.tags_ = sorted(counts, key=lambda tag: (tag != "O", tag))
         self.tag_index_ = {tag: i for i, tag in enumerate(self.tags_)}
-        word_counts = Counter(self._word_key(w) for s in train for w in s.tokens)
-        self.vocab_ = Vocab.build([[self._word_key(w) for w in s.tokens] for s in train],
-                                  cfg.data.min_count)
+        words = [[self._word_key(w) for w in s.tokens] for s in train]
+        word_counts = Counter(w for sentence in words for w in sentence)
+        self.vocab_ = Vocab.build(words, cfg.data.min_count)
+        matrix = self._start_vectors(words)
         self.chars_ = Vocab.build([list(w) for s in train for w in s.tokens])
         items = [self._encode(s.tokens, tags) for s, tags in zip(train, learned, strict=True)]
         singletons = torch.tensor([word_counts[w] == 1 for w in self.vocab_.itos])
         self.module_ = self._build()
+        embedding = self.module_.embedding.weight
+        if matrix is not None:
+            with torch.no_grad():
+                embedding.copy_(torch.from_numpy(matrix))
+        vectors_cfg = cfg.model.embedding
         monitor = t.monitor or ("f1" if self.entities_ else "accuracy")
         if monitor == "f1" and not self.entities_:
             raise ConfigError("training.monitor f1 scores entities, and these tags are not "
                               "entity tags (no B-/I- prefixes); use accuracy or loss")
 
         def batches(epoch: int) -> Iterator[TaggerBatch]:
+            embedding.requires_grad_(vectors_cfg.update == "fine-tune"
+                                     and epoch > vectors_cfg.freeze_epochs)
             generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
             order = torch.randperm(len(items), generator=generator).tolist()
             pool = t.batch_size * 50  # sort within pools so a batch holds similar lengths
@@ -196,7 +212,38 @@ class Tagger(Estimator):
             "val_sentences": len(val), **self.training_facts(result, began),
             "monitor": monitor, "source_scheme": self.source_scheme_,
         }
+        if self.coverage_ is not None:
+            self.fit_info_["embedding"] = self.coverage_.to_dict() | {
+                "unlabelled_texts": self.unlabelled_texts_,
+                "words_from_unlabelled_text": self.words_added_}
         return self
+
+    def _start_vectors(self, words: list[list[str]]) -> np.ndarray | None:
+        """Word2Vec/FastText/pretrained start vectors for the vocabulary (``None`` for
+        learned embeddings), after adding the unlabelled text's words that have one.
+        Sets ``coverage_``, ``unlabelled_texts_`` and ``words_added_``."""
+        cfg = self.config
+        self.coverage_: Coverage | None = None
+        self.unlabelled_texts_ = self.words_added_ = 0
+        emb = cfg.model.embedding
+        if emb.type == "learned":
+            return None
+        unlabelled = read_unlabelled(
+            cfg.data.vectors_text,
+            lambda line: [self._word_key(t.text) for t in tokenize(line)], cfg.data.encoding)
+        counts = Counter(w for sentence in unlabelled for w in sentence)
+        candidates = sorted((w for w, c in counts.items() if c >= emb.min_count),
+                            key=lambda w: (-counts[w], w))
+        corpus = "the training sentences" + (
+            f" and {len(unlabelled):,} unlabelled texts" if unlabelled else "")
+        vectors, source = vectors_for(emb, words + unlabelled, {*self.vocab_.itos,
+                                                                *candidates},
+                                      cfg.model.embedding_dim, cfg.seed, corpus)
+        known = len(self.vocab_)
+        self.vocab_ = with_vector_words(self.vocab_, vectors, candidates)
+        self.unlabelled_texts_, self.words_added_ = len(unlabelled), len(self.vocab_) - known
+        matrix, self.coverage_ = start_matrix(self.vocab_, vectors, words, source, cfg.seed)
+        return matrix
 
     def _drop_rare(self, words: list[int], singletons: torch.Tensor,
                    generator: torch.Generator) -> list[int]:

@@ -135,6 +135,17 @@ def _per_tag_rows(scores: dict[str, Any]) -> list[list[Any]]:
             for tag, m in scores["tokens"]["per_class"].items() if m["support"]]
 
 
+def _vector_source(info: dict[str, Any]) -> str:
+    """Where the word embeddings started and how much of the data had a vector."""
+    emb = info.get("embedding")
+    if not emb:
+        return " (learned)"
+    return (f" (from {emb['source']}; a vector for {emb['word_share']:.1%} of the "
+            f"{emb['vocab_words']:,} vocabulary words, "
+            f"{emb['words_from_unlabelled_text']:,} of them from unlabelled text, and for "
+            f"{emb['token_share']:.1%} of the training tokens)")
+
+
 def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dict[str, Any],
                       test: dict[str, Any] | None, splits: TagSplits,
                       images: dict[str, str]) -> None:
@@ -156,9 +167,10 @@ def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dic
                  ("tokens", final["tokens"]["n"])]
     tables[f"{which}: per tag (tokens)"] = (["tag", *header[1:]], _per_tag_rows(final))
     layers = f"{'Bi' if m.bidirectional else ''}{m.cell.upper()} {m.num_layers}×{m.hidden_size}"
-    features = ["word embeddings " + str(m.embedding_dim)]
+    features = ["word embeddings " + str(m.embedding_dim) + _vector_source(info)]
     if m.chars:
-        features.append(f"character BiLSTM {m.char_hidden}×2")
+        features.append(f"character BiLSTM {m.char_hidden}×2" if m.char_encoder == "lstm"
+                        else f"character CNN ({2 * m.char_hidden} filters of width 3)")
     if m.casing:
         features.append("casing")
     write_report(run_dir, f"seqlab tagger: {config.name}", {
