@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from seqlab.config import EmbeddingConfig
+from seqlab.data.text_file import read_text
 from seqlab.errors import DataError
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
 from seqlab.vectors.files import read_vectors
@@ -110,33 +109,17 @@ def with_vector_words(vocab: Vocab, vectors: WordVectors, candidates: Iterable[s
 def read_unlabelled(paths: Sequence[str], tokenize: Callable[[str], list[str]],
                     encoding: str = "utf-8") -> list[list[str]]:
     """The tokens of each non-empty line of the text files ``paths`` (``.gz`` too), for
-    word vectors to train on beside the labelled data."""
+    word vectors to train on beside the labelled data; read as every data file is
+    (:func:`seqlab.data.text_file.read_text`: errors name the file and the line)."""
     sentences: list[list[str]] = []
     interned: dict[str, str] = {}  # one string per word type keeps large corpora small
-    for name in paths:
-        path = Path(name)
-        if not path.is_file():
-            what = "is a folder" if path.is_dir() else "no such file"
-            raise DataError(f"{path}: {what}; data.vectors_text (--vectors-text) names "
-                            "unlabelled text files, one text per line")
-        opener = gzip.open if path.suffix == ".gz" else open
+    for path in paths:
         count = 0
-        try:
-            with opener(path, "rb") as handle:
-                for number, raw in enumerate(handle, start=1):
-                    try:
-                        line = raw.decode(encoding)
-                    except UnicodeDecodeError:
-                        raise DataError(f"{path}, line {number}: not {encoding} text; give "
-                                        "the file's encoding (--encoding) or re-save it as "
-                                        "UTF-8") from None
-                    tokens = [interned.setdefault(t, t) for t in tokenize(line)]
-                    if tokens:
-                        sentences.append(tokens)
-                        count += 1
-        except (OSError, EOFError) as err:
-            raise DataError(f"{path}: cannot be read ({err}); a .gz file may be cut short "
-                            "or damaged") from None
+        for line in read_text(path, encoding).splitlines():
+            tokens = [interned.setdefault(t, t) for t in tokenize(line)]
+            if tokens:
+                sentences.append(tokens)
+                count += 1
         if not count:
             raise DataError(f"{path}: no text in this unlabelled text file")
     return sentences

@@ -184,8 +184,8 @@ def detect_format(path: Path) -> str:
         head = handle.read(4)
         if len(head) == 4 and int.from_bytes(head, "little") == FASTTEXT_MAGIC:
             return "fasttext-bin"
-        first = head if b"\n" in head else head + handle.readline()
-    first = first.split(b"\n", 1)[0]  # a header as short as "2 8" fits in the 4 bytes
+        # the first line only: a header as short as "2 8\n" fits in the 4 bytes read
+        first = (head + handle.readline()).split(b"\n", 1)[0]
     if path.suffix == ".bin" or path.name.endswith(".bin.gz"):
         return "word2vec-binary"
     try:
