@@ -8,7 +8,7 @@ on lower-cased tokens (tokenize none), the form the anchor reports (bentrevett's
 pytorch-seq2seq notebook 3: GRU + Bahdanau attention, 28.3 BLEU on tokenised text).
 
     python benchmarks/multi30k.py [--pair de-en] [--minutes 40] [--hidden 256]
-        [--attention additive] [--cell gru] [--beam 4] [--out /tmp/bench]
+        [--attention additive] [--cell gru] [--beam 4] [--threads N] [--out /tmp/bench]
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--attention", default="additive")
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: all cores); 1 to run two side by side")
     parser.add_argument("--out", default="/tmp/bench")
     args = parser.parse_args()
     source, target = args.pair.split("-")
@@ -58,7 +60,7 @@ def main() -> None:
         "model.hidden_size": args.hidden, "model.embedding_dim": args.embedding,
         "model.dropout": 0.3, "training.batch_size": 128, "training.max_epochs": 60,
         "training.max_minutes": args.minutes, "training.patience": 5,
-        "decode.beam_width": args.beam, "ablation": False,
+        "decode.beam_width": args.beam, "ablation": False, "training.threads": args.threads,
         "name": f"multi30k-{args.pair}-{args.cell}-{args.attention}", "output_dir": args.out})
     print(machine_line())
     began = time.perf_counter()
