@@ -81,6 +81,9 @@ Precision = Annotated[str | None, typer.Option(
     "--precision", help="auto|float32|bfloat16; auto: bfloat16 where the CPU has AMX or "
     "AVX-512 BF16")]
 Resume = Annotated[bool, typer.Option("--resume", help="continue the run's last checkpoint")]
+ExportFormat = Annotated[str, typer.Option("--format", help="export format: onnx")]
+ExportOut = Annotated[str | None, typer.Option(
+    help="output folder (default: MODEL's folder/onnx)")]
 Force = Annotated[bool, typer.Option("--force", help="replace an existing run folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress output")]
 # what every `explain` command takes beside its method
@@ -199,3 +202,14 @@ def require_module(module: str, extra: str) -> None:
 
     if importlib.util.find_spec(module) is None:
         raise SeqlabError(f"this command needs {module}: pip install 'seqlab[{extra}]'")
+
+
+def onnx_export_folder(model: str, fmt: str, out: str | None) -> Path:
+    """Where ``seqlab … export`` writes (``out``, else the model's folder/onnx), once the
+    format is ONNX and its packages are installed."""
+    if fmt != "onnx":
+        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
+    for module in ("onnx", "onnxruntime"):
+        require_module(module, "onnx")
+    source = Path(model)
+    return Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"

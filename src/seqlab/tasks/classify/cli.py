@@ -13,7 +13,6 @@ from rich.table import Table
 from seqlab.cli import common as opt
 from seqlab.cli.common import (
     console,
-    require_module,
     rows_progress,
     split_names,
     user_errors,
@@ -358,19 +357,13 @@ def info(model: Annotated[str, typer.Argument(help="model bundle or run folder")
 @user_errors
 def export(
     model: Annotated[str, typer.Argument(help="model bundle or run folder")],
-    fmt: Annotated[str, typer.Option("--format", help="export format: onnx")] = "onnx",
-    out: Annotated[str | None, typer.Option(help="output folder (default: MODEL's folder/onnx)")]
-    = None,
+    fmt: opt.ExportFormat = "onnx",
+    out: opt.ExportOut = None,
 ) -> None:
     """Export a model to ONNX (dynamic batch and length) with its preprocessing as JSON."""
-    if fmt != "onnx":
-        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
-    for module in ("onnx", "onnxruntime"):
-        require_module(module, "onnx")
+    out_dir = opt.onnx_export_folder(model, fmt, out)
     from seqlab.tasks.classify.onnx_export import export_onnx
 
-    source = Path(model)
-    out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"
     result = export_onnx(model, out_dir)
     console.print(f"exported to {result.folder}/ (model.onnx, preprocessing.json); onnxruntime "
                   f"matches PyTorch within {result.max_abs_difference:.1e} on "

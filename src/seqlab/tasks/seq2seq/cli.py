@@ -10,10 +10,9 @@ from typing import Annotated, Any
 import typer
 
 from seqlab.cli import common as opt
-from seqlab.cli.common import console, require_module, train_command, user_errors
+from seqlab.cli.common import console, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
-from seqlab.errors import SeqlabError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 
 seq2seq_app = typer.Typer(no_args_is_help=True, help="Sequence to sequence: translation and "
@@ -134,19 +133,13 @@ def predict(
 @user_errors
 def export(
     model: Annotated[str, typer.Argument(help="seq2seq bundle or its run folder")],
-    fmt: Annotated[str, typer.Option("--format", help="export format: onnx")] = "onnx",
-    out: Annotated[str | None, typer.Option(help="output folder (default: MODEL's folder/onnx)")]
-    = None,
+    fmt: opt.ExportFormat = "onnx",
+    out: opt.ExportOut = None,
 ) -> None:
     """Export the encoder and one decoder step to ONNX, with the vocabularies as JSON."""
-    if fmt != "onnx":
-        raise SeqlabError(f"unknown export format {fmt!r}; choose one of: onnx")
-    for module in ("onnx", "onnxruntime"):
-        require_module(module, "onnx")
+    out_dir = opt.onnx_export_folder(model, fmt, out)
     from seqlab.tasks.seq2seq.onnx_export import export_seq2seq
 
-    source = Path(model)
-    out_dir = Path(out) if out else (source if source.is_dir() else source.parent) / "onnx"
     result = export_seq2seq(model, out_dir)
     console.print(f"exported to {result.folder}/ (encoder.onnx, decoder_step.onnx, "
                   f"seq2seq.json); onnxruntime gives PyTorch's outputs on "
