@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from seqlab.artifacts import save_tensors
 from seqlab.cli.main import app
 from seqlab.config import apply_overrides
-from seqlab.errors import BundleError
+from seqlab.errors import BundleError, SeqlabError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.model import Seq2Seq
 from seqlab.tasks.seq2seq.pairs import Pairs
@@ -60,6 +60,8 @@ def test_onnxruntime_gives_pytorchs_outputs_and_scores(tmp_path, cell, attention
         assert [o.score for found in theirs for o in found] == pytest.approx(
             [o.score for found in ours for o in found], abs=1e-4)
     assert exported.translate(texts) == torch_model.translate(texts)
+    with pytest.raises(SeqlabError, match="only translates"):
+        exported.save(tmp_path / "again.safetensors")
     assert result.max_score_difference <= 1e-3 and result.texts_checked >= 5
 
 

@@ -120,6 +120,12 @@ class OnnxSeq2Seq(Seq2Seq):
         self.fit_info_, self.metrics_ = spec.get("fit_info", {}), spec.get("metrics", {})
         return self
 
+    def _torch_only(self, *_: Any, **__: Any) -> Any:
+        raise SeqlabError("an ONNX export only translates: train, save and read attention "
+                          "with Seq2Seq (seqlab.tasks.seq2seq.model)")
+
+    fit = save = attention = _torch_only  # type: ignore[assignment]
+
     @property
     def _names(self) -> list[str]:
         return _state_names(self.config.model.cell == "lstm")

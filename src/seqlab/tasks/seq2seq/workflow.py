@@ -128,11 +128,16 @@ def _plot_attention(model: Seq2Seq, val: Pairs, path: Path) -> None:
 
 
 def _examples(pairs: Pairs, outputs: list[str], count: int) -> dict[str, Any]:
-    """The best and worst validation pairs by character error rate."""
-    rated = sorted(range(len(pairs)), key=lambda i: edit_distance(outputs[i], pairs.targets[i])
-                   / max(len(pairs.targets[i]), 1))
-    rows = [[pairs.sources[i], pairs.targets[i], outputs[i]] for i in rated]
-    header = ["source", "reference", "output"]
+    """The best and worst validation sources by character error rate against their
+    closest reference (``outputs``: one a pair)."""
+    produced = dict(zip(pairs.sources, outputs, strict=True))
+    rows = []
+    for source, references in zip(*pairs.by_source(), strict=True):
+        rate, closest = min((edit_distance(produced[source], r) / max(len(r), 1), r)
+                            for r in references)
+        rows.append((rate, [source, closest, produced[source]]))
+    rows = [row for _, row in sorted(rows, key=lambda item: item[0])]
+    header = ["source", "closest reference", "output"]
     return {"Best validation outputs": (header, rows[:count]),
             "Worst validation outputs": (header, rows[::-1][:count])}
 
