@@ -62,3 +62,18 @@ assert "torch" not in sys.modules
 def test_missing_export_is_a_clear_error(tmp_path):
     with pytest.raises(BundleError, match=r"no model\.onnx"):
         OnnxClassifier.load(tmp_path)
+
+
+def test_the_server_serves_a_classifier_export_as_a_classifier(tmp_path, sample):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    clf = TextClassifier(**(TINY | {"max_epochs": 1})).fit(sample.texts, sample.labels)
+    export_onnx(clf.save(tmp_path / "model.safetensors"), tmp_path / "onnx")
+    client = TestClient(app_for(ServeSettings(model=str(tmp_path / "onnx"), runtime="onnx")))
+    response = client.post("/predict", json={"texts": sample.texts[:3]})
+    assert response.status_code == 200, response.text
+    assert [r["label"] for r in response.json()["predictions"]] == \
+        list(clf.predict(sample.texts[:3]))

@@ -90,3 +90,27 @@ def test_the_export_command_writes_the_three_files(tmp_path):
         ["decoder_step.onnx", "encoder.onnx", "seq2seq.json"]
     refused = CliRunner().invoke(app, ["seq2seq", "export", path, "--format", "tflite"])
     assert refused.exit_code == 2 and "unknown export format" in refused.output
+
+
+def test_the_server_answers_from_the_export_as_from_the_bundle(tmp_path):
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from fastapi.testclient import TestClient
+
+    from seqlab.errors import ConfigError
+    from seqlab.serving.app import ServeSettings, app_for
+
+    path = trained(tmp_path)
+    export_seq2seq(path, tmp_path / "onnx")
+    ask = {"texts": reversed_words(5, 4).sources, "n_best": 2}
+    answers = {}
+    for runtime, model in (("torch", path), ("onnx", str(tmp_path / "onnx"))):
+        client = TestClient(app_for(ServeSettings(model=model, runtime=runtime)))
+        response = client.post("/translate", json=ask)
+        assert response.status_code == 200, response.text
+        answers[runtime] = response.json()
+        assert client.get("/model").json()["task"] == "seq2seq"
+    assert [[o["text"] for o in r] for r in answers["onnx"]["results"]] == \
+        [[o["text"] for o in r] for r in answers["torch"]["results"]]
+    assert answers["onnx"]["model"] == {**answers["torch"]["model"], "runtime": "onnx"}
+    with pytest.raises(ConfigError, match="not an ONNX export"):
+        app_for(ServeSettings(model=str(tmp_path), runtime="onnx"))

@@ -84,6 +84,7 @@ class Task(Protocol):
     metrics: tuple[Metric, ...]  # validation metrics to rank by; the first is the primary
     test_metrics: tuple[str, ...]  # what leaderboards show of the test scores
     data_key: str  # the config key of the training data (what --data sets)
+    onnx_spec: str | None  # the JSON file that marks a folder as its ONNX export
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,
@@ -157,6 +158,17 @@ def task_for_bundle(kind: str | None) -> Task:
     raise ConfigError(f"no task reads bundles of format {kind!r}")
 
 
+def task_for_export(folder: str | Path) -> Task:
+    """The task whose ONNX export ``folder`` holds (by its spec file)."""
+    for name in _registered():
+        task = TASKS.get(name)
+        if task.onnx_spec and (Path(folder) / task.onnx_spec).exists():
+            return task
+    specs = [TASKS.get(n).onnx_spec for n in _registered() if TASKS.get(n).onnx_spec]
+    raise ConfigError(f"{folder}: not an ONNX export (no {' or '.join(map(str, specs))}); "
+                      "export with `seqlab export MODEL` or `seqlab seq2seq export MODEL`")
+
+
 def metric_of(task: Task, name: str | None) -> Metric:
     """The task's metric called ``name`` (its primary one for None)."""
     if name is None:
@@ -219,6 +231,7 @@ class TaskBase:
     routes: str  # e.g. "seqlab.tasks.tag.routes"
     space: ClassVar[SearchSpace]  # the default tune search space
     data_key = "data.train"
+    onnx_spec: str | None = None
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,

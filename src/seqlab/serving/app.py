@@ -22,7 +22,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from seqlab.engine.task import get_task, task_for_bundle
+from seqlab.engine.task import task_for_bundle, task_for_export
 from seqlab.errors import SeqlabError
 from seqlab.serving.rules import (
     BODY_TIMEOUT,
@@ -97,15 +97,15 @@ def create_app(served: ServedModel) -> FastAPI:
 
 
 def app_for(settings: ServeSettings) -> FastAPI:
-    """The app for the bundle in ``settings``, its task chosen by the bundle's format (an
-    ONNX export is a classifier's)."""
+    """The app for the bundle in ``settings``, its task chosen by the bundle's format (or
+    by the spec file of an ONNX export)."""
     from seqlab.artifacts import bundle_kind
 
     if settings.runtime not in RUNTIMES:
         raise SeqlabError(f"unknown runtime {settings.runtime!r}; choose one of: "
                           f"{', '.join(RUNTIMES)}")
     if settings.runtime == "onnx":
-        task = get_task("classify")
+        task = task_for_export(settings.model)
     else:
         import torch
 

@@ -47,6 +47,7 @@ class ClassifyTask(TaskBase):
     routes = "seqlab.tasks.classify.routes"
     title = "text classification"
     config_class = RunConfig
+    onnx_spec = "preprocessing.json"
     bundle_kinds = ("seqlab.text_classifier", "seqlab.linear_classifier",
                     "seqlab.ensemble_classifier", "seqlab.transformer_classifier")
     metrics = (Metric("macro_f1", True), Metric("accuracy", True), Metric("weighted_f1", True))

@@ -6,7 +6,8 @@
 * ``decoder_step.onnx``: the previous ``tokens [batch]``, the memory and the state →
   ``log_probs [batch, target vocabulary]`` of the next token and the next state
   (``next_hidden``, ``next_cell`` for LSTM, ``next_feed``);
-* ``seq2seq.json``: the settings, vocabularies and subword models (the bundle's header).
+* ``seq2seq.json``: the settings, vocabularies and subword models (the bundle's header),
+  and the model's name and version (``seqlab serve FOLDER --runtime onnx`` reports them).
 
 :class:`OnnxSeq2Seq` runs the same greedy and beam search over them with onnxruntime,
 so ``OnnxSeq2Seq.load(folder).translate([...])`` answers as ``Seq2Seq`` does. Export
@@ -32,6 +33,7 @@ from torch import nn
 
 from seqlab.artifacts import atomic_write_text, bundle_kind
 from seqlab.errors import BundleError, SeqlabError
+from seqlab.serving.identity import model_identity
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.model import BUNDLE_KIND, Seq2Seq
 from seqlab.tasks.seq2seq.network import EncoderDecoder, Memory
@@ -118,6 +120,8 @@ class OnnxSeq2Seq(Seq2Seq):
         except Exception as err:  # onnxruntime raises its own exception types
             raise BundleError(f"{folder}: onnxruntime cannot load the export ({err})") from None
         self.fit_info_, self.metrics_ = spec.get("fit_info", {}), spec.get("metrics", {})
+        self.identity_ = {"name": spec.get("name", folder.name),
+                          "version": spec.get("version", "unknown")}
         return self
 
     def _torch_only(self, *_: Any, **__: Any) -> Any:
@@ -220,7 +224,8 @@ def export_seq2seq(model_path: str | Path, out_dir: str | Path,
                 opset_version=OPSET)
         _, meta = model.to_bundle(getattr(model, "metrics_", {}))
         atomic_write_text(staging / SPEC_FILE, json.dumps(
-            {"format": SPEC_FORMAT, "format_version": 1, **meta}, ensure_ascii=False))
+            {"format": SPEC_FORMAT, "format_version": 1, **model_identity(model_path),
+             **meta}, ensure_ascii=False))
         texts = _check_texts(model, [*(check_texts or []), *_run_sources(model_path)])
         exported = OnnxSeq2Seq.load(staging)
         difference = 0.0

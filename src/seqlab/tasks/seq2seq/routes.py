@@ -3,7 +3,8 @@
 The body holds ``texts`` (a list) or ``text`` (one string), and optionally the beam width
 (capped by the server) and how many outputs to return per text; each text comes back
 with its outputs, best first, and their scores; ``source_tokens_cut`` says, per text, how
-many of its tokens lay past the model's ``data.max_tokens`` and were not read.
+many of its tokens lay past the model's ``data.max_tokens`` and were not read. The
+model is a bundle, or an ONNX export served on onnxruntime.
 """
 
 from __future__ import annotations
@@ -34,10 +35,18 @@ class TranslateRequest(TextsRequest):
 
 
 def serve(settings: ServeSettings) -> ServedModel:
-    """Load the model once, for the server app."""
-    identity = model_identity(settings.model)
-    return ServedModel(identity, partial(mount, model=Seq2Seq.load(settings.model),
-                                         identity=identity, max_texts=settings.max_texts,
+    """Load the model once, for the server app: a bundle (``torch`` runtime) or an ONNX
+    export (``onnx``)."""
+    if settings.runtime == "onnx":
+        from seqlab.tasks.seq2seq.onnx_export import OnnxSeq2Seq
+
+        model: Seq2Seq = OnnxSeq2Seq.load(settings.model, threads=settings.threads)
+        identity = dict(model.identity_)
+    else:
+        model, identity = Seq2Seq.load(settings.model), model_identity(settings.model)
+    identity["runtime"] = settings.runtime
+    return ServedModel(identity, partial(mount, model=model, identity=identity,
+                                         max_texts=settings.max_texts,
                                          max_chars=settings.max_chars))
 
 

@@ -19,6 +19,7 @@ class Seq2SeqTask(TaskBase):
     title = "sequence to sequence"
     config_class = Seq2SeqConfig
     bundle_kinds = ("seqlab-seq2seq",)
+    onnx_spec = "seq2seq.json"
     metrics = (Metric("bleu", True), Metric("chrf", True), Metric("exact_match", True))
     test_metrics = ("bleu", "chrf", "exact_match")
     space: ClassVar[SearchSpace] = {
