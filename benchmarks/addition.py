@@ -14,12 +14,12 @@ halved when it stalls). The test questions are 5,000 more, none of them among th
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import time
 from pathlib import Path
 
 from seqlab.config import apply_overrides
+from seqlab.engine.task import read_metrics
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.workflow import train_seq2seq
 
@@ -81,7 +81,7 @@ def main() -> None:
     outcome = train_seq2seq(config, notify=print)
     seconds = time.perf_counter() - began
     ours = outcome.leaderboard[0]
-    info = json.loads((outcome.run_dir / "metrics.json").read_text())["fit_info"]
+    info = read_metrics(outcome.run_dir)["fit_info"]
     print(markdown_table([{
         "model": ours["model"], "training examples": info["train_pairs"],
         "epochs": f"{info['best_epoch']} of {info['epochs']}",

@@ -19,11 +19,11 @@ the best earlier system, 23.4 %; the LSTM joined with a joint n-gram model, 21.3
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 from seqlab.config import apply_overrides
 from seqlab.datasets.store import fetch
+from seqlab.engine.task import read_metrics
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.workflow import train_seq2seq
 
@@ -65,7 +65,7 @@ def main() -> None:
     outcome = train_seq2seq(config, notify=print)
     seconds = time.perf_counter() - began
     ours = outcome.leaderboard[0]
-    info = json.loads((outcome.run_dir / "metrics.json").read_text())["fit_info"]
+    info = read_metrics(outcome.run_dir)["fit_info"]
     print(markdown_table([{
         "model": ours["model"], "epochs": f"{info['best_epoch']} of {info['epochs']}",
         "train min": info["train_seconds"] / 60,

@@ -8,6 +8,7 @@ from seqlab.artifacts import (
     flatten_state,
     load_tensors,
     save_tensors,
+    staged_folder,
     unflatten_state,
 )
 from seqlab.errors import BundleError
@@ -74,3 +75,18 @@ def test_optimizer_state_flattens_and_restores():
     assert fresh.param_groups[0]["lr"] == 0.1
     torch.testing.assert_close(fresh.state[model.weight]["exp_avg"],
                                optimizer.state[model.weight]["exp_avg"])
+
+
+def test_a_staged_folder_replaces_its_files_only_when_the_block_succeeds(tmp_path):
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "a.json").write_text("old", encoding="utf-8")
+    with pytest.raises(RuntimeError), staged_folder(out, ("a.json",)) as staging:
+        (staging / "a.json").write_text("new", encoding="utf-8")
+        raise RuntimeError("the check failed")
+    assert (out / "a.json").read_text(encoding="utf-8") == "old"
+    assert [p.name for p in out.iterdir()] == ["a.json"]  # no scratch folder left
+    with staged_folder(out, ("a.json",)) as staging:
+        (staging / "a.json").write_text("new", encoding="utf-8")
+    assert (out / "a.json").read_text(encoding="utf-8") == "new"
+    assert [p.name for p in out.iterdir()] == ["a.json"]

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +50,22 @@ def atomic_write_bytes(path: Path, write: Any) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """Write a text file atomically (temporary file, then rename)."""
     atomic_write_bytes(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+@contextmanager
+def staged_folder(out: Path, names: tuple[str, ...]) -> Iterator[Path]:
+    """A scratch folder inside ``out`` to write ``names`` into; they replace those in
+    ``out`` only when the block ends without an error, and the scratch folder is removed
+    either way, so a failed write (or a failed check of what was written) leaves ``out``
+    as it was."""
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
+    try:
+        yield staging
+        for name in names:
+            (staging / name).replace(out / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def save_tensors(path: str | Path, tensors: dict[str, torch.Tensor], meta: dict[str, Any],

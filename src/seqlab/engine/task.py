@@ -160,12 +160,12 @@ def task_for_bundle(kind: str | None) -> Task:
 
 def task_for_export(folder: str | Path) -> Task:
     """The task whose ONNX export ``folder`` holds (by its spec file)."""
-    for name in _registered():
-        task = TASKS.get(name)
-        if task.onnx_spec and (Path(folder) / task.onnx_spec).exists():
+    exporters = {task.onnx_spec: task for task in map(TASKS.get, _registered())
+                 if task.onnx_spec}
+    for spec, task in exporters.items():
+        if (Path(folder) / spec).exists():
             return task
-    specs = [TASKS.get(n).onnx_spec for n in _registered() if TASKS.get(n).onnx_spec]
-    raise ConfigError(f"{folder}: not an ONNX export (no {' or '.join(map(str, specs))}); "
+    raise ConfigError(f"{folder}: not an ONNX export (no {' or '.join(exporters)}); "
                       "export with `seqlab export MODEL` or `seqlab seq2seq export MODEL`")
 
 

@@ -15,8 +15,6 @@ all three cells and is twenty times faster here.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from seqlab.artifacts import atomic_write_text, bundle_kind
+from seqlab.artifacts import atomic_write_text, bundle_kind, staged_folder
 from seqlab.errors import BundleError, SeqlabError
 from seqlab.serving.identity import model_identity
 from seqlab.tasks.classify.classifier import BUNDLE_KIND, TextClassifier
@@ -71,11 +69,9 @@ def export_onnx(model_path: str | Path, out_dir: str | Path,
     # the graph is float32, so it is checked against PyTorch computing in float32
     clf = TextClassifier.load(model_path).set_params(precision="float32")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     wrapper = _Probabilities(clf.module_).eval()
     example = (torch.tensor([[2, 3, 4], [5, 6, 0]]), torch.tensor([3, 2]))
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
-    try:
+    with staged_folder(out, (MODEL_FILE, PREPROCESSING_FILE)) as staging:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -108,8 +104,4 @@ def export_onnx(model_path: str | Path, out_dir: str | Path,
                 f"ONNX export of {model_path} disagrees with PyTorch by {difference:.2e} "
                 f"(allowed {TOLERANCE:.0e}); the export was not written"
             )
-        for name in (MODEL_FILE, PREPROCESSING_FILE):
-            (staging / name).replace(out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(out, difference, len(texts))

@@ -39,7 +39,8 @@ def closest_error_rate(outputs: Sequence[str], references: Sequence[list[str]],
     edits = length = 0
     for output, refs in zip(outputs, references, strict=True):
         read = units(output)
-        distance, longest = min((edit_distance(read, units(r)), -len(units(r))) for r in refs)
+        distance, longest = min((edit_distance(read, unit), -len(unit))
+                                for unit in map(units, refs))
         edits, length = edits + distance, length - longest
     return edits / max(length, 1)
 

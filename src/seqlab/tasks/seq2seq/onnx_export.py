@@ -19,8 +19,6 @@ outputs differ.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +29,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seqlab.artifacts import atomic_write_text, bundle_kind
+from seqlab.artifacts import atomic_write_text, bundle_kind, staged_folder
 from seqlab.errors import BundleError, SeqlabError
 from seqlab.serving.identity import model_identity
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
@@ -195,23 +193,21 @@ def export_seq2seq(model_path: str | Path, out_dir: str | Path,
         raise BundleError(f"{model_path}: holds a {kind!r}; `seqlab seq2seq export` takes a "
                           "seq2seq model (see `seqlab export` for classifiers)")
     model = Seq2Seq.load(model_path)
-    module = model.module_.eval()
-    lstm = module.lstm
+    module = model.module_
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     ids, lengths = torch.tensor([[1, 1, 1], [1, 1, 0]]), torch.tensor([3, 2])  # <unk>s
-    names = _state_names(lstm)
-    try:
+    names = _state_names(module.lstm)
+    with staged_folder(out, (ENCODER_FILE, STEP_FILE, SPEC_FILE)) as staging:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            encoded = _EncoderGraph(module).eval()(ids, lengths)
+            encoder = _EncoderGraph(module).eval()  # eval: export restores its mode after
+            encoded = encoder(ids, lengths)
             batch = {"ids": {0: "batch", 1: "source"}, "lengths": {0: "batch"},
                      "states": {0: "batch", 1: "source"}, "mask": {0: "batch", 1: "source"},
                      "feed": {0: "batch"}, "log_probs": {0: "batch"},
                      **{n: {1: "batch"} for n in names if n != "feed"}}
             torch.onnx.export(
-                _EncoderGraph(module).eval(), (ids, lengths), str(staging / ENCODER_FILE),
+                encoder, (ids, lengths), str(staging / ENCODER_FILE),
                 input_names=["ids", "lengths"], output_names=["states", "mask", *names],
                 dynamic_axes=batch, dynamo=False, opset_version=OPSET)
             torch.onnx.export(
@@ -243,8 +239,4 @@ def export_seq2seq(model_path: str | Path, out_dir: str | Path,
             raise SeqlabError(f"ONNX export of {model_path} disagrees with PyTorch by "
                               f"{difference:.2e} in output scores (allowed {TOLERANCE:.0e}); "
                               "the export was not written")
-        for name in (ENCODER_FILE, STEP_FILE, SPEC_FILE):
-            (staging / name).replace(out / name)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return ExportResult(out, difference, len(texts))
