@@ -82,8 +82,9 @@ def test_bad_series_input_names_the_row(tmp_path):
     with pytest.raises(DataError, match="no column 'Sales'"):
         read_series(bad_target, target="Sales")
     short = monthly_csv(tmp_path / "short.csv", np.arange(20.0))
+    asked = apply_overrides(ForecastConfig(), {"window.lookback": 24, "window.horizon": 12})
     with pytest.raises(DataError, match=r"has 20 points, too short for lookback 24"):
-        Forecaster(ForecastConfig()).plan(read_series(short))
+        Forecaster(asked).plan(read_series(short))
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path):
@@ -118,10 +119,13 @@ def test_nothing_after_the_validation_part_reaches_the_scaler_or_weights(tmp_pat
     other = apply_overrides(cfg, {"data.path": str(monthly_csv(tmp_path / "b.csv", changed))})
     first = Forecaster(cfg).fit(read_series(cfg.data.path))
     second = Forecaster(other).fit(read_series(other.data.path))
-    assert np.array_equal(first.scaler_.mean, second.scaler_.mean)
-    assert np.array_equal(first.scaler_.scale, second.scaler_.scale)
-    for key, tensor in first.module_.state_dict().items():
-        assert torch.equal(tensor, second.module_.state_dict()[key]), key
+    (tensors, meta), (other_tensors, other_meta) = first.to_bundle(), second.to_bundle()
+    assert set(meta["kinds"]) == {"recurrent", "hybrid"}  # scalers, smoothing, weights
+    assert tensors.keys() == other_tensors.keys()
+    for key, tensor in tensors.items():
+        assert torch.equal(tensor, other_tensors[key]), key
+    for key in ("framings", "chosen", "validation", "intervals"):
+        assert meta[key] == other_meta[key], key
 
 
 # ---- baselines and metrics ------------------------------------------------------------------
@@ -180,8 +184,9 @@ def test_bundle_round_trip_and_predict_with_intervals(tmp_path):
                  "forecast.csv", "leaderboard.csv", "learning_curves.png"):
         assert (run / name).exists(), name
     metrics = json.loads((run / "metrics.json").read_text())
-    assert {row["model"] for row in metrics["leaderboard"]} == {"gru", "naive",
-                                                                "seasonal_naive", "drift"}
+    assert {row["model"] for row in metrics["leaderboard"]} == {
+        "gru", "hybrid-gru", "naive", "seasonal_naive", "drift"}
+    assert metrics["model"] in {row["model"] for row in metrics["leaderboard"]}
     loaded = Forecaster.load(run)
     series = read_series(cfg.data.path)
     original = Forecaster(cfg).fit(series)
@@ -215,9 +220,11 @@ def test_airline_passengers_lstm_beats_the_naive_forecasts(tmp_path):
     cfg = ForecastConfig(name="air", output_dir=str(tmp_path))
     cfg = apply_overrides(cfg, {"data.path": str(path), "data.target": "Passengers"})
     board = train_forecast(cfg).leaderboard.set_index("model")
-    assert set(board.index) == {"lstm", "naive", "seasonal_naive", "drift", "ets", "arima"}
-    assert board.loc["lstm", "mase"] < min(board.loc["naive", "mase"],
-                                           board.loc["seasonal_naive", "mase"])
+    assert set(board.index) == {"lstm", "hybrid-lstm", "naive", "seasonal_naive", "drift",
+                                "ets", "arima"}
+    for network in ("lstm", "hybrid-lstm"):
+        assert board.loc[network, "mase"] < min(board.loc["naive", "mase"],
+                                                board.loc["seasonal_naive", "mase"])
 
 
 def test_server_forecasts_from_posted_history(tmp_path):
@@ -237,6 +244,8 @@ def test_server_forecasts_from_posted_history(tmp_path):
     assert np.allclose(response.json()["forecast"], expected["forecast"], atol=1e-4)
     assert set(response.json()) >= {"lower_80", "upper_95", "model"}
     short = client.post("/forecast", json={"history": [1.0, 2.0]})
-    assert short.status_code == 422 and "at least 12 points" in short.json()["error"]
+    need = Forecaster.load(run).min_history()
+    assert need >= 12  # the lookback, or two seasons for the hybrid
+    assert short.status_code == 422 and f"at least {need} points" in short.json()["error"]
     assert client.post("/forecast", json={"values": [1]}).status_code == 422
     assert client.get("/model").json()["horizon"] == 4

@@ -55,7 +55,8 @@ def stub_apps():
                              config=CONFIG, tag_text=broken)
     lm = SimpleNamespace(config=CONFIG, vocab_=[], generate=broken, complete=broken)
     forecaster = SimpleNamespace(columns_=["y"], config=CONFIG, horizon=1, target_="y",
-                                 freq_=None, season_=1, forecast=broken)
+                                 freq_=None, season_=1, forecast=broken,
+                                 min_history=lambda: 1)
     return [
         ("classifier", classifier, "/predict", {"text": "hello"}),
         ("tagger", served(tag_routes.mount, tagger=tagger, settings=ServeSettings(model="stub")),
@@ -128,7 +129,7 @@ def test_a_seed_past_64_bits_is_refused_by_the_language_model_app():
     assert response.status_code == 422 and "seed" in response.json()["error"]
 
 
-def test_a_history_that_overflows_the_forecast_is_refused(tmp_path):
+def test_a_history_out_of_range_is_refused_naming_the_position(tmp_path):
     from seqlab.config import apply_overrides
     from seqlab.serving.app import app_for
     from seqlab.tasks.forecast.config import ForecastConfig
@@ -142,8 +143,14 @@ def test_a_history_that_overflows_the_forecast_is_refused(tmp_path):
         "window.horizon": 2, "training.max_epochs": 1, "baselines": ["naive"]})
     run = train_forecast(cfg).run_dir
     client = TestClient(app_for(ServeSettings(model=str(run))), raise_server_exceptions=False)
-    response = client.post("/forecast", json={"history": [1e308] * 10})
-    assert response.status_code == 422 and "overflows" in response.json()["error"]
+    for value in ("1e308", "NaN", "Infinity", "-Infinity"):
+        history = ", ".join(["10.5"] * 7 + [value] + ["10.5"] * 22)
+        response = client.post("/forecast", content=f'{{"history": [{history}]}}',
+                               headers={"content-type": "application/json"})
+        assert response.status_code == 422, value
+        assert response.json()["position"] == 7 and "history[7] (y)" in \
+            response.json()["error"], value
+    assert client.post("/forecast", json={"history": [10.5] * 30}).status_code == 200
 
 
 # ---- slow clients, against the real server --------------------------------------------

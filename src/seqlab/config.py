@@ -117,6 +117,16 @@ def legacy_monitor(default: str | None) -> Any:
     return field_validator("monitor", mode="before")(read)
 
 
+MemberCount = int | Literal["auto"]  # an ensemble's networks
+
+
+def member_count(value: int | str) -> int | str:
+    """A ``members`` validator: 1 … 16, or auto."""
+    if isinstance(value, int) and not 1 <= value <= 16:
+        raise ValueError("members is 1 … 16, or auto")
+    return value
+
+
 class RunFolderConfig(StrictModel):
     """What every task's config shares: the run's name, the folder it goes in, its seed,
     and the YAML it is saved as (``config.yaml`` in the run folder)."""

@@ -15,10 +15,12 @@ from pydantic import Field, field_validator
 from seqlab.config import (
     CellName,
     EmbeddingConfig,
+    MemberCount,
     PrecisionName,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
+    member_count,
     read_yaml_mapping,
     registry_name,
     validate_model,
@@ -30,17 +32,9 @@ from seqlab.text.preprocess import Pipeline
 
 PoolingName = registry_name(POOLINGS)
 ModelKind = registry_name(ESTIMATORS)
-MemberCount = int | Literal["auto"]  # an ensemble's recurrent models
 MEMBERS_FIELD = Field("auto", description="ensemble: recurrent models trained with seeds "
                       "seed, seed+1, … and averaged; auto: 3 below a million training "
                       "words, else 1")
-
-
-def member_count(value: int | str) -> int | str:
-    """A ``members`` validator: 1 … 16, or auto."""
-    if isinstance(value, int) and not 1 <= value <= 16:
-        raise ValueError("members is 1 … 16, or auto")
-    return value
 
 
 def preprocessing_spec(value: str | list[Any]) -> str | list[Any]:

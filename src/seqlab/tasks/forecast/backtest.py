@@ -1,8 +1,8 @@
 """Rolling-origin backtest: every model forecasts from the same test origins.
 
 At each origin a model sees only the points before it: baselines are refitted on that
-history, the recurrent model reads its last ``lookback`` points with the weights it
-learned on the training part. Errors are pooled over all origins and steps; MASE is
+history, the recurrent and hybrid networks read its last ``lookback`` points with the
+weights they learned before the test part. Errors are pooled over all origins and steps; MASE is
 scaled by the seasonal naive error inside the training part.
 """
 
@@ -21,6 +21,7 @@ import pandas as pd
 
 from seqlab.tasks.forecast.baselines import run_baseline
 from seqlab.tasks.forecast.forecaster import Forecaster
+from seqlab.tasks.forecast.intervals import coverage
 from seqlab.tasks.forecast.metrics import forecast_metrics, mase_scale
 from seqlab.tasks.forecast.series import Series
 from seqlab.tasks.forecast.windows import SplitPlan
@@ -38,17 +39,21 @@ class Backtest:
     notes: list[str] = field(default_factory=list)
 
 
-def run_backtest(series: Series, forecaster: Forecaster, baselines: list[str],
-                 name: str = "recurrent") -> Backtest:
+def run_backtest(series: Series, forecaster: Forecaster, baselines: list[str]) -> Backtest:
+    """Every network the forecaster holds and every baseline, from the test origins.
+    The leaderboard also gives each model's validation MASE where it was a candidate,
+    marks the chosen one, and the share of actual values inside each interval where the
+    model has intervals."""
     plan: SplitPlan = forecaster.plan(series)
     y, horizon, season = series.y, forecaster.horizon, series.season
     origins = plan.test_origins
     forecasts: dict[str, np.ndarray] = {}
     seconds: dict[str, float] = {}
     notes: list[str] = []
-    began = time.perf_counter()
-    forecasts[name] = forecaster.forecast_at(series, origins)
-    seconds[name] = time.perf_counter() - began
+    for name in forecaster.names:
+        began = time.perf_counter()
+        forecasts[name] = forecaster.forecast_at(series, origins, name)
+        seconds[name] = time.perf_counter() - began
     for baseline in baselines:
         began = time.perf_counter()
         rows = []
@@ -70,7 +75,12 @@ def run_backtest(series: Series, forecaster: Forecaster, baselines: list[str],
                                 "time": index[origin + step], "step": step + 1,
                                 "actual": actual[fold, step],
                                 "forecast": float(predicted[fold, step])})
+        covered = coverage(actual, forecaster.interval_bounds(model, predicted))
         board.append({"model": model, **forecast_metrics(actual, predicted, scale),
+                      "val_mase": forecaster.validation_.get(model, {}).get("mase", np.nan),
+                      "chosen": model == forecaster.chosen_,
+                      **{f"cover_{round(float(level) * 100)}": covered.get(level, np.nan)
+                         for level in (f"{v:g}" for v in forecaster.config.intervals)},
                       "seconds": seconds[model]})
     leaderboard = pd.DataFrame(board).sort_values("mase", kind="stable").reset_index(drop=True)
     leaderboard.insert(0, "rank", range(1, len(leaderboard) + 1))

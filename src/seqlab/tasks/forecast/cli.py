@@ -41,16 +41,24 @@ def train(
     horizon: Annotated[int | None, typer.Option(help="steps to forecast")] = None,
     lookback: Annotated[int | None, typer.Option(help="past steps the model reads")] = None,
     folds: Annotated[int | None, typer.Option(help="rolling test origins")] = None,
+    kind: Annotated[str | None, typer.Option(
+        help="auto (validation picks among recurrent, hybrid and the baselines), "
+        "recurrent or hybrid")] = None,
+    members: Annotated[int | None, typer.Option(
+        help="networks of each kind, different seeds, averaged (default: by data size)")]
+    = None,
     cell: opt.Cell = None, hidden_size: opt.HiddenSize = None, layers: opt.Layers = None,
     baselines: Annotated[str | None, typer.Option(
         help="comma-separated: naive,seasonal_naive,drift,ets,arima")] = None,
 ) -> dict[str, Any]:
-    """Train a forecaster on DATA, backtest it against the baselines, write a run folder."""
+    """Train recurrent and hybrid forecasters on DATA, let validation choose among them and
+    the baselines, backtest all of them on the test origins, write a run folder."""
     return {
         "data.path": data, "data.time_column": time_column, "data.target": target,
         "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
         "data.encoding": encoding,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
+        "model.kind": kind, "model.members": members,
         "model.cell": cell, "model.hidden_size": hidden_size, "model.num_layers": layers,
         "baselines": split_names(baselines),
     }
@@ -65,7 +73,9 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
     outcome = train_with_progress(
         EpochProgress(console, "mae"), "seqlab forecast train", train_forecast, resolved,
         resume, force, quiet)
-    _print_board(outcome.leaderboard, resolved.model.cell, "test backtest (best MASE first)")
+    chosen = outcome.leaderboard.loc[outcome.leaderboard["chosen"], "model"].iloc[0]
+    _print_board(outcome.leaderboard, chosen, "test backtest (best MASE first; bold: the "
+                 "model validation chose)")
     console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
 
 
@@ -95,12 +105,19 @@ def predict(
 def _print_board(board: Any, ours: str, title: str) -> None:
     from rich.table import Table
 
-    table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE", title=title)
+    covers = [c for c in board.columns if c.startswith("cover_")]
+    table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE", "val MASE",
+                  *(f"{c[6:]}% covered" for c in covers), title=title)
     for _, row in board.iterrows():
         table.add_row(str(row["rank"]), row["model"], f"{row['mase']:.3f}",
                       f"{row['smape']:.2f}", f"{row['mae']:.4g}", f"{row['rmse']:.4g}",
+                      _cell(row["val_mase"], ".3f"), *(_cell(row[c], ".0%") for c in covers),
                       style="bold" if row["model"] == ours else None)
     console.print(table)
+
+
+def _cell(value: float, spec: str) -> str:
+    return "" if value != value else format(value, spec)
 
 
 @forecast_app.command("evaluate")

@@ -8,11 +8,13 @@ from pydantic import Field, field_validator
 
 from seqlab.config import (
     CellName,
+    MemberCount,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
     in_registry,
     legacy_monitor,
+    member_count,
 )
 
 
@@ -30,23 +32,47 @@ class SeriesConfig(StrictModel):
     encoding: str = Field("utf-8", description="the file's text encoding, e.g. latin-1")
 
 
-class WindowConfig(StrictModel):
-    """How the series is cut into examples, and how much of its end is held out."""
+Auto = int | Literal["auto"]
 
-    lookback: int = Field(24, ge=1, description="past steps the model reads")
-    horizon: int = Field(12, ge=1, description="future steps it predicts at once")
-    stride: int = Field(1, ge=1, description="step between training windows")
-    folds: int = Field(3, ge=1, description="rolling origins in the test backtest")
+
+class WindowConfig(StrictModel):
+    """How the series is cut into examples, and how much of its end is held out. A key
+    left at auto is chosen from the series' frequency and length (``tasks/forecast/auto``)
+    and written into the run's config.yaml."""
+
+    lookback: Auto = Field("auto", description="past steps the model reads; auto: two "
+                           "seasons, or three horizons")
+    horizon: Auto = Field("auto", description="future steps it predicts at once; auto: from "
+                          "the frequency (12 monthly, 7 daily, 24 hourly…)")
+    stride: Auto = Field("auto", description="step between training windows; auto: 1, more "
+                         "on very long series")
+    folds: Auto = Field("auto", description="rolling origins in the test backtest; auto: as "
+                        "many as the length allows, up to 8")
     fold_step: int | None = Field(None, ge=1, description="steps between origins (horizon)")
+
+    @field_validator("lookback", "horizon", "stride", "folds")
+    @classmethod
+    def _positive(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("a whole number of steps, at least 1, or auto")
+        return value
 
     @property
     def step(self) -> int:
-        return self.fold_step or self.horizon
+        return self.fold_step or int(self.horizon)
 
 
 class ForecastModelConfig(StrictModel):
-    """The recurrent forecaster: encoder, output head and target handling."""
+    """The forecasters: which kind, the encoder, output head and target handling."""
 
+    kind: Literal["auto", "recurrent", "hybrid"] = Field(
+        "auto", description="recurrent: a network on the scaled series; hybrid: a network "
+        "on the series with its exponential-smoothing level and season taken out; auto: "
+        "both, and validation picks among them and the statistical baselines")
+    members: MemberCount = Field("auto", description="networks of each kind trained with "
+                                 "seeds seed, seed+1, … and averaged; auto: 5 below 1,000 "
+                                 "training windows, 3 below 10,000, else 1")
+    _members = field_validator("members")(member_count)
     cell: CellName = "lstm"
     hidden_size: int = Field(64, ge=1)
     num_layers: int = Field(1, ge=1)

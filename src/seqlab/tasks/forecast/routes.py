@@ -1,8 +1,9 @@
 """``POST /forecast``: a forecaster's route on the server app.
 
-The client sends the most recent rows of the series (at least ``lookback``; the target
-first, then the covariates in the model's column order, or just numbers for a series
-without covariates) and gets the next ``horizon`` values with their intervals.
+The client sends the most recent rows of the series (at least ``min_history()``: the
+lookback, or two seasons for the hybrid), the target first, then the covariates in the
+model's column order, or just numbers for a series without covariates, and gets the next
+``horizon`` values with their intervals.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from seqlab.serving.app import Mounted, ServedModel, ServeSettings
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
 from seqlab.tasks.forecast.forecaster import Forecaster
-from seqlab.tasks.forecast.series import Series
+from seqlab.tasks.forecast.series import Series, out_of_range
 
 
 class ForecastRequest(BaseModel):
@@ -43,7 +44,7 @@ def serve(settings: ServeSettings) -> ServedModel:
 def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[str, Any],
           max_points: int = 100_000) -> Mounted:
     """Add ``POST /forecast`` for ``forecaster`` to ``app``."""
-    columns, lookback = forecaster.columns_, forecaster.config.window.lookback
+    columns, lookback = forecaster.columns_, forecaster.min_history()
 
     @app.post("/forecast", responses={413: {"description": "history too long"},
                                       422: {"description": "malformed request"}})
@@ -57,10 +58,13 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
         if rows.shape[1] != len(columns):
             return refuse(422, f"each row needs {len(columns)} values: {columns}")
         if len(rows) < lookback:
-            return refuse(422, f"send at least {lookback} points (the model's lookback); "
+            return refuse(422, f"send at least {lookback} points (what the model reads); "
                           f"got {len(rows)}")
-        if not np.isfinite(rows).all():
-            return refuse(422, "the history holds a missing or non-finite value; fill it")
+        at = out_of_range(rows)
+        if at is not None:
+            row, column = divmod(at, rows.shape[1])
+            return refuse(422, f"history[{row}] ({columns[column]}) is {rows[row, column]:g}: "
+                          "send finite numbers within ±3.4e38", position=row)
         series = Series(pd.DataFrame(rows, columns=columns), forecaster.target_,
                         forecaster.freq_, forecaster.season_, "request")
         with lock:

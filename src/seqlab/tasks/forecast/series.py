@@ -100,6 +100,16 @@ def _parse_time(frame: pd.DataFrame, columns: list[str], path: Path) -> pd.Serie
     return parsed
 
 
+LARGEST = float(np.finfo(np.float32).max)  # the networks compute in float32
+
+
+def out_of_range(values: np.ndarray) -> int | None:
+    """The flat position of the first value that is NaN, infinite or beyond float32's
+    range (about ±3.4e38), or None."""
+    bad = ~np.isfinite(values) | (np.abs(np.nan_to_num(values)) > LARGEST)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
 def _numeric(frame: pd.DataFrame, column: str, path: Path, role: str) -> pd.Series:
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce")
@@ -111,6 +121,12 @@ def _numeric(frame: pd.DataFrame, column: str, path: Path, role: str) -> pd.Seri
             f"{path}: row {_rows(frame)[first]}: {role} column {column!r} holds "
             f"{str(raw.iloc[first])[:40]!r}, not a number ({int(bad.sum())} such rows). "
             f"Fix them, or choose a numeric --target.")
+    at = out_of_range(values.fillna(0.0).to_numpy(dtype=np.float64))
+    if at is not None:
+        raise DataError(
+            f"{path}: row {_rows(frame)[at]}: {role} column {column!r} holds "
+            f"{str(raw.iloc[at])[:40]!r}: values must be finite numbers within ±3.4e38. "
+            "Fix that row, or leave it empty to be interpolated.")
     return values.astype("float64")
 
 

@@ -48,6 +48,12 @@ class SplitPlan:
         return [self.test_start + k * self.step for k in range(self.folds)]
 
     @property
+    def val_fold_origins(self) -> list[int]:
+        """The test origins' pattern one held-out part earlier: where every candidate is
+        scored for the choice of model."""
+        return [self.val_start + k * self.step for k in range(self.folds)]
+
+    @property
     def val_origins(self) -> list[int]:
         """Every origin whose targets lie inside the validation part."""
         return list(range(max(self.val_start, self.lookback), self.test_start - self.horizon + 1))

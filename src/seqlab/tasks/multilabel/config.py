@@ -9,18 +9,18 @@ from pydantic import Field, field_validator
 from seqlab.config import (
     CellName,
     EmbeddingConfig,
+    MemberCount,
     RunFolderConfig,
     StrictModel,
     TrainingConfig,
+    member_count,
 )
 from seqlab.tasks.classify.config import (
     MEMBERS_FIELD,
     LabeledFilesConfig,
     LinearConfig,
-    MemberCount,
     PoolingName,
     VocabConfig,
-    member_count,
     preprocessing_spec,
 )
 
