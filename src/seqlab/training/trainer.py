@@ -47,7 +47,7 @@ from seqlab.training import distributed
 from seqlab.training.precision import compute_in, resolve_precision
 
 CHECKPOINT = "checkpoint"
-LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mae", "rmse"})
+LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mae", "mase", "rmse"})
 
 OPTIMIZERS: dict[str, Callable[..., torch.optim.Optimizer]] = {
     "adam": torch.optim.Adam,

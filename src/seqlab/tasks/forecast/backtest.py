@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -20,10 +21,10 @@ import numpy as np
 import pandas as pd
 
 from seqlab.tasks.forecast.baselines import run_baseline
-from seqlab.tasks.forecast.forecaster import Forecaster
-from seqlab.tasks.forecast.intervals import coverage
+from seqlab.tasks.forecast.forecaster import Forecaster, as_panel
+from seqlab.tasks.forecast.intervals import Bounds, coverage
 from seqlab.tasks.forecast.metrics import forecast_metrics, mase_scale
-from seqlab.tasks.forecast.series import Series
+from seqlab.tasks.forecast.series import Panel, Series
 from seqlab.tasks.forecast.windows import SplitPlan
 
 METRICS = ("mase", "smape", "mae", "rmse", "mape")
@@ -31,65 +32,102 @@ METRICS = ("mase", "smape", "mae", "rmse", "mape")
 
 @dataclass
 class Backtest:
-    """Every forecast point, and the leaderboard of pooled errors (best MASE first)."""
+    """Every forecast point, each series' leaderboard, and the leaderboard over all
+    series (each metric the mean over series; best MASE first)."""
 
-    plan: SplitPlan
+    plans: dict[str, SplitPlan]
     points: pd.DataFrame
     leaderboard: pd.DataFrame
+    by_series: pd.DataFrame
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def plan(self) -> SplitPlan:
+        """The first series' split (every series has the same window and folds)."""
+        return next(iter(self.plans.values()))
 
-def run_backtest(series: Series, forecaster: Forecaster, baselines: list[str]) -> Backtest:
-    """Every network the forecaster holds and every baseline, from the test origins.
-    The leaderboard also gives each model's validation MASE where it was a candidate,
-    marks the chosen one, and the share of actual values inside each interval where the
-    model has intervals."""
-    plan: SplitPlan = forecaster.plan(series)
-    y, horizon, season = series.y, forecaster.horizon, series.season
-    origins = plan.test_origins
-    forecasts: dict[str, np.ndarray] = {}
-    seconds: dict[str, float] = {}
+
+def run_backtest(data: Series | Panel, forecaster: Forecaster,
+                 baselines: list[str]) -> Backtest:
+    """Every network the forecaster holds and every baseline, from each series' test
+    origins. The leaderboards also give each model's validation MASE where it was a
+    candidate, mark the chosen one, and the share of actual values inside each interval
+    where the model has intervals."""
+    panel = as_panel(data)
+    plans = forecaster.plans(panel)
+    records: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
     notes: list[str] = []
+    levels = [f"{v:g}" for v in forecaster.config.intervals]
+    for sid, series in panel.items():
+        plan = plans[sid]
+        forecasts, around, seconds = _forecasts(series, sid, plan, forecaster, baselines,
+                                                notes, len(panel) > 1)
+        actual = np.stack([series.y[o:o + plan.horizon] for o in plan.test_origins])
+        scale = mase_scale(series.y[:plan.val_start], series.season)
+        index = series.frame.index
+        for model, predicted in forecasts.items():
+            for fold, origin in enumerate(plan.test_origins):
+                for step in range(plan.horizon):
+                    records.append({"series": sid, "model": model, "fold": fold + 1,
+                                    "origin": index[origin], "time": index[origin + step],
+                                    "step": step + 1, "actual": actual[fold, step],
+                                    "forecast": float(predicted[fold, step])})
+            covered = coverage(actual, around[model])
+            rows.append({"series": sid, "model": model,
+                         **forecast_metrics(actual, predicted, scale),
+                         **{f"cover_{round(float(level) * 100)}": covered.get(level, np.nan)
+                            for level in levels},
+                         "seconds": seconds[model]})
+    by_series = pd.DataFrame(rows)
+    numeric = [c for c in by_series.columns if c not in ("series", "model")]
+    pooled = by_series.groupby("model", sort=False)[numeric].mean().reset_index()
+    pooled["n"] = by_series.groupby("model", sort=False)["n"].sum().to_numpy()
+    pooled["seconds"] = by_series.groupby("model", sort=False)["seconds"].sum().to_numpy()
+    pooled.insert(len(METRICS) + 2, "val_mase", [
+        forecaster.validation_.get(m, {}).get("mase", np.nan) for m in pooled["model"]])
+    pooled["chosen"] = pooled["model"] == forecaster.chosen_
+    leaderboard = pooled.sort_values("mase", kind="stable").reset_index(drop=True)
+    leaderboard.insert(0, "rank", range(1, len(leaderboard) + 1))
+    return Backtest(plans, pd.DataFrame(records), leaderboard, by_series, notes)
+
+
+def _forecasts(series: Series, sid: str, plan: SplitPlan, forecaster: Forecaster,
+               baselines: list[str], notes: list[str], named: bool
+               ) -> tuple[dict[str, np.ndarray], dict[str, Bounds], dict[str, float]]:
+    """Each model's forecasts from the series' test origins, their interval bounds (where
+    the model has intervals), and the seconds they took."""
+    forecasts: dict[str, np.ndarray] = {}
+    around: dict[str, Bounds] = {}
+    seconds: dict[str, float] = {}
     for name in forecaster.names:
         began = time.perf_counter()
-        forecasts[name] = forecaster.forecast_at(series, origins, name)
+        forecasts[name], around[name] = forecaster.predict_at(series, plan.test_origins,
+                                                              name, sid)
         seconds[name] = time.perf_counter() - began
     for baseline in baselines:
         began = time.perf_counter()
         rows = []
-        for origin in origins:
-            forecast, note = run_baseline(baseline, y[:origin], horizon, season)
+        for origin in plan.test_origins:
+            forecast, note = run_baseline(baseline, series.y[:origin], plan.horizon,
+                                          series.season)
             rows.append(forecast)
             if note:
-                notes.append(f"origin {origin}: {note}")
+                notes.append(f"{f'series {sid}, ' if named else ''}origin {origin}: {note}")
         forecasts[baseline] = np.stack(rows)
+        around[baseline] = forecaster.interval_bounds(baseline, forecasts[baseline], sid,
+                                                      series.y[:plan.test_origins[0]])
         seconds[baseline] = time.perf_counter() - began
-    actual = np.stack([y[o:o + horizon] for o in origins])
-    scale = mase_scale(y[:plan.val_start], season)
-    index = series.frame.index
-    records, board = [], []
-    for model, predicted in forecasts.items():
-        for fold, origin in enumerate(origins):
-            for step in range(horizon):
-                records.append({"model": model, "fold": fold + 1, "origin": index[origin],
-                                "time": index[origin + step], "step": step + 1,
-                                "actual": actual[fold, step],
-                                "forecast": float(predicted[fold, step])})
-        covered = coverage(actual, forecaster.interval_bounds(model, predicted))
-        board.append({"model": model, **forecast_metrics(actual, predicted, scale),
-                      "val_mase": forecaster.validation_.get(model, {}).get("mase", np.nan),
-                      "chosen": model == forecaster.chosen_,
-                      **{f"cover_{round(float(level) * 100)}": covered.get(level, np.nan)
-                         for level in (f"{v:g}" for v in forecaster.config.intervals)},
-                      "seconds": seconds[model]})
-    leaderboard = pd.DataFrame(board).sort_values("mase", kind="stable").reset_index(drop=True)
-    leaderboard.insert(0, "rank", range(1, len(leaderboard) + 1))
-    return Backtest(plan, pd.DataFrame(records), leaderboard, notes)
+    return forecasts, around, seconds
 
 
-def plot_backtest(series: Series, backtest: Backtest, path: Path, title: str) -> Path:
-    """The end of the series, the validation and test parts, and each model's forecasts."""
-    plan = backtest.plan
+def plot_backtest(series: Series, backtest: Backtest, path: Path, title: str,
+                  series_id: str | None = None) -> Path:
+    """The end of a series (the first one unless ``series_id``), the validation and test
+    parts, and each model's forecasts."""
+    series_id = series_id or next(iter(backtest.plans))
+    plan = backtest.plans[series_id]
+    points = backtest.points[backtest.points["series"] == series_id]
     start = max(0, plan.val_start - plan.lookback)
     index = series.frame.index[start:]
     fig, ax = plt.subplots(figsize=(11, 4.5))
@@ -99,7 +137,7 @@ def plot_backtest(series: Series, backtest: Backtest, path: Path, title: str) ->
     ax.axvspan(series.frame.index[plan.test_start], series.frame.index[-1],
                color="tab:orange", alpha=0.08, label="test")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (model, part) in enumerate(backtest.points.groupby("model", sort=False)):
+    for i, (model, part) in enumerate(points.groupby("model", sort=False)):
         for fold, rows in part.groupby("fold"):
             ax.plot(rows["time"], rows["forecast"], color=colors[i % len(colors)],
                     linewidth=2.2 if i == 0 else 1.0, alpha=1.0 if i == 0 else 0.75,

@@ -26,8 +26,12 @@ forecast_app = typer.Typer(no_args_is_help=True, help="Forecast time series with
 @train_command(forecast_app, ForecastConfig, lambda *args: _train(*args), (
     "data.path", "give the data file: seqlab forecast train DATA --target COLUMN"))
 def train(
-    data: Annotated[str | None, typer.Argument(help="CSV/TSV/JSONL/Parquet with the series")]
-    = None,
+    data: Annotated[str | None, typer.Argument(
+        help="CSV/TSV/JSONL/Parquet with the series, or a folder of such files (one series "
+        "each)")] = None,
+    series_column: Annotated[str | None, typer.Option(
+        help="in a long-format file, the column naming each row's series: one model over "
+        "all of them")] = None,
     time_column: Annotated[str | None, typer.Option(
         help="time column, or several put together: year,month,day,hour")] = None,
     target: Annotated[str | None, typer.Option(help="the column to forecast")] = None,
@@ -54,7 +58,8 @@ def train(
     """Train recurrent and hybrid forecasters on DATA, let validation choose among them and
     the baselines, backtest all of them on the test origins, write a run folder."""
     return {
-        "data.path": data, "data.time_column": time_column, "data.target": target,
+        "data.path": data, "data.series_column": series_column,
+        "data.time_column": time_column, "data.target": target,
         "data.covariates": split_names(covariates), "data.freq": freq, "data.season": season,
         "data.encoding": encoding,
         "window.horizon": horizon, "window.lookback": lookback, "window.folds": folds,
@@ -71,7 +76,7 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
     from seqlab.tasks.forecast.workflow import train_forecast
 
     outcome = train_with_progress(
-        EpochProgress(console, "mae"), "seqlab forecast train", train_forecast, resolved,
+        EpochProgress(console, "mase"), "seqlab forecast train", train_forecast, resolved,
         resume, force, quiet)
     chosen = outcome.leaderboard.loc[outcome.leaderboard["chosen"], "model"].iloc[0]
     _print_board(outcome.leaderboard, chosen, "test backtest (best MASE first; bold: the "
@@ -83,7 +88,9 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
 @user_errors
 def predict(
     model: Annotated[str, typer.Argument(help="forecaster bundle or its run folder")],
-    data: Annotated[str, typer.Argument(help="the series, up to the last known point")],
+    data: Annotated[str, typer.Argument(
+        help="the series, up to the last known point (several: the model's id column, or "
+        "a folder)")],
     out: Annotated[str | None, typer.Option(help="CSV to write the forecast to")] = None,
     plot: Annotated[str | None, typer.Option(help="PNG of history and forecast")] = None,
 ) -> None:
@@ -95,7 +102,7 @@ def predict(
     future = predict_forecast(model, data, out, plot)
     table = Table(*[str(c) for c in future.columns])
     for row in future.itertuples(index=False):
-        table.add_row(str(row[0]), *(f"{v:.4g}" for v in row[1:]))
+        table.add_row(*(f"{v:.4g}" if isinstance(v, float) else str(v) for v in row))
     console.print(table)
     for path in (out, plot):
         if path:
@@ -150,8 +157,9 @@ def demo(
     real = fetch_for_demo("airline-passengers", offline)
     if real:
         console.print("demo: airline passengers, monthly 1949–1960 (144 points; Box & "
-                      "Jenkins). On this classic series ETS is hard to beat: the "
-                      "leaderboard shows the recurrent model beside it.", highlight=False)
+                      "Jenkins). Validation chooses among the recurrent and hybrid "
+                      "networks and the baselines; the leaderboard shows them all on the "
+                      "test origins.", highlight=False)
         overrides: dict[str, Any] = real.train_overrides()
     else:
         sample = Path(str(files("seqlab") / "samples" / "monthly_sales.csv"))

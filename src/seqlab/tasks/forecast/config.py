@@ -21,7 +21,10 @@ from seqlab.config import (
 class SeriesConfig(StrictModel):
     """Where the series is and which columns mean what."""
 
-    path: str = ""
+    path: str = Field("", description="a data file, or a folder of files (one series each)")
+    series_column: str | None = Field(
+        None, description="in a long-format file, the column naming each row's series: one "
+        "global model is trained over all of them")
     time_column: str | None = Field(
         None, description="time column; several (year,month,day,hour) are put together")
     target: str | None = Field(None, description="the column to forecast")
@@ -81,6 +84,10 @@ class ForecastModelConfig(StrictModel):
         "auto", description="the base the network corrects: the window's last value, the "
         "value one season earlier (seasonal naive), or none; auto: seasonal where the "
         "series has a season and the lookback covers it, else last")
+    loss: Literal["mse", "pinball"] = Field(
+        "mse", description="mse: point forecasts, intervals from the validation errors; "
+        "pinball: the networks also forecast the intervals' quantiles, trained with the "
+        "pinball loss (the point forecast is the median)")
     target_transform: Literal["none", "log"] = Field(
         "none", description="log for multiplicative growth (needs positive values)")
 
@@ -88,12 +95,13 @@ class ForecastModelConfig(StrictModel):
 class ForecastTrainingConfig(TrainingConfig):
     """Training, with the validation metrics that may pick the epoch."""
 
-    monitor: Literal["mae", "mase", "loss"] = "mae"
-    _legacy_monitor = legacy_monitor("mae")
+    # MASE: for one series MAE over a constant; over many, each series in its own units
+    monitor: Literal["mae", "mase", "loss"] = "mase"
+    _legacy_monitor = legacy_monitor("mase")
 
 
 def _forecast_training() -> ForecastTrainingConfig:
-    # small data, small models: many short epochs, early stopping on validation MAE
+    # small data, small models: many short epochs, early stopping on validation MASE
     # one thread: these models are too small to gain from more, and lose to the overhead
     return ForecastTrainingConfig(lr=3e-3, weight_decay=0.0, batch_size=32, max_epochs=300,
                           patience=30, clip_grad_norm=1.0, threads=1)

@@ -1,5 +1,5 @@
-"""``Forecaster``: fit recurrent and hybrid forecasters on a series, choose among them and
-the statistical baselines on validation, forecast, save and load.
+"""``Forecaster``: fit recurrent and hybrid forecasters on one series or many, choose
+among them and the statistical baselines on validation, forecast, save and load.
 
 Training windows come from the training part only. The validation part picks each
 network's epoch (by MAE), gives the prediction intervals (quantiles of the validation
@@ -8,7 +8,13 @@ network, the hybrid, or a baseline, by MAE at the validation origins. Each kind 
 ensemble of ``model.members`` networks trained with different seeds and averaged. With
 ``refit`` the networks are then trained again on training + validation for their chosen
 number of epochs, inside the same ``training.max_minutes``. The test part is never read.
-The bundle is one safetensors file: weights, framing state and settings.
+
+Given several series (a :data:`~seqlab.tasks.forecast.series.Panel`) one global model is
+trained over all of them: each series is framed on its own (its scaler, its smoothing),
+the windows of all series train the same networks, and scores are the mean over series
+of each series' MASE. Such a model forecasts any of its series, and a new one of the
+same kind from its history alone (framed on that history). The bundle is one
+safetensors file: weights, framing states and settings.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from seqlab.tasks.forecast.framing import FRAMINGS, Framing
 from seqlab.tasks.forecast.intervals import Bounds, bounds, fit_intervals
 from seqlab.tasks.forecast.metrics import mase_scale
 from seqlab.tasks.forecast.network import SequenceForecaster
-from seqlab.tasks.forecast.series import Series
+from seqlab.tasks.forecast.series import Panel, Series
 from seqlab.tasks.forecast.windows import SplitPlan
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult, set_seed
 
@@ -57,12 +63,12 @@ class Budget:
         if self.total is None:
             return None
         spare = self.left() - self.REFIT_SHARE * self.total
-        return max(spare / max(trainings, 1), 1.0) / 60
+        return max(spare / max(trainings, 1), 1e-3) / 60
 
 
 class Forecaster(Estimator):
-    """Recurrent and hybrid network ensembles, the model validation chose, its interval
-    widths, and the series' columns and frequency."""
+    """Recurrent and hybrid network ensembles, each series' framings, the model validation
+    chose, its intervals, and the series' columns and frequency."""
 
     bundle_kind = BUNDLE_KIND
     fitted_attribute = "networks_"
@@ -73,14 +79,23 @@ class Forecaster(Estimator):
 
     # ---- data -----------------------------------------------------------------------
 
-    def plan(self, series: Series) -> SplitPlan:
-        """The split for ``series``; window keys left at auto are chosen for it first."""
-        config, choices = resolve(self.config, len(series), series.freq, series.season)
+    def plans(self, data: Series | Panel) -> dict[str, SplitPlan]:
+        """Each series' split; window keys left at auto are chosen first, for the shortest
+        series (one model reads one window shape)."""
+        panel = as_panel(data)
+        shortest = min(panel.values(), key=len)
+        config, choices = resolve(self.config, len(shortest), shortest.freq,
+                                  shortest.season)
         if choices:
             self.config, self.resolved_ = config, {**self.resolved_, **choices}
         w = self.config.window
-        return SplitPlan(len(series), int(w.lookback), int(w.horizon), int(w.folds), w.step,
-                         int(w.stride)).check(series.source)
+        return {sid: SplitPlan(len(series), int(w.lookback), int(w.horizon), int(w.folds),
+                               w.step, int(w.stride)).check(series.source)
+                for sid, series in panel.items()}
+
+    def plan(self, series: Series) -> SplitPlan:
+        """The split of one series (see :meth:`plans`)."""
+        return next(iter(self.plans(series).values()))
 
     def _to_model_units(self, series: Series) -> np.ndarray:
         values = series.values.astype(np.float64)
@@ -121,7 +136,17 @@ class Forecaster(Estimator):
             raise ConfigError(f"model.level seasonal reads one season ({season} steps) back; "
                               f"set window.lookback to at least {season}")
         return SequenceForecaster(num_features, int(w.horizon), m.cell, m.hidden_size,
-                                  m.num_layers, m.dropout, level, season)
+                                  m.num_layers, m.dropout, level, season,
+                                  len(self.quantiles))
+
+    @property
+    def quantiles(self) -> list[float]:
+        """What the networks forecast: the point (``mse``), or the median and each
+        interval's lower and upper quantiles (``pinball``)."""
+        if self.config.model.loss != "pinball":
+            return [0.5]
+        return [0.5, *(q for level in self.config.intervals
+                       for q in ((1 - level) / 2, (1 + level) / 2))]
 
     def name_of(self, kind: str) -> str:
         """The leaderboard's name for a network kind: the cell (``lstm``), or
@@ -135,35 +160,54 @@ class Forecaster(Estimator):
         kind = self.config.model.kind
         return FRAMINGS.names() if kind == "auto" else [kind]
 
+    @property
+    def names(self) -> list[str]:
+        """The leaderboard names of the networks this forecaster holds."""
+        return [self.name_of(kind) for kind in self.networks_]
+
+    def _kind_named(self, name: str) -> str | None:
+        return next((kind for kind in self.networks_ if self.name_of(kind) == name), None)
+
+    @property
+    def horizon(self) -> int:
+        return int(self.config.window.horizon)
+
     # ---- fitting --------------------------------------------------------------------
 
-    def fit(self, series: Series, *, checkpoint_dir: str | Path | None = None,
+    def fit(self, data: Series | Panel, *, checkpoint_dir: str | Path | None = None,
             resume: bool = False, callbacks: TrainCallbacks | None = None) -> Forecaster:
-        """Train every network on the training part; the validation part picks the epochs,
-        sets the interval widths and chooses the model. With ``refit`` the networks are
+        """Train every network on the training parts; the validation parts pick the
+        epochs, set the intervals and choose the model. With ``refit`` the networks are
         then trained afresh on training + validation for their chosen epochs. The test
-        part is never read."""
+        parts are never read."""
         began = self.begin_fit(self.config.training.threads, self.config.seed)
-        plan = self.plan(series)
-        values = self._to_model_units(series)
-        self.season_ = series.season
-        self.columns_, self.target_, self.freq_ = series.columns, series.target, series.freq
-        y = series.y
-        self.mase_scale_ = mase_scale(y[:plan.val_start], series.season)
+        panel = as_panel(data)
+        plans = self.plans(panel)
+        first = next(iter(panel.values()))
+        self.series_ids_ = list(panel)
+        self.season_ = first.season
+        self.columns_, self.target_, self.freq_ = first.columns, first.target, first.freq
+        values = {sid: self._to_model_units(series) for sid, series in panel.items()}
+        self.mase_scales_ = {sid: mase_scale(series.y[:plans[sid].val_start], series.season)
+                             for sid, series in panel.items()}
         budget = Budget(self.config.training.max_minutes)
         checkpoints = Path(checkpoint_dir) if checkpoint_dir else None
         members = int(self.config.model.members)
-        self.framings_: dict[str, Framing] = {}
+        self.framings_: dict[str, dict[str, Framing]] = {}
         self.networks_: dict[str, list[nn.Module]] = {}
         records: dict[str, list[tuple[TrainResult, tuple[Any, int, str]]]] = {}
         left = len(self.kinds) * members
         for kind in self.kinds:
-            framing = FRAMINGS.get(kind)()
-            framing.fit(values, plan.val_start, series.season, plan.horizon)
-            self.framings_[kind], self.networks_[kind], records[kind] = framing, [], []
+            self.framings_[kind] = {}
+            for sid, plan in plans.items():
+                framing = FRAMINGS.get(kind)()
+                framing.fit(values[sid], plan.val_start, self.season_, plan.horizon)
+                self.framings_[kind][sid] = framing
+            self.networks_[kind], records[kind] = [], []
+            train = {sid: plan.train_origins for sid, plan in plans.items()}
+            val = {sid: plan.val_origins for sid, plan in plans.items()}
             for member in range(members):
-                result = self._train(kind, values, plan.train_origins, plan.val_origins,
-                                     self.config.seed + member,
+                result = self._train(kind, values, train, val, self.config.seed + member,
                                      _member_dir(checkpoints, kind, member), resume,
                                      callbacks if left == len(self.kinds) * members else None,
                                      budget.share(left))
@@ -171,43 +215,75 @@ class Forecaster(Estimator):
                 self.networks_[kind].append(self.module_)
                 records[kind].append((result, (self.history_, self.best_epoch_,
                                                self.stopped_)))
-        self._validate(series, values, plan)
-        refitted = self._refit(series, values, plan, records, checkpoints, resume, budget) \
+        self._validate(panel, values, plans)
+        refitted = self._refit(values, plans, records, checkpoints, resume, budget) \
             if self.config.refit else {}
         # the history and epoch shown are the validated run's of the chosen (or first) kind
-        first = next((k for k in self.networks_ if self.name_of(k) == self.chosen_),
-                     self.kinds[0])
-        result, (self.history_, self.best_epoch_, self.stopped_) = records[first][0]
-        seconds = sum(r.seconds for runs in records.values() for r, _ in runs)
-        self.module_ = self.networks_[first][0]
+        shown = self._kind_named(self.chosen_) or self.kinds[0]
+        result, (self.history_, self.best_epoch_, self.stopped_) = records[shown][0]
+        self.module_ = self.networks_[shown][0]
+        windows = {key: sum(len(getattr(plan, key)) for plan in plans.values())
+                   for key in ("train_origins", "val_origins", "refit_origins")}
         self.fit_info_ = {
-            "train_windows": len(plan.train_origins), "val_windows": len(plan.val_origins),
-            "final_windows": len(plan.refit_origins if refitted else plan.train_origins),
+            "series": len(panel), "train_windows": windows["train_origins"],
+            "val_windows": windows["val_origins"],
+            "final_windows": windows["refit_origins" if refitted else "train_origins"],
             "refit": self.config.refit, "refitted": refitted, "members": members,
-            "kinds": self.kinds, "framings": {k: f.describe()
-                                              for k, f in self.framings_.items()},
-            "train_points": plan.val_start, **self.training_facts(result, began),
-            "train_seconds": seconds + sum(refitted.values()),
+            "kinds": self.kinds,
+            "framings": {k: f[self.series_ids_[0]].describe()
+                         for k, f in self.framings_.items()},
+            "train_points": sum(plan.val_start for plan in plans.values()),
+            **self.training_facts(result, began),
+            "train_seconds": sum(r.seconds for runs in records.values() for r, _ in runs)
+            + sum(refitted.values()),
             "resolved": self.resolved_,
         }
         return self
 
-    def _train(self, kind: str, values: np.ndarray, train_origins: list[int],
-               val_origins: list[int], seed: int, checkpoint_dir: Path | None, resume: bool,
+    def _windows(self, kind: str, values: dict[str, np.ndarray],
+                 origins: dict[str, list[int]], targets: bool = True
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Every series' windows at its ``origins``, stacked: inputs and targets (in the
+        network's units, each series framed by its own framing)."""
+        w = self.config.window
+        xs, ys = [], []
+        for sid, at in origins.items():
+            framing = self.framings_[kind][sid]
+            xs.append(framing.inputs(values[sid], at, int(w.lookback)))
+            if targets:
+                ys.append(framing.targets(values[sid], at, int(w.horizon)))
+        return np.concatenate(xs), np.concatenate(ys) if ys else np.zeros(0)
+
+    def _restored(self, kind: str, out: np.ndarray, values: dict[str, np.ndarray],
+                  origins: dict[str, list[int]]) -> dict[str, np.ndarray]:
+        """Stacked network outputs back in each series' target units."""
+        restored, start = {}, 0
+        for sid, at in origins.items():
+            part = out[start:start + len(at)]
+            start += len(at)
+            restored[sid] = self._from_model_units(
+                self.framings_[kind][sid].restore_units(part, values[sid], at))
+        return restored
+
+    def _train(self, kind: str, values: dict[str, np.ndarray],
+               train_origins: dict[str, list[int]], val_origins: dict[str, list[int]],
+               seed: int, checkpoint_dir: Path | None, resume: bool,
                callbacks: TrainCallbacks | None, minutes: float | None,
                epochs: int | None = None) -> TrainResult:
-        """Train one network of ``kind`` from ``seed``; with ``epochs`` set, run exactly
-        that many and keep the last (the refit), else stop early on validation MAE."""
+        """Train one network of ``kind`` from ``seed`` on every series' windows; with
+        ``epochs`` set, run exactly that many and keep the last (the refit), else stop
+        early on the validation metric (MAE, MASE: the mean over series)."""
         set_seed(seed)
-        framing, w = self.framings_[kind], self.config.window
-        lookback, horizon = int(w.lookback), int(w.horizon)
-        x_train = torch.from_numpy(framing.inputs(values, train_origins, lookback))
-        y_train = torch.from_numpy(framing.targets(values, train_origins, horizon))
-        x_val = framing.inputs(values, val_origins, lookback)
-        y_val = framing.targets(values, val_origins, horizon)
-        truth = self._from_model_units(np.stack([values[o:o + horizon, 0] for o in val_origins])) \
-            if val_origins else np.zeros((0, horizon))
-        self.module_ = self._build(kind, values.shape[1], self.season_)
+        horizon = self.horizon
+        x_train, y_train = (torch.from_numpy(a) for a in
+                            self._windows(kind, values, train_origins))
+        validating = epochs is None
+        if validating:
+            x_val, y_val = self._windows(kind, values, val_origins)
+            truth = {sid: self._from_model_units(
+                np.stack([values[sid][o:o + horizon, 0] for o in at]))
+                for sid, at in val_origins.items()}
+        self.module_ = self._build(kind, next(iter(values.values())).shape[1], self.season_)
         train_cfg = self.config.training.model_copy(update={"max_minutes": minutes})
         batch_size = train_cfg.batch_size
 
@@ -218,79 +294,105 @@ class Forecaster(Estimator):
                 idx = order[start:start + batch_size]
                 yield x_train[idx], y_train[idx]
 
+        taus = torch.tensor(self.quantiles).view(1, -1, 1)
+
+        def loss_of(predicted: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            if predicted.dim() == 2:
+                return nn.functional.mse_loss(predicted, y)
+            gap = y.unsqueeze(1) - predicted  # the pinball loss of every quantile
+            return torch.maximum(taus * gap, (taus - 1) * gap).mean()
+
         def loss_fn(model: nn.Module, batch: Any) -> torch.Tensor:
             x, y = batch
-            return nn.functional.mse_loss(model(x), y)
+            return loss_of(model(x), y)
 
         def validate(model: nn.Module) -> dict[str, float]:
             predicted = model(torch.from_numpy(x_val))
-            restored = self._from_model_units(
-                framing.restore_units(predicted.numpy(), values, val_origins))
-            mae = float(np.abs(restored - truth).mean())
-            return {"loss": float(nn.functional.mse_loss(predicted, torch.from_numpy(y_val))),
-                    "mae": mae, "mase": mae / self.mase_scale_}
+            point = predicted if predicted.dim() == 2 else predicted[:, 0]
+            restored = self._restored(kind, point.numpy(), values, val_origins)
+            errors = {sid: float(np.abs(restored[sid] - truth[sid]).mean())
+                      for sid in restored}
+            return {"loss": float(loss_of(predicted, torch.from_numpy(y_val))),
+                    "mae": float(np.mean(list(errors.values()))),
+                    "mase": float(np.mean([e / self.mase_scales_[sid]
+                                           for sid, e in errors.items()]))}
 
-        if epochs is not None:  # the refit: no validation, the trainer keeps the last epoch
+        if not validating:  # the refit: no validation, the trainer keeps the last epoch
             train_cfg = train_cfg.model_copy(update={"max_epochs": epochs})
-        plan = TrainingPlan(batches, loss_fn, validate if epochs is None else None,
+        plan = TrainingPlan(batches, loss_fn, validate if validating else None,
                             -(-len(x_train) // batch_size))
         return self.train_module(train_cfg, plan, checkpoint_dir=checkpoint_dir,
                                  resume=resume, callbacks=callbacks,
                                  monitor=train_cfg.monitor)
 
-    def _validate(self, series: Series, values: np.ndarray, plan: SplitPlan) -> None:
-        """Score every candidate at the validation origins, set the interval widths, and
-        choose the model (``model.kind`` auto: the lowest validation MAE). A network's
-        intervals come from its errors at every validation origin, a baseline's from its
-        errors at the validation fold origins."""
-        y, horizon = series.y, plan.horizon
-        folds = plan.val_fold_origins
-        actual = np.stack([y[o:o + horizon] for o in folds])
-        self.validation_: dict[str, dict[str, float]] = {}
-        self.intervals_: dict[str, dict[str, Any]] = {}
+    def _validate(self, panel: Panel, values: dict[str, np.ndarray],
+                  plans: dict[str, SplitPlan]) -> None:
+        """Score every candidate at the validation origins, set the intervals, and choose
+        the model (``model.kind`` auto: the lowest mean validation MASE over the series).
+        A network's intervals come from its errors at every validation origin, a
+        baseline's from its errors at the validation fold origins."""
+        horizon = self.horizon
+        candidates: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        scored: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        for sid, series in panel.items():
+            y, plan = series.y, plans[sid]
+            folds = plan.val_fold_origins
+            actual = _actual(y, folds, horizon)
+            truth = _actual(y, plan.val_origins, horizon)
+            for kind in self.networks_:
+                name = self.name_of(kind)
+                framings = self.framings_[kind][sid]
+                point = self._network_forecasts(kind, framings, values[sid], plan.val_origins)
+                candidates.setdefault(name, {})[sid] = (truth, point)
+                scored.setdefault(name, {})[sid] = (
+                    actual, self._network_forecasts(kind, framings, values[sid], folds))
+            if self.config.model.kind == "auto":
+                for baseline in self.config.baselines:
+                    point = np.stack([run_baseline(baseline, y[:o], horizon, self.season_)[0]
+                                      for o in folds])
+                    candidates.setdefault(baseline, {})[sid] = (actual, point)
+                    scored.setdefault(baseline, {})[sid] = (actual, point)
         levels = self.config.intervals
-        truth = np.stack([y[o:o + horizon] for o in plan.val_origins])
-        for kind in self.networks_:
-            name = self.name_of(kind)
-            point = self._network_forecasts(kind, values, plan.val_origins)
-            self.intervals_[name] = fit_intervals(truth, point, levels)
-            self.validation_[name] = self._scores(
-                actual, self._network_forecasts(kind, values, folds))
-        if self.config.model.kind == "auto":
-            for baseline in self.config.baselines:
-                point = np.stack([run_baseline(baseline, y[:o], horizon, series.season)[0]
-                                  for o in folds])
-                self.intervals_[baseline] = fit_intervals(actual, point, levels)
-                self.validation_[baseline] = self._scores(actual, point)
-        self.chosen_ = min(self.validation_, key=lambda n: self.validation_[n]["mae"])
+        self.intervals_: dict[str, dict[str, Any]] = {}
+        self.validation_: dict[str, dict[str, float]] = {}
+        for name, by_series in candidates.items():
+            if self.config.model.loss == "pinball" and self._kind_named(name):
+                self.intervals_[name] = {"quantiles": True}  # the network's own
+            else:
+                self.intervals_[name] = {
+                    "series": {sid: fit_intervals(a, p, levels) for sid, (a, p) in
+                               by_series.items()},
+                    "pooled": fit_intervals(*(np.concatenate(
+                        [part / _unit(self.mase_scales_[sid]) for sid, part in parts])
+                        for parts in _unzip(by_series)), levels)}
+            errors = {sid: float(np.abs(a - p).mean()) for sid, (a, p) in
+                      scored[name].items()}
+            self.validation_[name] = {
+                "mae": float(np.mean(list(errors.values()))),
+                "mase": float(np.mean([e / self.mase_scales_[sid]
+                                       for sid, e in errors.items()]))}
+        self.chosen_ = min(self.validation_, key=lambda n: self.validation_[n]["mase"])
 
-    def interval_bounds(self, name: str, point: np.ndarray) -> Bounds:
-        """``{"0.8": (lower, upper), …}`` around the ``point`` forecasts of model ``name``
-        (empty where the model was not scored on validation)."""
-        entry = self.intervals_.get(name)
-        return bounds(entry, point) if entry else {}
-
-    def _scores(self, actual: np.ndarray, point: np.ndarray) -> dict[str, float]:
-        mae = float(np.abs(actual - point).mean())
-        return {"mae": mae, "mase": mae / self.mase_scale_}
-
-    def _refit(self, series: Series, values: np.ndarray, plan: SplitPlan,
+    def _refit(self, values: dict[str, np.ndarray], plans: dict[str, SplitPlan],
                records: dict[str, list[tuple[TrainResult, Any]]], checkpoints: Path | None,
                resume: bool, budget: Budget) -> dict[str, float]:
         """Train each kind's networks again on training + validation for their chosen
         epochs, where the budget allows the whole kind; return the seconds per kind."""
         seconds: dict[str, float] = {}
-        ratio = len(plan.refit_origins) / max(len(plan.train_origins), 1)
+        train = sum(len(plan.train_origins) for plan in plans.values())
+        ratio = sum(len(plan.refit_origins) for plan in plans.values()) / max(train, 1)
+        origins = {sid: plan.refit_origins for sid, plan in plans.items()}
         for kind, runs in records.items():
             needed = sum(r.seconds / max(len(r.history), 1) * max(r.best_epoch, 1) * ratio
                          for r, _ in runs)
             if needed > budget.left():
                 continue  # the validated networks stay
-            self.framings_[kind].fit(values, plan.test_start, series.season, plan.horizon)
+            for sid, plan in plans.items():
+                self.framings_[kind][sid].fit(values[sid], plan.test_start, self.season_,
+                                              plan.horizon)
             networks, spent = [], 0.0
             for member, (result, _) in enumerate(runs):
-                again = self._train(kind, values, plan.refit_origins, [],
-                                    self.config.seed + member,
+                again = self._train(kind, values, origins, {}, self.config.seed + member,
                                     _member_dir(checkpoints, kind, member, "refit"), resume,
                                     None, None, epochs=max(result.best_epoch, 1))
                 networks.append(self.module_)
@@ -300,27 +402,62 @@ class Forecaster(Estimator):
 
     # ---- forecasting ------------------------------------------------------------------
 
-    def _network_forecasts(self, kind: str, values: np.ndarray,
-                           origins: list[int]) -> np.ndarray:
-        """The ensemble's mean forecast ``[len(origins), horizon]`` in the target's units."""
-        framing = self.framings_[kind]
+    def _network_outputs(self, kind: str, framing: Framing, values: np.ndarray,
+                         origins: list[int]) -> np.ndarray:
+        """The ensemble's mean of each quantile's forecasts ``[quantiles, len(origins),
+        horizon]`` in the target's units, the series framed by ``framing``."""
         x = torch.from_numpy(framing.inputs(values, origins, int(self.config.window.lookback)))
-        total = np.zeros((len(origins), self.horizon))
+        total = np.zeros((len(self.quantiles), len(origins), self.horizon))
         with torch.inference_mode():
             for network in self.networks_[kind]:
-                out = network(x.float()).numpy()
-                total += self._from_model_units(framing.restore_units(out, values, origins))
+                out = network(x.float()).numpy().reshape(len(origins), -1, self.horizon)
+                for q in range(out.shape[1]):
+                    total[q] += self._from_model_units(
+                        framing.restore_units(out[:, q], values, origins))
         return total / len(self.networks_[kind])
 
-    @property
-    def names(self) -> list[str]:
-        """The leaderboard names of the networks this forecaster holds."""
-        return [self.name_of(kind) for kind in self.networks_]
+    def _network_forecasts(self, kind: str, framing: Framing, values: np.ndarray,
+                           origins: list[int]) -> np.ndarray:
+        """The ensemble's point (median) forecasts ``[len(origins), horizon]``."""
+        return self._network_outputs(kind, framing, values, origins)[0]
 
-    def forecast_at(self, series: Series, origins: list[int],
-                    name: str | None = None) -> np.ndarray:
+    def known(self, series_id: str | None) -> str | None:
+        """The id of a series the model was trained on: ``series_id`` if it is one, the
+        only one for a single-series model given none; None for a new series."""
+        if series_id is None and len(self.series_ids_) == 1:
+            return self.series_ids_[0]
+        return series_id if series_id in self.series_ids_ else None
+
+    def _framing_for(self, kind: str, series_id: str | None, values: np.ndarray) -> Framing:
+        """The series' own framing, or for a new series one fitted on its history."""
+        sid = self.known(series_id)
+        if sid is not None:
+            return self.framings_[kind][sid]
+        framing = FRAMINGS.get(kind)()
+        framing.fit(values, len(values), self.season_, self.horizon)
+        return framing
+
+    def min_history(self, name: str | None = None) -> int:
+        """The fewest past points model ``name`` (default: the chosen one) forecasts
+        from: the lookback, and for the hybrid the two seasons its smoothing starts from."""
+        need = int(self.config.window.lookback)
+        kind = self._kind_named(name or self.chosen_)
+        if kind is None:
+            return need
+        framing = self.framings_[kind][self.series_ids_[0]]
+        return max(need, framing.min_history)
+
+    def forecast_at(self, series: Series, origins: list[int], name: str | None = None,
+                    series_id: str | None = None) -> np.ndarray:
         """``[len(origins), horizon]`` forecasts of model ``name`` (default: the chosen
-        one), each from the points before its origin (in the target's units)."""
+        one), each from the points before its origin (in the target's units). A series
+        the model was not trained on (``series_id`` unknown, or None for a model of many
+        series) is framed on the points before the first origin."""
+        return self.predict_at(series, origins, name, series_id)[0]
+
+    def predict_at(self, series: Series, origins: list[int], name: str | None = None,
+                   series_id: str | None = None) -> tuple[np.ndarray, Bounds]:
+        """:meth:`forecast_at`'s forecasts and their interval bounds."""
         self._check_fitted()
         self._check_columns(series)
         name = name or self.chosen_
@@ -328,31 +465,45 @@ class Forecaster(Estimator):
         if min(origins) < need:
             raise DataError(f"{series.source}: a forecast needs {need} past points; "
                             f"the series has {min(origins)} before the origin")
-        kinds = {self.name_of(kind): kind for kind in self.networks_}
-        if name not in kinds:
+        kind = self._kind_named(name)
+        if kind is None:
             y = series.y
-            return np.stack([run_baseline(name, y[:o], self.horizon, self.season_)[0]
-                             for o in origins])
-        return self._network_forecasts(kinds[name], self._to_model_units(series), origins)
+            point = np.stack([run_baseline(name, y[:o], self.horizon, self.season_)[0]
+                              for o in origins])
+            return point, self.interval_bounds(name, point, series_id, y[:min(origins)])
+        values = self._to_model_units(series)
+        framing = self._framing_for(kind, series_id, values[:min(origins)])
+        outputs = self._network_outputs(kind, framing, values, origins)
+        if len(outputs) == 1:
+            return outputs[0], self.interval_bounds(name, outputs[0], series_id,
+                                                    series.y[:min(origins)])
+        sides = np.sort(outputs[1:].reshape(-1, 2, *outputs.shape[1:]), axis=1)
+        return outputs[0], {f"{level:g}": (low, high) for level, (low, high) in
+                            zip(self.config.intervals, sides, strict=True)}
 
-    def min_history(self, name: str | None = None) -> int:
-        """The fewest past points model ``name`` (default: the chosen one) forecasts
-        from: the lookback, and for the hybrid the two seasons its smoothing starts from."""
-        need = int(self.config.window.lookback)
-        kind = {self.name_of(k): k for k in self.networks_}.get(name or self.chosen_)
-        return max(need, self.framings_[kind].min_history) if kind else need
+    def interval_bounds(self, name: str, point: np.ndarray, series_id: str | None = None,
+                        history: np.ndarray | None = None) -> Bounds:
+        """``{"0.8": (lower, upper), …}`` around the ``point`` forecasts of model ``name``
+        for a known series, or for a new one (from the pooled errors, in units of the MASE
+        scale of its ``history``, the values before the first origin); empty where the
+        model has no error-based intervals (not a candidate, or forecasting quantiles)."""
+        entry = self.intervals_.get(name)
+        if entry is None or "quantiles" in entry:
+            return {}
+        sid = self.known(series_id)
+        if sid is not None:
+            return bounds(entry["series"][sid], point)
+        scale = _unit(mase_scale(history, self.season_) if history is not None else 1.0)
+        return {level: (low * scale, high * scale) for level, (low, high) in
+                bounds(entry["pooled"], point / scale).items()}
 
-    @property
-    def horizon(self) -> int:
-        return int(self.config.window.horizon)
-
-    def forecast(self, series: Series) -> dict[str, np.ndarray]:
+    def forecast(self, series: Series, series_id: str | None = None
+                 ) -> dict[str, np.ndarray]:
         """The next ``horizon`` values after the series ends, from the chosen model, with
         interval bounds: ``{"forecast": …, "lower_80": …, "upper_80": …, …}``."""
-        point = self.forecast_at(series, [len(series)])
-        out = {"forecast": point[0]}
         with np.errstate(over="ignore", invalid="ignore"):
-            around = self.interval_bounds(self.chosen_, point)
+            point, around = self.predict_at(series, [len(series)], series_id=series_id)
+        out = {"forecast": point[0]}
         for level, (low, high) in around.items():
             pct = round(float(level) * 100)
             out[f"lower_{pct}"], out[f"upper_{pct}"] = low[0], high[0]
@@ -367,16 +518,21 @@ class Forecaster(Estimator):
 
     def to_bundle(self, metrics: dict[str, Any] | None = None
                   ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Every network's weights and framing state; the rest in the JSON header."""
+        """Every network's weights and every series' framing state; the rest in the JSON
+        header."""
         tensors: dict[str, torch.Tensor] = {}
-        framings = {}
+        framings: dict[str, list[dict[str, Any]]] = {}
         for kind, networks in self.networks_.items():
-            state, framings[kind] = self.framings_[kind].state()
-            tensors |= prefixed(state, kind)
+            framings[kind] = []
+            for i, sid in enumerate(self.series_ids_):
+                state, meta = self.framings_[kind][sid].state()
+                tensors |= prefixed(state, f"framing.{kind}.{i}")
+                framings[kind].append(meta)
             for member, network in enumerate(networks):
-                tensors |= prefixed(network.state_dict(), f"{kind}.{member}")
+                tensors |= prefixed(network.state_dict(), f"network.{kind}.{member}")
         meta = {"config": self.config.model_dump(mode="json"), "columns": self.columns_,
                 "target": self.target_, "freq": self.freq_, "season": self.season_,
+                "series": self.series_ids_, "mase_scales": self.mase_scales_,
                 "kinds": list(self.networks_), "framings": framings,
                 "members": {k: len(v) for k, v in self.networks_.items()},
                 "chosen": self.chosen_, "validation": self.validation_,
@@ -389,21 +545,47 @@ class Forecaster(Estimator):
         self = cls(ForecastConfig.model_validate(meta["config"]))
         self.columns_, self.target_ = meta["columns"], meta["target"]
         self.freq_, self.season_ = meta["freq"], meta["season"]
+        self.series_ids_, self.mase_scales_ = list(meta["series"]), meta["mase_scales"]
         self.chosen_, self.validation_ = meta["chosen"], meta["validation"]
         self.intervals_ = meta["intervals"]
         self.framings_, self.networks_ = {}, {}
         for kind in meta["kinds"]:
-            framing = FRAMINGS.get(kind)()
-            framing.load_state(unprefixed(tensors, kind), meta["framings"][kind])
-            self.framings_[kind], self.networks_[kind] = framing, []
+            self.framings_[kind] = {}
+            for i, sid in enumerate(self.series_ids_):
+                framing = FRAMINGS.get(kind)()
+                framing.load_state(unprefixed(tensors, f"framing.{kind}.{i}"),
+                                   meta["framings"][kind][i])
+                self.framings_[kind][sid] = framing
+            self.networks_[kind] = []
             for member in range(int(meta["members"][kind])):
                 network = self._build(kind, len(self.columns_), self.season_)
-                network.load_state_dict(unprefixed(tensors, f"{kind}.{member}"))
+                network.load_state_dict(unprefixed(tensors, f"network.{kind}.{member}"))
                 self.networks_[kind].append(network.eval())
         if self.chosen_ not in self.intervals_:
             raise ValueError(f"the chosen model {self.chosen_!r} has no intervals")
         self.module_ = next(iter(self.networks_.values()))[0]
         return self
+
+
+def as_panel(data: Series | Panel) -> Panel:
+    """A panel as it is; one series as a panel of one, under its target's name."""
+    return data if isinstance(data, dict) else {data.target: data}
+
+
+def _unit(scale: float) -> float:
+    """A series' MASE scale as a unit: 1 where it is zero or undefined (a flat series)."""
+    return scale if np.isfinite(scale) and scale > 0 else 1.0
+
+
+def _actual(y: np.ndarray, origins: list[int], horizon: int) -> np.ndarray:
+    return np.stack([y[o:o + horizon] for o in origins])
+
+
+def _unzip(by_series: dict[str, tuple[np.ndarray, np.ndarray]]
+           ) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, np.ndarray]]]:
+    """``{sid: (actual, point)}`` as two lists of ``(sid, array)``."""
+    return ([(sid, a) for sid, (a, _) in by_series.items()],
+            [(sid, p) for sid, (_, p) in by_series.items()])
 
 
 def _member_dir(checkpoints: Path | None, kind: str, member: int,

@@ -24,7 +24,6 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 import torch
 
-from seqlab.errors import DataError
 from seqlab.registry import Registry
 from seqlab.tasks.forecast.smoothing import SmoothedStates, Smoothing
 from seqlab.tasks.forecast.windows import Scaler, make_inputs
@@ -121,12 +120,9 @@ class SmoothedFraming:
         cached = getattr(self, "_cached", None)
         if cached is not None and cached[0] is values:
             return cached[1]
-        y = values[:, 0].astype(np.float64)
-        if self.smoothing.log and not (y > 0).all():
-            row = int(np.flatnonzero(y <= 0)[0])
-            raise DataError(f"point {row} is {y[row]:g}: this hybrid forecaster smooths in "
-                            "logs (a multiplicative season) and reads positive values only")
-        return self.smoothing.states(y)
+        states = self.smoothing.states(values[:, 0])
+        self._cached = (values, states)
+        return states
 
     def _normalised(self, values: np.ndarray) -> tuple[np.ndarray, SmoothedStates]:
         states = self._states(values)

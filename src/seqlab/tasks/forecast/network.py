@@ -9,7 +9,8 @@ from seqlab.nn.encoder import RecurrentEncoder
 
 
 class SequenceForecaster(nn.Module):
-    """``[B, lookback, F]`` scaled values (target in column 0) → ``[B, horizon]``.
+    """``[B, lookback, F]`` scaled values (target in column 0) → ``[B, horizon]``, or with
+    ``outputs`` > 1 → ``[B, outputs, horizon]`` (quantiles: the median first).
 
     The target channel is read relative to the window's last value (unless ``level`` is
     ``"none"``), so the network learns changes, which carry over to levels it never saw
@@ -20,8 +21,9 @@ class SequenceForecaster(nn.Module):
 
     def __init__(self, num_features: int, horizon: int, cell: str = "lstm",
                  hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.0,
-                 level: str = "last", season: int = 1) -> None:
+                 level: str = "last", season: int = 1, outputs: int = 1) -> None:
         super().__init__()
+        self.outputs, self.horizon = outputs, horizon
         self.relative = level != "none"
         self.seasonal = level == "seasonal" and season > 1
         # for step h the seasonal base reads position lookback - season + (h mod season)
@@ -31,7 +33,7 @@ class SequenceForecaster(nn.Module):
         self.encoder = RecurrentEncoder(num_features, hidden_size, cell, num_layers,
                                         bidirectional=False, dropout=dropout)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(self.encoder.output_size, horizon)
+        self.head = nn.Linear(self.encoder.output_size, horizon * outputs)
         # training starts from the base forecast itself, not from a random correction
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
@@ -47,4 +49,7 @@ class SequenceForecaster(nn.Module):
             if x.size(1) < -int(self.season_offsets.min()):
                 raise ValueError("the seasonal level needs a lookback of at least one season")
             base = target[:, x.size(1) + self.season_offsets, 0] + level
-        return self.head(self.dropout(out.last)) + base
+        correction = self.head(self.dropout(out.last))
+        if self.outputs == 1:
+            return correction + base
+        return correction.view(-1, self.outputs, self.horizon) + base.unsqueeze(1)

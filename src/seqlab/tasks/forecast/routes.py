@@ -31,6 +31,9 @@ class ForecastRequest(BaseModel):
         "examples": [{"history": [112, 118, 132, 129, 121, 135, 148, 148, 136, 119, 104, 118]}]})
     history: list[float] | list[list[float]] = Field(
         ..., description="numbers, or rows [target, covariate…] in the model's column order")
+    series: str | None = Field(
+        None, max_length=200, description="which of the model's series this is; a new "
+        "series (or none, for a model of many) is framed on this history alone")
 
 
 def serve(settings: ServeSettings) -> ServedModel:
@@ -68,7 +71,7 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
         series = Series(pd.DataFrame(rows, columns=columns), forecaster.target_,
                         forecaster.freq_, forecaster.season_, "request")
         with lock:
-            out = forecaster.forecast(series)
+            out = forecaster.forecast(series, request.series)
         return {"model": identity, **{k: np.asarray(v).tolist() for k, v in out.items()}}
 
     return Mounted(
@@ -77,5 +80,6 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
         '{"history": [numbers or rows]}',
         {"task": "forecast", "columns": columns, "target": forecaster.target_,
          "lookback": lookback, "horizon": forecaster.horizon, "freq": forecaster.freq_,
+         "series": getattr(forecaster, "series_ids_", [])[:100],
          "metrics": getattr(forecaster, "metrics_", {}),
          "settings": forecaster.config.model_dump(mode="json")})

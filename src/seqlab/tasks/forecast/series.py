@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqlab.data.readers import pick_column, read_table
+from seqlab.data.readers import EXTENSIONS, format_suffix, pick_column, read_table
 from seqlab.errors import DataError
 
-TIME_COLUMN_NAMES = ("date", "datetime", "timestamp", "time", "ds", "month", "period", "day")
+TIME_COLUMN_NAMES = ("date", "datetime", "timestamp", "time", "ds", "month", "period", "day",
+                     "year")
 # season lengths of pandas frequencies, by the frequency's base name
 SEASONS = {"MS": 12, "ME": 12, "M": 12, "QS": 4, "QE": 4, "Q": 4, "W": 52, "D": 7, "B": 5,
            "h": 24, "H": 24, "min": 60, "YS": 1, "YE": 1, "Y": 1}
@@ -257,3 +258,73 @@ def read_series(path: str | Path, time_column: str | None = None, target: str | 
     """Read CSV/TSV/JSONL/Parquet into a :class:`Series`."""
     frame = read_table(path, encoding=encoding)
     return series_from_frame(frame, str(path), time_column, target, covariates, freq, season)
+
+
+Panel = dict[str, Series]  # series by id, in the order they came
+TABLES = ("csv", "tsv", "jsonl", "parquet")  # the formats a folder's series may come in
+
+
+def read_panel(path: str | Path, series_column: str | None = None,
+               time_column: str | None = None, target: str | None = None,
+               covariates: list[str] | None = None, freq: str | None = None,
+               season: int | None = None, encoding: str = "utf-8") -> Panel:
+    """Several series: a long-format file whose ``series_column`` names each row's series,
+    or a folder of files (one series each, named by the file). Without either, the one
+    series in ``path``, under its target's name. Every series is read and made regular on
+    its own; they must share a frequency, and each needs at least two points."""
+    path = Path(path)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir()
+                       if f.is_file() and EXTENSIONS.get(format_suffix(f).lower()) in TABLES)
+        if not files:
+            raise DataError(f"{path}: the folder holds no data files (.csv, .tsv, .jsonl, "
+                            ".parquet, or these gzipped)")
+        panel = {_file_id(f): read_series(f, time_column, target, covariates, freq, season,
+                                          encoding) for f in files}
+    elif series_column:
+        frame = read_table(path, encoding=encoding)
+        column = pick_column(frame, series_column, (), "series id", path, "--series-column")
+        ids = frame[column].fillna("").astype(str).str.strip()
+        if (ids == "").any():
+            row = _rows(frame)[int(np.flatnonzero((ids == "").to_numpy())[0])]
+            raise DataError(f"{path}: row {row}: no series id in column {column!r}; give "
+                            "every row its series")
+        panel = {}
+        for sid, rows in frame.groupby(ids, sort=False):
+            if len(rows) < 2:
+                _too_short(path, str(sid), len(rows))
+            panel[str(sid)] = series_from_frame(
+                rows.drop(columns=column), f"{path} (series {sid})", time_column, target,
+                covariates, freq, season)
+    else:
+        one = read_series(path, time_column, target, covariates, freq, season, encoding)
+        return {one.target: one}
+    _check_panel(panel, path)
+    return panel
+
+
+def _file_id(path: Path) -> str:
+    """``sales_a`` for ``sales_a.csv`` and ``sales_a.csv.gz``."""
+    return Path(path.name.removesuffix(".gz")).stem
+
+
+def _too_short(path: Path, sid: str, points: int) -> None:
+    raise DataError(f"{path}: series {sid!r} has {points} point{'s' * (points != 1)}; every "
+                    "series needs at least two (leave it out, or give it more history)")
+
+
+def _check_panel(panel: Panel, path: Path) -> None:
+    for sid, series in panel.items():
+        if len(series) < 2:
+            _too_short(path, sid, len(series))
+    first_id, first = next(iter(panel.items()))
+    for sid, series in panel.items():
+        if (series.freq, series.season) != (first.freq, first.season):
+            raise DataError(
+                f"{path}: series {first_id!r} is {first.freq or 'without a frequency'} "
+                f"(season {first.season}) but {sid!r} is {series.freq or 'without one'} "
+                f"(season {series.season}); one model reads series of one frequency. Train "
+                "them apart, or pass --freq to put them on one grid")
+        if series.columns != first.columns:
+            raise DataError(f"{path}: series {first_id!r} has columns {first.columns} but "
+                            f"{sid!r} has {series.columns}; give every series the same ones")

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
-# (beta, phi): no trend, then fixed (beta 0) or updated trends, damped or not
-TRENDS = ((0.0, 0.0), *((b, p) for b in (0.0, 0.02, 0.05, 0.1, 0.2) for p in (0.9, 0.98, 1.0)))
+# (beta, phi): no trend, or a damped one, fixed (beta 0) or updated. An undamped trend is
+# left out: chosen on the fitted part it can run away over the horizon (BENCHMARKS §24)
+TRENDS = ((0.0, 0.0), *((b, p) for b in (0.0, 0.02, 0.05, 0.1, 0.2) for p in (0.9, 0.98)))
 GAMMAS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.4)
 MAX_FIT_POINTS = 5_000  # the grid is searched on at most the last this many points
 SCORED_ORIGINS = 200  # in-sample origins the grid is scored from, at most
@@ -117,6 +118,7 @@ class Smoothing:
     season: int
     log: bool
     scale: float
+    floor: float = 0.0  # in logs, values below it (zeros later on) are read as it
 
     @classmethod
     def fit(cls, y: np.ndarray, season: int, horizon: int,
@@ -138,27 +140,30 @@ class Smoothing:
                                         ).astype(int))
         actual = y[origins[:, None] + np.arange(horizon)]
         best: tuple[float, Smoothing] | None = None
+        floor = float(y.min()) / 2
         for log in (False, True) if allow_log and y.min() > 0 else (False,):
             z = np.log(y) if log else y
             states = _run(z, m, alpha, beta, phi, gamma)
             forecasts = states.base(origins, horizon)  # [G, W, H]
-            back = np.exp(forecasts) if log else forecasts
-            errors = np.abs(back - actual).mean(axis=(1, 2))
+            with np.errstate(over="ignore", invalid="ignore"):
+                back = np.exp(forecasts) if log else forecasts
+                errors = np.nan_to_num(np.abs(back - actual).mean(axis=(1, 2)), nan=np.inf)
             i = int(np.argmin(errors))
             one_step = z[origins] - forecasts[i, :, 0]
             scale = float(np.std(one_step)) if len(one_step) > 1 else 0.0
             found = cls(float(alpha[i]), float(beta[i]), float(phi[i]), float(gamma[i]), m,
-                        log, scale if scale > 1e-12 else 1.0)
+                        log, scale if scale > 1e-12 else 1.0, floor if log else 0.0)
             if best is None or errors[i] < best[0]:
                 best = float(errors[i]), found
         assert best is not None
         return best[1]
 
     def working(self, y: np.ndarray) -> np.ndarray:
-        """The series in the space the recursions run in (logs for a multiplicative
-        season); the caller checks that the values are positive where logs are taken."""
+        """The series in the space the recursions run in: logs for a multiplicative
+        season, where a value below the floor (half the smallest value the parameters
+        were fitted on: a zero that comes later) is read as the floor."""
         y = np.asarray(y, dtype=np.float64)
-        return np.log(y) if self.log else y
+        return np.log(np.maximum(y, self.floor)) if self.log else y
 
     def states(self, y: np.ndarray) -> SmoothedStates:
         """Filter the whole of ``y`` with the chosen parameters (one parameter set)."""

@@ -39,7 +39,9 @@ class ForecastTask(TaskBase):
         # validation is scored before the refit, so a trial skips it
         forecaster = Forecaster(config.model_copy(update={"refit": False}))
         forecaster.fit(data, callbacks=callbacks)
-        return TrialResult.of(forecaster)
+        # the chosen model's validation scores (an ensemble, or a baseline)
+        return TrialResult(forecaster.validation_[forecaster.chosen_],
+                           forecaster.best_epoch_, forecaster.fit_info_["train_seconds"])
 
 
 TASKS.register("forecast")(ForecastTask())

@@ -21,11 +21,12 @@ from seqlab.tasks.forecast.backtest import (
 )
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.forecaster import Forecaster
-from seqlab.tasks.forecast.series import Series, read_series
+from seqlab.tasks.forecast.series import Panel, Series, read_panel
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
 MODEL_FILE = "model.safetensors"
+MAX_SERIES_ROWS = 50  # series listed one by one in the report
 
 
 @dataclass
@@ -37,16 +38,24 @@ class ForecastOutcome:
     leaderboard: pd.DataFrame
 
 
-def load_series(config: ForecastConfig) -> Series:
+def load_series(config: ForecastConfig) -> Panel:
+    """The run's series: one, or many (``data.series_column``, or a folder)."""
     d = config.data
-    return read_series(d.path, d.time_column, d.target, d.covariates, d.freq, d.season,
-                       d.encoding)
+    return read_panel(d.path, d.series_column, d.time_column, d.target, d.covariates, d.freq,
+                      d.season, d.encoding)
 
 
-def future_frame(forecaster: Forecaster, series: Series) -> pd.DataFrame:
-    """The next ``horizon`` points after the series ends, with interval bounds."""
-    values = forecaster.forecast(series)
-    return pd.DataFrame({"time": series.future_index(forecaster.horizon), **values})
+def future_frame(forecaster: Forecaster, panel: Panel) -> pd.DataFrame:
+    """The next ``horizon`` points after each series ends, with interval bounds (and a
+    ``series`` column for a model of several series)."""
+    frames = []
+    for sid, series in panel.items():
+        values = forecaster.forecast(series, sid)
+        frame = pd.DataFrame({"time": series.future_index(forecaster.horizon), **values})
+        if len(panel) > 1 or len(forecaster.series_ids_) > 1:
+            frame.insert(0, "series", sid)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _csv(frame: pd.DataFrame, path: Path) -> None:
@@ -58,32 +67,40 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
                    notify: Notify = lambda _: None) -> ForecastOutcome:
     """Fit, choose on validation, backtest against the baselines, write the run folder.
     Settings left at auto are chosen from the series and saved in ``config.yaml``."""
-    series = load_series(config)
-    for note in series.notes:
-        notify(f"data: {note}")
+    panel = load_series(config)
+    for sid, series in panel.items():
+        for note in series.notes:
+            notify(f"data{f' ({sid})' if len(panel) > 1 else ''}: {note}")
+    if len(panel) > 1:
+        lengths = [len(s) for s in panel.values()]
+        notify(f"{len(panel)} series, {min(lengths)}–{max(lengths)} points: one model "
+               "over all of them")
     forecaster = Forecaster(config)
-    plan = forecaster.plan(series)  # chooses the auto settings and checks the length
+    plans = forecaster.plans(panel)  # chooses the auto settings and checks the lengths
     config = forecaster.config
     for key, choice in forecaster.resolved_.items():
         notify(f"{key}: {choice['value']} (auto) — {choice['why']}")
     run_dir = prepare_run_dir(config, resume, overwrite)
-    forecaster.fit(series, checkpoint_dir=run_dir / "checkpoints", resume=resume,
+    forecaster.fit(panel, checkpoint_dir=run_dir / "checkpoints", resume=resume,
                    callbacks=callbacks)
     notify(choice_line(forecaster))
+    plan = next(iter(plans.values()))
     notify(f"backtesting {', '.join(forecaster.names + config.baselines)} on "
-           f"{plan.folds} test origins")
-    backtest = run_backtest(series, forecaster, config.baselines)
+           f"{plan.folds} test origins" + (" of each series" if len(panel) > 1 else ""))
+    backtest = run_backtest(panel, forecaster, config.baselines)
     for note in backtest.notes:
         notify(f"baseline: {note}")
     chosen = forecaster.chosen_
     row = backtest.leaderboard.set_index("model").loc[chosen]
+    first = next(iter(panel.values()))
     metrics = {"model": chosen,
                "val": forecaster.validation_[chosen],
                "validation": forecaster.validation_,
                "test": {k: float(row[k]) for k in METRICS},
                "leaderboard": backtest.leaderboard.to_dict(orient="records"),
-               "series": {"points": len(series), "freq": series.freq, "season": series.season,
-                          "columns": series.columns, "notes": series.notes},
+               "series": {"count": len(panel), "points": len(first), "freq": first.freq,
+                          "season": first.season, "columns": first.columns,
+                          "notes": first.notes},
                "split": {"train_end": plan.val_start, "test_start": plan.test_start,
                          "test_origins": plan.test_origins,
                          "val_origins": plan.val_fold_origins},
@@ -91,42 +108,48 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
     model_path = forecaster.save(run_dir / MODEL_FILE, metrics)
     write_fit_record(run_dir, metrics, forecaster, "mae")
     _csv(backtest.leaderboard, run_dir / "leaderboard.csv")
+    if len(panel) > 1:
+        _csv(backtest.by_series, run_dir / "leaderboard_by_series.csv")
     _csv(backtest.points, run_dir / "backtest.csv")
-    future = future_frame(forecaster, series)
+    future = future_frame(forecaster, panel)
     _csv(future, run_dir / "forecast.csv")
-    _write_images(run_dir, series, forecaster, backtest, future)
-    _write_forecast_report(run_dir, config, series, forecaster, backtest)
+    _write_images(run_dir, panel, forecaster, backtest, future)
+    _write_forecast_report(run_dir, config, panel, forecaster, backtest)
     return ForecastOutcome(run_dir, model_path, backtest.leaderboard)
 
 
 def choice_line(forecaster: Forecaster) -> str:
     """Which model validation chose, and by how much it beat the next best."""
-    ranked = sorted(forecaster.validation_.items(), key=lambda item: item[1]["mae"])
+    ranked = sorted(forecaster.validation_.items(), key=lambda item: item[1]["mase"])
     best, scores = ranked[0]
     line = f"chosen on validation: {best} (MASE {scores['mase']:.3f}"
     if len(ranked) > 1:
         runner_up, other = ranked[1]
-        gain = 1 - scores["mae"] / other["mae"] if other["mae"] > 0 else 0.0
-        line += f"; {gain:.1%} lower MAE than {runner_up}, {other['mase']:.3f}"
+        gain = 1 - scores["mase"] / other["mase"] if other["mase"] > 0 else 0.0
+        line += f"; {gain:.1%} lower than {runner_up}, {other['mase']:.3f}"
     return line + f"; {len(ranked)} candidates scored at the validation origins)"
 
 
-def _write_images(run_dir: Path, series: Series, forecaster: Forecaster, backtest: Backtest,
+def _write_images(run_dir: Path, panel: Panel, forecaster: Forecaster, backtest: Backtest,
                   future: pd.DataFrame) -> None:
+    """The backtest and the forecast of the first series (of several, named in the title)."""
+    sid, series = next(iter(panel.items()))
+    named = f"{series.target} ({sid})" if len(panel) > 1 else series.target
     plot_backtest(series, backtest, run_dir / "backtest.png",
-                  f"{series.target}: test forecasts from {backtest.plan.folds} origins")
-    _plot_future(series, forecaster, future, run_dir / "forecast.png")
+                  f"{named}: test forecasts from {backtest.plan.folds} origins", sid)
+    own = future[future["series"] == sid] if "series" in future else future
+    _plot_future(series, forecaster, own, run_dir / "forecast.png", named)
 
 
 def _plot_future(series: Series, forecaster: Forecaster, future: pd.DataFrame,
-                 path: Path) -> None:
+                 path: Path, named: str | None = None) -> None:
     """The forecast after the last few horizons of history (and the model's lookback)."""
-    history = min(len(series), 4 * forecaster.horizon + forecaster.config.window.lookback)
-    plot_forecast(series, future, path, f"{series.target}: the next {forecaster.horizon} "
-                  "steps", history)
+    history = min(len(series), 4 * forecaster.horizon + int(forecaster.config.window.lookback))
+    plot_forecast(series, future, path, f"{named or series.target}: the next "
+                  f"{forecaster.horizon} steps", history)
 
 
-def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series,
+def _write_forecast_report(run_dir: Path, config: ForecastConfig, panel: Panel,
                            forecaster: Forecaster, backtest: Backtest) -> None:
     board = backtest.leaderboard
     chosen = forecaster.chosen_
@@ -149,14 +172,27 @@ def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series
              float(r["val_mase"]), *(float(r[c]) for c in levels),
              "chosen" if r["chosen"] else "", float(r["seconds"])]
             for _, r in board.iterrows()]
+    tables = {"Leaderboard (test, pooled over origins and steps"
+              + (", each metric the mean over series" if len(panel) > 1 else "")
+              + "; best MASE first; val MASE: the score that chose)": (header, rows)}
+    if len(panel) > 1:
+        wide = backtest.by_series.pivot(index="series", columns="model", values="mase")
+        order = list(board["model"])
+        tables["Test MASE by series"] = (
+            ["series", *order], [[sid, *(float(wide.loc[sid, mdl]) for mdl in order)]
+                                 for sid in panel][:MAX_SERIES_ROWS])
     kinds = "; ".join(f"{forecaster.name_of(kind)}: {describe}"
                       for kind, describe in info["framings"].items())
     coverage = ", ".join(f"{c[6:]}% intervals held on {float(ours[c]):.0%}" for c in levels
                          if ours[c] == ours[c])
+    first = next(iter(panel.values()))
+    data = (f"{len(panel)} series of {first.target!r}, {min(map(len, panel.values()))}–"
+            f"{max(map(len, panel.values()))} points" if len(panel) > 1 else
+            f"target {first.target!r}, {len(first)} points")
     write_report(run_dir, f"seqlab forecast: {config.name}", {
         "summary": [
-            f"data: {config.data.path}, target {series.target!r}, {len(series)} points, "
-            f"frequency {series.freq or 'none (rows in order)'}, season {series.season}",
+            f"data: {config.data.path}, {data}, frequency "
+            f"{first.freq or 'none (rows in order)'}, season {first.season}",
             f"networks: {m.cell.upper()} {m.num_layers}×{m.hidden_size}, {info['members']} "
             f"seed(s) averaged each, lookback {w.lookback}, horizon {w.horizon} (direct "
             f"multi-step), {info['parameters']:,} parameters each; {kinds}",
@@ -173,14 +209,13 @@ def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series
                "(the time budget): " + ", ".join(k for k in info["kinds"]
                                                 if k not in info["refitted"])]
               if config.refit and set(info["refitted"]) != set(info["kinds"]) else []),
-            *[f"data: {note}" for note in series.notes],
+            *[f"data: {note}" for note in first.notes],
             *[f"baseline: {note}" for note in backtest.notes],
         ],
         "cards_title": f"{chosen} (chosen on validation) on the test origins",
         "cards": [("MASE", float(ours["mase"])), ("sMAPE %", float(ours["smape"])),
                   ("MAE", float(ours["mae"])), ("rank", f"{int(ours['rank'])} of {len(board)}")],
-        "tables": {"Leaderboard (test, pooled over origins and steps, best MASE first; "
-                   "val MASE: the score that chose)": (header, rows)},
+        "tables": tables,
         "images": {"Backtest: forecast vs actual": "backtest.png",
                    "Forecast of the next steps": "forecast.png",
                    "Learning curves": "learning_curves.png"},
@@ -196,40 +231,49 @@ def _write_forecast_report(run_dir: Path, config: ForecastConfig, series: Series
 def predict_forecast(model_path: str | Path, data_path: str | Path,
                      output: str | Path | None = None,
                      plot: str | Path | None = None) -> pd.DataFrame:
-    """Forecast the ``horizon`` points after ``data_path`` ends; write CSV (and a plot)."""
+    """Forecast the ``horizon`` points after each series in ``data_path`` ends (series the
+    model was not trained on are framed on their own history); write CSV (and a plot of
+    the first series)."""
     forecaster = Forecaster.load(model_path)
-    series = _series_for(forecaster, data_path)
-    future = future_frame(forecaster, series)
+    panel = _panel_for(forecaster, data_path)
+    future = future_frame(forecaster, panel)
     if output:
         _csv(future, Path(output))
     if plot:
-        _plot_future(series, forecaster, future, Path(plot))
+        sid, series = next(iter(panel.items()))
+        own = future[future["series"] == sid] if "series" in future else future
+        _plot_future(series, forecaster, own, Path(plot))
     return future
 
 
-
-def _series_for(forecaster: Forecaster, data_path: str | Path) -> Series:
-    """A series file read with the columns, frequency and season the model was trained on."""
+def _panel_for(forecaster: Forecaster, data_path: str | Path) -> Panel:
+    """The series in a file (or folder) read with the id column, columns, frequency and
+    season the model was trained on; one series for a one-series model keeps its name."""
     d = forecaster.config.data
-    series = read_series(data_path, d.time_column, forecaster.target_,
-                         d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
-    return forecaster.align(series)
+    panel = read_panel(data_path, d.series_column, d.time_column, forecaster.target_,
+                       d.covariates, forecaster.freq_, forecaster.season_, d.encoding)
+    if len(panel) == 1 and len(forecaster.series_ids_) == 1:
+        panel = {forecaster.series_ids_[0]: next(iter(panel.values()))}
+    return {sid: forecaster.align(series) for sid, series in panel.items()}
 
 
 def evaluate_forecaster(model_path: str | Path, data_path: str | Path,
                         out_dir: str | Path) -> tuple[pd.DataFrame, str]:
     """Backtest a saved forecaster (not refitted) and the baselines on the last origins
-    of a series; write leaderboard.csv, backtest.csv, backtest.png and metrics.json.
-    Returns the leaderboard and the chosen model's name in it."""
+    of each series; write leaderboard.csv (and leaderboard_by_series.csv), backtest.csv,
+    backtest.png and metrics.json. Returns the leaderboard and the chosen model's name."""
     forecaster = Forecaster.load(model_path)
-    series = _series_for(forecaster, data_path)
-    backtest = run_backtest(series, forecaster, forecaster.config.baselines)
+    panel = _panel_for(forecaster, data_path)
+    backtest = run_backtest(panel, forecaster, forecaster.config.baselines)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _csv(backtest.leaderboard, out / "leaderboard.csv")
+    if len(panel) > 1:
+        _csv(backtest.by_series, out / "leaderboard_by_series.csv")
     _csv(backtest.points, out / "backtest.csv")
+    sid, series = next(iter(panel.items()))
     plot_backtest(series, backtest, out / "backtest.png",
-                  f"{series.target}: forecasts from {backtest.plan.folds} origins")
+                  f"{series.target}: forecasts from {backtest.plan.folds} origins", sid)
     atomic_write_text(out / "metrics.json", json.dumps(
         {"leaderboard": backtest.leaderboard.to_dict(orient="records"),
          "notes": backtest.notes}, indent=2, default=str))
