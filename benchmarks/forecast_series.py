@@ -114,13 +114,14 @@ SETUPS = [
 ]
 
 
-def run(setup: Setup, folder: Path, max_minutes: float) -> dict[str, Any]:
+def run(setup: Setup, folder: Path, max_minutes: float, loss: str) -> dict[str, Any]:
     path = setup.source(folder)
     series = read_series(path, target=setup.target, **setup.read)
     overrides = {f"data.{k}": v for k, v in setup.read.items()}
     config = apply_overrides(ForecastConfig(), {
         "data.path": str(path), "data.target": setup.target,
-        "training.max_minutes": max_minutes, **overrides, **setup.overrides})
+        "training.max_minutes": max_minutes, "model.loss": loss, **overrides,
+        **setup.overrides})
     began = time.perf_counter()
     forecaster = Forecaster(config).fit(series)
     fit_seconds = time.perf_counter() - began
@@ -146,9 +147,11 @@ def run(setup: Setup, folder: Path, max_minutes: float) -> dict[str, Any]:
                   "network / baseline": nets["mase"].iloc[0] / base["mase"].iloc[0],
                   "network wins": bool(nets["mase"].iloc[0] < base["mase"].iloc[0]),
                   "chosen / baseline": board.loc[chosen, "mase"] / base["mase"].iloc[0]},
-        "coverage": {"series": setup.key, "points": int(board.loc[chosen, "n"]),
+        "coverage": {"series": setup.key, "chosen": chosen,
+                     "points": int(board.loc[chosen, "n"]),
                      "80% held": board.loc[chosen, "cover_80"],
-                     "95% held": board.loc[chosen, "cover_95"]},
+                     "95% held": board.loc[chosen, "cover_95"],
+                     **{f"{name} 80% held": board.loc[name, "cover_80"] for name in networks}},
         "board": board,
     }
 
@@ -199,6 +202,8 @@ def main() -> None:
     parser.add_argument("--only", help="comma-separated series keys")
     parser.add_argument("--max-minutes", type=float, default=10.0,
                         help="training.max_minutes for each series (the whole fit)")
+    parser.add_argument("--loss", default="mse", choices=["mse", "pinball"],
+                        help="model.loss: pinball trains the interval quantiles")
     parser.add_argument("--global-only", action="store_true",
                         help="only the global model over the monthly series")
     args = parser.parse_args()
@@ -212,7 +217,7 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for setup in chosen:
-            result = run(setup, Path(folder), args.max_minutes)
+            result = run(setup, Path(folder), args.max_minutes, args.loss)
             results.append(result)
             print(f"{setup.key}: {result['score']}", flush=True)
     print("\n### Set-ups (every window setting and member count chosen by the defaults)\n")

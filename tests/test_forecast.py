@@ -164,7 +164,8 @@ def test_a_noiseless_sine_and_a_linear_trend_are_forecast_almost_exactly(tmp_pat
     for name, values in cases.items():
         cfg = config(tmp_path, monthly_csv(tmp_path / f"{name}.csv", values), **{
             "name": name, "model.level": "last", "window.lookback": 20,
-            "window.horizon": 5, "training.max_epochs": 150})
+            "window.horizon": 5, "training.max_epochs": 150, "model.kind": "recurrent",
+            "model.members": 1})
         outcome = train_forecast(cfg)
         board = outcome.leaderboard.set_index("model")
         scale = np.abs(np.diff(values)).mean()

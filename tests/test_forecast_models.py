@@ -235,7 +235,8 @@ def test_pinball_networks_forecast_ordered_quantiles(tmp_path):
 
 @pytest.mark.parametrize(("key", "value", "message"), [
     ("intervals", [0.8, 1.5], "between 0 and 1"), ("intervals", [0.0], "between 0 and 1"),
-    ("model.members", 0, "members is 1"), ("window.horizon", 0, "at least 1")])
+    ("model.members", 0, "members is 1"), ("window.horizon", 0, "at least 1"),
+    ("window.horizon", 500, "has 60 points, too short for lookback 24 + horizon 500")])
 def test_bad_settings_are_one_clear_message(tmp_path, key, value, message):
     path = monthly_csv(tmp_path / "s.csv", seasonal(60))
     result = runner.invoke(app, ["forecast", "train", str(path), "--output-dir",

@@ -241,8 +241,7 @@ class Forecaster(Estimator):
         return self
 
     def _windows(self, kind: str, values: dict[str, np.ndarray],
-                 origins: dict[str, list[int]], targets: bool = True
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 origins: dict[str, list[int]]) -> tuple[np.ndarray, np.ndarray]:
         """Every series' windows at its ``origins``, stacked: inputs and targets (in the
         network's units, each series framed by its own framing)."""
         w = self.config.window
@@ -250,9 +249,8 @@ class Forecaster(Estimator):
         for sid, at in origins.items():
             framing = self.framings_[kind][sid]
             xs.append(framing.inputs(values[sid], at, int(w.lookback)))
-            if targets:
-                ys.append(framing.targets(values[sid], at, int(w.horizon)))
-        return np.concatenate(xs), np.concatenate(ys) if ys else np.zeros(0)
+            ys.append(framing.targets(values[sid], at, int(w.horizon)))
+        return np.concatenate(xs), np.concatenate(ys)
 
     def _restored(self, kind: str, out: np.ndarray, values: dict[str, np.ndarray],
                   origins: dict[str, list[int]]) -> dict[str, np.ndarray]:
