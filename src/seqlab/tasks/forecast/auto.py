@@ -1,10 +1,9 @@
 """Frequency- and length-aware defaults: the window settings left unset (``auto``) are
 chosen from the series, and the run states each choice and why.
 
-- ``window.horizon``: one natural cycle of the frequency where it has one (12 months,
-  8 quarters, 13 weeks, 7 days, 5 business days, 24 hours), 6 for yearly data or rows
-  without a frequency (the M4 competition's horizons, a season for the rest); at most an
-  eighth of the series.
+- ``window.horizon``: by frequency, 12 months, 24 hours, 7 days, 5 business days, and as
+  in the M4 competition 6 years, 8 quarters, 13 weeks; one season for other frequencies
+  with one, else 6; at most an eighth of the series.
 - ``window.lookback``: two seasons where the series has one, else three horizons; at most
   a quarter of the series, and never shorter than the horizon where it fits.
 - ``window.folds``: the most rolling test origins (one horizon apart, at most
@@ -14,8 +13,8 @@ chosen from the series, and the run states each choice and why.
   ``MAX_TRAIN_WINDOWS`` on long series (hourly data over years).
 - ``model.members``: 5 seeds below 1,000 training windows, 3 below 10,000, else 1.
 
-A series too short for even one fold with a lookback of one horizon keeps the values
-that were asked for, and the split check names what is missing.
+A series too short for even one fold gets one, and the split check then names what is
+missing (``windows.SplitPlan.check``).
 """
 
 from __future__ import annotations
@@ -42,9 +41,11 @@ def natural_horizon(freq: str | None, season: int) -> tuple[int, str]:
     """The horizon a frequency suggests before the series' length is considered."""
     if freq:
         code = pd.tseries.frequencies.to_offset(freq).rule_code.split("-")[0]
-        for prefix, steps in HORIZONS.items():
-            if code.startswith(prefix):
-                return steps, f"frequency {freq}"
+        if code.startswith("B") and len(code) > 1:  # business months, quarters: as months
+            code = code[1:]
+        steps = HORIZONS.get(code) or HORIZONS.get(code[:1])
+        if steps:
+            return steps, f"frequency {freq}"
     if season > 1:
         return season, f"one season ({season} steps)"
     return DEFAULT_HORIZON, "no frequency or season"
