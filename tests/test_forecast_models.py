@@ -335,3 +335,18 @@ def test_the_server_forecasts_a_named_series_and_a_new_one(tmp_path):
     new = client.post("/forecast", json={"history": history})
     assert new.status_code == 200 and len(new.json()["forecast"]) == forecaster.horizon
     assert client.get("/model").json()["series"] == ["a", "b"]
+
+
+def test_the_budget_shares_half_for_the_validated_trainings(monkeypatch):
+    from seqlab.tasks.forecast import budget as module
+
+    clock = [100.0]
+    monkeypatch.setattr(module.time, "perf_counter", lambda: clock[0])
+    budget = module.Budget(10.0)  # 600 s: 300 for the validated trainings, 300 kept
+    assert budget.share(4) == pytest.approx(75 / 60)
+    clock[0] += 150  # one took twice its share
+    assert budget.left() == pytest.approx(450)
+    assert budget.share(3) == pytest.approx(50 / 60)
+    clock[0] += 500  # past the end: each gets a moment (one epoch), the refits none
+    assert budget.share(2) == pytest.approx(1e-3 / 60) and budget.left() < 0
+    assert module.Budget(None).share(3) is None and module.Budget(None).left() == float("inf")

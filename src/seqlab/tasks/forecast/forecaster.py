@@ -19,7 +19,6 @@ safetensors file: weights, framing states and settings.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from seqlab.engine.estimator import Estimator
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.forecast.auto import Choice, resolve
 from seqlab.tasks.forecast.baselines import run_baseline
+from seqlab.tasks.forecast.budget import Budget
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.framing import FRAMINGS, Framing
 from seqlab.tasks.forecast.intervals import Bounds, bounds, fit_intervals
@@ -42,28 +42,6 @@ from seqlab.tasks.forecast.windows import SplitPlan
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult, set_seed
 
 BUNDLE_KIND = "seqlab-forecaster"
-
-
-class Budget:
-    """``training.max_minutes`` over the whole fit: every network, refits included."""
-
-    REFIT_SHARE = 0.5  # of the budget, kept for the refits
-
-    def __init__(self, minutes: float | None) -> None:
-        self.total = None if minutes is None else 60 * minutes
-        self.end = None if minutes is None else time.perf_counter() + 60 * minutes
-
-    def left(self) -> float:
-        """Seconds left (infinite without a budget)."""
-        return float("inf") if self.end is None else self.end - time.perf_counter()
-
-    def share(self, trainings: int) -> float | None:
-        """Minutes for the next of ``trainings`` validated trainings still to run (None: no
-        limit); half the budget is kept for the refits."""
-        if self.total is None:
-            return None
-        spare = self.left() - self.REFIT_SHARE * self.total
-        return max(spare / max(trainings, 1), 1e-3) / 60
 
 
 class Forecaster(Estimator):
