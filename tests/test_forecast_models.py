@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 import yaml
 from typer.testing import CliRunner
 
@@ -350,3 +351,15 @@ def test_the_budget_shares_half_for_the_validated_trainings(monkeypatch):
     clock[0] += 500  # past the end: each gets a moment (one epoch), the refits none
     assert budget.share(2) == pytest.approx(1e-3 / 60) and budget.left() < 0
     assert module.Budget(None).share(3) is None and module.Budget(None).left() == float("inf")
+
+
+def test_a_bundle_from_before_the_hybrid_is_refused_with_the_fix(tmp_path):
+    from seqlab.artifacts import save_tensors
+    from seqlab.errors import BundleError
+
+    old = tmp_path / "old.safetensors"
+    save_tensors(old, {"model.head.bias": torch.zeros(3)},
+                 {"config": ForecastConfig().model_dump(mode="json"), "columns": ["y"]},
+                 "seqlab-forecaster")
+    with pytest.raises(BundleError, match=r"saved by an earlier seqlab.*train it again"):
+        Forecaster.load(old)

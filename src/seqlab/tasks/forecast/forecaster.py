@@ -518,6 +518,9 @@ class Forecaster(Estimator):
 
     @classmethod
     def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Forecaster:
+        if "kinds" not in meta:
+            raise ValueError("it was saved by an earlier seqlab, with one network and no "
+                             "framings; train it again with this version")
         self = cls(ForecastConfig.model_validate(meta["config"]))
         self.columns_, self.target_ = meta["columns"], meta["target"]
         self.freq_, self.season_ = meta["freq"], meta["season"]
