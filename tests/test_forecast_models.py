@@ -363,3 +363,11 @@ def test_a_bundle_from_before_the_hybrid_is_refused_with_the_fix(tmp_path):
                  "seqlab-forecaster")
     with pytest.raises(BundleError, match=r"saved by an earlier seqlab.*train it again"):
         Forecaster.load(old)
+
+
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "1e308"])
+def test_a_value_out_of_range_in_a_file_names_its_row(tmp_path, value):
+    path = tmp_path / "s.csv"
+    path.write_text("month,y\n2000-01,1\n2000-02,2\n2000-03," + value + "\n2000-04,4\n")
+    with pytest.raises(DataError, match=r"s\.csv: row 4: target column 'y' holds .*finite"):
+        read_series(path)
