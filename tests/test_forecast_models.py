@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from seqlab.cli.main import app
 from seqlab.config import apply_overrides
-from seqlab.errors import DataError
+from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.forecast.auto import MIN_TRAIN_WINDOWS, choose_window
 from seqlab.tasks.forecast.baselines import run_baseline
 from seqlab.tasks.forecast.config import ForecastConfig
@@ -371,3 +371,18 @@ def test_a_value_out_of_range_in_a_file_names_its_row(tmp_path, value):
     path.write_text("month,y\n2000-01,1\n2000-02,2\n2000-03," + value + "\n2000-04,4\n")
     with pytest.raises(DataError, match=r"s\.csv: row 4: target column 'y' holds .*finite"):
         read_series(path)
+
+
+def test_ensemble_members_can_read_different_lookbacks(tmp_path):
+    path = monthly_csv(tmp_path / "s.csv", seasonal(120))
+    series = read_series(path)
+    config = quick(tmp_path, path, **{"model.members": 3, "model.kind": "recurrent",
+                                      "model.lookback_factors": [1.0, 0.5],
+                                      "window.lookback": 24})
+    forecaster = Forecaster(config).fit(series)
+    assert [forecaster.member_lookback(i) for i in range(3)] == [24, 12, 24]
+    loaded = Forecaster.load(forecaster.save(tmp_path / "m.safetensors"))
+    assert np.allclose(loaded.forecast(series)["forecast"],
+                       forecaster.forecast(series)["forecast"], atol=1e-5)
+    with pytest.raises(ConfigError, match=r"lookback_factors: one or more factors in \(0, 1\]"):
+        apply_overrides(config, {"model.lookback_factors": [1.0, 1.5]})

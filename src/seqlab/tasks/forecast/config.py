@@ -76,6 +76,17 @@ class ForecastModelConfig(StrictModel):
                                  "seeds seed, seed+1, … and averaged; auto: 5 below 1,000 "
                                  "training windows, 3 below 10,000, else 1")
     _members = field_validator("members")(member_count)
+    lookback_factors: list[float] = Field(
+        default_factory=lambda: [1.0], description="member i reads window.lookback × "
+        "factors[i mod their count] past steps: [1, 0.75, 0.5] mixes window lengths in the "
+        "ensemble")
+
+    @field_validator("lookback_factors")
+    @classmethod
+    def _factors(cls, value: list[float]) -> list[float]:
+        if not value or any(not 0 < f <= 1 for f in value):
+            raise ValueError("one or more factors in (0, 1], e.g. [1, 0.75, 0.5]")
+        return value
     cell: CellName = "lstm"
     hidden_size: int = Field(64, ge=1)
     num_layers: int = Field(1, ge=1)

@@ -105,14 +105,23 @@ class Forecaster(Estimator):
             raise DataError(f"{series.source}: the model reads columns {self.columns_}, the "
                             f"data has {series.columns}; give the same target and covariates")
 
-    def _build(self, kind: str, num_features: int, season: int) -> SequenceForecaster:
+    def member_lookback(self, member: int) -> int:
+        """The past steps member ``member`` of each ensemble reads: the lookback times
+        ``model.lookback_factors[member mod their count]``."""
+        factors = self.config.model.lookback_factors
+        return max(1, round(int(self.config.window.lookback) * factors[member % len(factors)]))
+
+    def _build(self, kind: str, num_features: int, season: int,
+               member: int = 0) -> SequenceForecaster:
         m, w = self.config.model, self.config.window
+        lookback = self.member_lookback(member)
         level = FRAMINGS.get(kind).level or m.level
         if level == "auto":
-            level = "seasonal" if 1 < season <= int(w.lookback) else "last"
-        if level == "seasonal" and season > int(w.lookback):
+            level = "seasonal" if 1 < season <= lookback else "last"
+        if level == "seasonal" and season > lookback:
             raise ConfigError(f"model.level seasonal reads one season ({season} steps) back; "
-                              f"set window.lookback to at least {season}")
+                              f"set window.lookback to at least {season} (member {member} "
+                              f"reads {lookback})")
         return SequenceForecaster(num_features, int(w.horizon), m.cell, m.hidden_size,
                                   m.num_layers, m.dropout, level, season,
                                   len(self.quantiles))
@@ -185,7 +194,7 @@ class Forecaster(Estimator):
             train = {sid: plan.train_origins for sid, plan in plans.items()}
             val = {sid: plan.val_origins for sid, plan in plans.items()}
             for member in range(members):
-                result = self._train(kind, values, train, val, self.config.seed + member,
+                result = self._train(kind, values, train, val, member,
                                      _member_dir(checkpoints, kind, member), resume,
                                      callbacks if left == len(self.kinds) * members else None,
                                      budget.share(left))
@@ -219,15 +228,15 @@ class Forecaster(Estimator):
         return self
 
     def _windows(self, kind: str, values: dict[str, np.ndarray],
-                 origins: dict[str, list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Every series' windows at its ``origins``, stacked: inputs and targets (in the
-        network's units, each series framed by its own framing)."""
-        w = self.config.window
+                 origins: dict[str, list[int]], lookback: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Every series' windows at its ``origins``, stacked: inputs of ``lookback`` steps
+        and targets (in the network's units, each series framed by its own framing)."""
         xs, ys = [], []
         for sid, at in origins.items():
             framing = self.framings_[kind][sid]
-            xs.append(framing.inputs(values[sid], at, int(w.lookback)))
-            ys.append(framing.targets(values[sid], at, int(w.horizon)))
+            xs.append(framing.inputs(values[sid], at, lookback))
+            ys.append(framing.targets(values[sid], at, self.horizon))
         return np.concatenate(xs), np.concatenate(ys)
 
     def _restored(self, kind: str, out: np.ndarray, values: dict[str, np.ndarray],
@@ -243,23 +252,26 @@ class Forecaster(Estimator):
 
     def _train(self, kind: str, values: dict[str, np.ndarray],
                train_origins: dict[str, list[int]], val_origins: dict[str, list[int]],
-               seed: int, checkpoint_dir: Path | None, resume: bool,
+               member: int, checkpoint_dir: Path | None, resume: bool,
                callbacks: TrainCallbacks | None, minutes: float | None,
                epochs: int | None = None) -> TrainResult:
-        """Train one network of ``kind`` from ``seed`` on every series' windows; with
+        """Train ensemble member ``member`` of ``kind`` (its seed and lookback) on every
+        series' windows; with
         ``epochs`` set, run exactly that many and keep the last (the refit), else stop
         early on the validation metric (MAE, MASE: the mean over series)."""
+        seed, lookback = self.config.seed + member, self.member_lookback(member)
         set_seed(seed)
         horizon = self.horizon
         x_train, y_train = (torch.from_numpy(a) for a in
-                            self._windows(kind, values, train_origins))
+                            self._windows(kind, values, train_origins, lookback))
         validating = epochs is None
         if validating:
-            x_val, y_val = self._windows(kind, values, val_origins)
+            x_val, y_val = self._windows(kind, values, val_origins, lookback)
             truth = {sid: self._from_model_units(
                 np.stack([values[sid][o:o + horizon, 0] for o in at]))
                 for sid, at in val_origins.items()}
-        self.module_ = self._build(kind, next(iter(values.values())).shape[1], self.season_)
+        self.module_ = self._build(kind, next(iter(values.values())).shape[1], self.season_,
+                                   member)
         train_cfg = self.config.training.model_copy(update={"max_minutes": minutes})
         batch_size = train_cfg.batch_size
 
@@ -368,7 +380,7 @@ class Forecaster(Estimator):
                                               plan.horizon)
             networks, spent = [], 0.0
             for member, (result, _) in enumerate(runs):
-                again = self._train(kind, values, origins, {}, self.config.seed + member,
+                again = self._train(kind, values, origins, {}, member,
                                     _member_dir(checkpoints, kind, member, "refit"), resume,
                                     None, None, epochs=max(result.best_epoch, 1))
                 networks.append(self.module_)
@@ -382,11 +394,12 @@ class Forecaster(Estimator):
                          origins: list[int]) -> np.ndarray:
         """The ensemble's mean of each quantile's forecasts ``[quantiles, len(origins),
         horizon]`` in the target's units, the series framed by ``framing``."""
-        x = torch.from_numpy(framing.inputs(values, origins, int(self.config.window.lookback)))
         total = np.zeros((len(self.quantiles), len(origins), self.horizon))
         with torch.inference_mode():
-            for network in self.networks_[kind]:
-                out = network(x.float()).numpy().reshape(len(origins), -1, self.horizon)
+            for member, network in enumerate(self.networks_[kind]):
+                x = framing.inputs(values, origins, self.member_lookback(member))
+                out = network(torch.from_numpy(x).float()).numpy().reshape(
+                    len(origins), -1, self.horizon)
                 for q in range(out.shape[1]):
                     total[q] += self._from_model_units(
                         framing.restore_units(out[:, q], values, origins))
@@ -537,7 +550,7 @@ class Forecaster(Estimator):
                 self.framings_[kind][sid] = framing
             self.networks_[kind] = []
             for member in range(int(meta["members"][kind])):
-                network = self._build(kind, len(self.columns_), self.season_)
+                network = self._build(kind, len(self.columns_), self.season_, member)
                 network.load_state_dict(unprefixed(tensors, f"network.{kind}.{member}"))
                 self.networks_[kind].append(network.eval())
         if self.chosen_ not in self.intervals_:
