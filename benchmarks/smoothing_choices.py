@@ -45,7 +45,9 @@ def fit_with(y: np.ndarray, season: int, horizon: int, steps: str, first: str,
     alpha, beta, phi, gamma = (np.array(v) for v in zip(*grid, strict=True))
     h = 1 if steps == "one" else horizon
     start = {"season": m + 1, "third season": 2 * m, "second half": max(m + 1, len(y) // 2)}
-    origins = np.arange(start[first], len(y) - h + 1)
+    first_origin, last_origin = start[first], len(y) - h
+    origins = np.unique(np.linspace(first_origin, last_origin, min(
+        smoothing.SCORED_ORIGINS, last_origin - first_origin + 1)).astype(int))
     actual = y[origins[:, None] + np.arange(h)]
     best = None
     for log in (False, True) if y.min() > 0 else (False,):
