@@ -1,11 +1,13 @@
-"""Ensemble settings for the forecasting networks, compared on validation only.
+"""Settings of the forecasting networks, compared on validation only.
 
 Each setting trains the default networks (recurrent and hybrid, ``model.members`` auto)
 on the training part of each series and scores them at the validation fold origins; the
 refit and the test part are left out. The table gives each network's validation MASE per
-series and the geometric mean over the series.
+series and the geometric mean over the series. Comparisons: ``lookbacks`` (ensemble
+members reading one lookback, or three), ``hidden`` (the recurrent layer's width).
 
-    python benchmarks/forecast_ensembles.py [--only airline,nile]
+    python benchmarks/forecast_settings.py --compare lookbacks [--only airline,nile]
+    python benchmarks/forecast_settings.py --compare hidden
 """
 
 from __future__ import annotations
@@ -24,15 +26,19 @@ from seqlab.tasks.forecast.series import read_series
 
 from _common import machine_line, markdown_table
 
-SETTINGS = {"seeds (lookback ×1)": {"model.lookback_factors": [1.0]},
-            "seeds and lookbacks (×1, ×0.75, ×0.5)": {"model.lookback_factors": [1.0, 0.75,
-                                                                                   0.5]}}
+COMPARISONS = {
+    "lookbacks": {"seeds (lookback ×1)": {"model.lookback_factors": [1.0]},
+                  "seeds and lookbacks (×1, ×0.75, ×0.5)": {
+                      "model.lookback_factors": [1.0, 0.75, 0.5]}},
+    "hidden": {f"hidden {size}": {"model.hidden_size": size} for size in (64, 32, 16)},
+}
 FAST = ("airline", "car_sales", "shampoo", "monthly_mean_temp", "robberies", "writing_paper",
         "sunspots", "nile", "elnino", "us_real_gdp")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--compare", choices=list(COMPARISONS), default="lookbacks")
     parser.add_argument("--only", default=",".join(FAST), help="comma-separated series keys")
     args = parser.parse_args()
     print(f"machine: {machine_line()}\n")
@@ -42,7 +48,7 @@ def main() -> None:
             path = setup.source(Path(folder))
             series = read_series(path, target=setup.target, **setup.read)
             row: dict[str, object] = {"series": setup.key}
-            for label, overrides in SETTINGS.items():
+            for label, overrides in COMPARISONS[args.compare].items():
                 config = apply_overrides(ForecastConfig(), {
                     "data.path": str(path), "refit": False, "baselines": [], **overrides})
                 forecaster = Forecaster(config).fit(series)
