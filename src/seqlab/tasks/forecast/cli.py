@@ -79,8 +79,8 @@ def _train(resolved: ForecastConfig, resume: bool, force: bool, quiet: bool) -> 
         EpochProgress(console, "mase"), "seqlab forecast train", train_forecast, resolved,
         resume, force, quiet)
     chosen = outcome.leaderboard.loc[outcome.leaderboard["chosen"], "model"].iloc[0]
-    _print_board(outcome.leaderboard, chosen, "test backtest (best MASE first; bold: the "
-                 "model validation chose)")
+    _print_board(outcome.leaderboard, chosen, "test backtest (best MASE first; chosen: "
+                 "the model validation chose)")
     console.print(f"model: {outcome.model_path}\nreport: {outcome.run_dir / 'report.html'}")
 
 
@@ -110,15 +110,16 @@ def predict(
 
 
 def _print_board(board: Any, ours: str, title: str) -> None:
-    from rich.table import Table
+    from rich.table import Column, Table
 
     covers = [c for c in board.columns if c.startswith("cover_")]
-    table = Table("rank", "model", "MASE", "sMAPE %", "MAE", "RMSE", "val MASE",
-                  *(f"{c[6:]}% covered" for c in covers), title=title)
+    table = Table("rank", Column("model", no_wrap=True), "MASE", "sMAPE %", "MAE",
+                  "val MASE", *(f"{c[6:]}% held" for c in covers), "chosen", title=title)
     for _, row in board.iterrows():
         table.add_row(str(row["rank"]), row["model"], f"{row['mase']:.3f}",
-                      f"{row['smape']:.2f}", f"{row['mae']:.4g}", f"{row['rmse']:.4g}",
+                      f"{row['smape']:.2f}", f"{row['mae']:.4g}",
                       _cell(row["val_mase"], ".3f"), *(_cell(row[c], ".0%") for c in covers),
+                      "yes" if row["model"] == ours else "",
                       style="bold" if row["model"] == ours else None)
     console.print(table)
 
