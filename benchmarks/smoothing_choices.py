@@ -18,11 +18,11 @@ from collections.abc import Callable
 import numpy as np
 
 from seqlab.config import apply_overrides
-from seqlab.tasks.forecast import smoothing
 from seqlab.tasks.forecast.baselines import run_baseline
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.forecaster import Forecaster
 from seqlab.tasks.forecast.series import read_series
+from seqlab.tasks.forecast.smoothing import TRENDS, Smoothing
 
 from _common import SHARED, machine_line, markdown_table
 
@@ -36,42 +36,14 @@ SERIES = {"airline": ("airline-passengers.csv", "Passengers"),
 UNDAMPED = tuple((b, 1.0) for b in (0.0, 0.02, 0.05, 0.1, 0.2))
 
 
-def fit_with(y: np.ndarray, season: int, horizon: int, steps: str, first: str,
-             trends: tuple[tuple[float, float], ...]) -> smoothing.Smoothing:
-    """The grid search of :meth:`Smoothing.fit` with another criterion or trend grid."""
-    m = season if season > 1 and len(y) >= 2 * season else 1
-    grid = [(a, b, p, g) for a in smoothing.ALPHAS for b, p in trends
-            for g in (smoothing.GAMMAS if m > 1 else (0.0,))]
-    alpha, beta, phi, gamma = (np.array(v) for v in zip(*grid, strict=True))
-    h = 1 if steps == "one" else horizon
-    start = {"season": m + 1, "third season": 2 * m, "second half": max(m + 1, len(y) // 2)}
-    first_origin, last_origin = start[first], len(y) - h
-    origins = np.unique(np.linspace(first_origin, last_origin, min(
-        smoothing.SCORED_ORIGINS, last_origin - first_origin + 1)).astype(int))
-    actual = y[origins[:, None] + np.arange(h)]
-    best = None
-    for log in (False, True) if y.min() > 0 else (False,):
-        states = smoothing._run(np.log(y) if log else y, m, alpha, beta, phi, gamma)
-        with np.errstate(over="ignore", invalid="ignore"):
-            forecasts = states.base(origins, h)
-            back = np.exp(forecasts) if log else forecasts
-            errors = np.nan_to_num(np.abs(back - actual).mean(axis=(1, 2)), nan=np.inf)
-        i = int(np.argmin(errors))
-        if best is None or errors[i] < best[0]:
-            best = errors[i], smoothing.Smoothing(alpha[i], beta[i], phi[i], gamma[i], m, log,
-                                                  1.0, float(y.min()) / 2 if log else 0.0)
-    return best[1]
-
-
-VARIANTS: dict[str, Callable[[np.ndarray, int, int], smoothing.Smoothing]] = {
-    "default (multi-step, damped trends)": lambda y, m, h: smoothing.Smoothing.fit(y, m, h),
-    "one-step error": lambda y, m, h: fit_with(y, m, h, "one", "season", smoothing.TRENDS),
+VARIANTS: dict[str, Callable[[np.ndarray, int, int], Smoothing]] = {
+    "default (multi-step, damped trends)": lambda y, m, h: Smoothing.fit(y, m, h),
+    "one-step error": lambda y, m, h: Smoothing.fit(y, m, 1),
     "multi-step from the third season":
-        lambda y, m, h: fit_with(y, m, h, "multi", "third season", smoothing.TRENDS),
+        lambda y, m, h: Smoothing.fit(y, m, h, skip=lambda season, n: 2 * season - 1),
     "multi-step from the second half":
-        lambda y, m, h: fit_with(y, m, h, "multi", "second half", smoothing.TRENDS),
-    "with undamped trends":
-        lambda y, m, h: fit_with(y, m, h, "multi", "season", smoothing.TRENDS + UNDAMPED),
+        lambda y, m, h: Smoothing.fit(y, m, h, skip=lambda season, n: max(season, n // 2 - 1)),
+    "with undamped trends": lambda y, m, h: Smoothing.fit(y, m, h, trends=TRENDS + UNDAMPED),
 }
 
 

@@ -20,12 +20,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from seqlab.tasks.forecast.baselines import run_baseline
+from seqlab.tasks.forecast.baselines import baseline_forecasts
 from seqlab.tasks.forecast.forecaster import Forecaster, as_panel
 from seqlab.tasks.forecast.intervals import Bounds, coverage
 from seqlab.tasks.forecast.metrics import forecast_metrics, mase_scale
 from seqlab.tasks.forecast.series import Panel, Series
-from seqlab.tasks.forecast.windows import SplitPlan
+from seqlab.tasks.forecast.windows import SplitPlan, make_targets
 
 METRICS = ("mase", "smape", "mae", "rmse", "mape")
 
@@ -63,7 +63,7 @@ def run_backtest(data: Series | Panel, forecaster: Forecaster,
         plan = plans[sid]
         forecasts, around, seconds = _forecasts(series, sid, plan, forecaster, baselines,
                                                 notes, len(panel) > 1)
-        actual = np.stack([series.y[o:o + plan.horizon] for o in plan.test_origins])
+        actual = make_targets(series.y, plan.test_origins, plan.horizon)
         scale = mase_scale(series.y[:plan.val_start], series.season)
         index = series.frame.index
         for model, predicted in forecasts.items():
@@ -107,14 +107,9 @@ def _forecasts(series: Series, sid: str, plan: SplitPlan, forecaster: Forecaster
         seconds[name] = time.perf_counter() - began
     for baseline in baselines:
         began = time.perf_counter()
-        rows = []
-        for origin in plan.test_origins:
-            forecast, note = run_baseline(baseline, series.y[:origin], plan.horizon,
-                                          series.season)
-            rows.append(forecast)
-            if note:
-                notes.append(f"{f'series {sid}, ' if named else ''}origin {origin}: {note}")
-        forecasts[baseline] = np.stack(rows)
+        forecasts[baseline], fell_back = baseline_forecasts(
+            baseline, series.y, plan.test_origins, plan.horizon, series.season)
+        notes.extend(f"series {sid}, {note}" if named else note for note in fell_back)
         around[baseline] = forecaster.interval_bounds(baseline, forecasts[baseline], sid,
                                                       series.y[:plan.test_origins[0]])
         seconds[baseline] = time.perf_counter() - began

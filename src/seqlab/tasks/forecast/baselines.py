@@ -98,6 +98,19 @@ def arima(history: np.ndarray, horizon: int, season: int) -> np.ndarray:
     return np.asarray(best.forecast(horizon), dtype=np.float64)
 
 
+def baseline_forecasts(name: str, y: np.ndarray, origins: list[int], horizon: int,
+                       season: int) -> tuple[np.ndarray, list[str]]:
+    """``[len(origins), horizon]`` forecasts of baseline ``name``, each from the values
+    of ``y`` before its origin, and a note (``origin N: …``) for each that fell back."""
+    rows, notes = [], []
+    for origin in origins:
+        forecast, note = run_baseline(name, y[:origin], horizon, season)
+        rows.append(forecast)
+        if note:
+            notes.append(f"origin {origin}: {note}")
+    return np.stack(rows), notes
+
+
 def run_baseline(name: str, history: np.ndarray, horizon: int,
                  season: int) -> tuple[np.ndarray, str | None]:
     """The baseline's forecast, or the seasonal naive one and a note if it failed."""

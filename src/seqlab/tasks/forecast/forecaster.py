@@ -2,9 +2,10 @@
 among them and the statistical baselines on validation, forecast, save and load.
 
 Training windows come from the training part only. The validation part picks each
-network's epoch (by MAE), gives the prediction intervals (quantiles of the validation
-errors) and, with ``model.kind: auto``, chooses the model that forecasts: the recurrent
-network, the hybrid, or a baseline, by MAE at the validation origins. Each kind is an
+network's epoch (by ``training.monitor``, MASE by default), gives the prediction
+intervals (quantiles of the validation errors) and, with ``model.kind: auto``, chooses the
+model that forecasts: the recurrent network, the hybrid, or a baseline, by MASE at the
+validation fold origins. Each kind is an
 ensemble of ``model.members`` networks trained with different seeds and averaged. With
 ``refit`` the networks are then trained again on training + validation for their chosen
 number of epochs, inside the same ``training.max_minutes``. The test part is never read.
@@ -30,7 +31,7 @@ from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.forecast.auto import Choice, resolve
-from seqlab.tasks.forecast.baselines import run_baseline
+from seqlab.tasks.forecast.baselines import baseline_forecasts
 from seqlab.tasks.forecast.budget import Budget
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.framing import FRAMINGS, Framing
@@ -38,7 +39,7 @@ from seqlab.tasks.forecast.intervals import Bounds, bounds, fit_intervals
 from seqlab.tasks.forecast.metrics import mase_scale
 from seqlab.tasks.forecast.network import SequenceForecaster
 from seqlab.tasks.forecast.series import Panel, Series
-from seqlab.tasks.forecast.windows import SplitPlan
+from seqlab.tasks.forecast.windows import SplitPlan, make_targets
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult, set_seed
 
 BUNDLE_KIND = "seqlab-forecaster"
@@ -183,7 +184,7 @@ class Forecaster(Estimator):
         self.framings_: dict[str, dict[str, Framing]] = {}
         self.networks_: dict[str, list[nn.Module]] = {}
         records: dict[str, list[tuple[TrainResult, tuple[Any, int, str]]]] = {}
-        left = len(self.kinds) * members
+        left = len(self.kinds) * members  # trainings still to run, for the budget
         for kind in self.kinds:
             self.framings_[kind] = {}
             for sid, plan in plans.items():
@@ -196,7 +197,7 @@ class Forecaster(Estimator):
             for member in range(members):
                 result = self._train(kind, values, train, val, member,
                                      _member_dir(checkpoints, kind, member), resume,
-                                     callbacks if left == len(self.kinds) * members else None,
+                                     callbacks if (kind, member) == (self.kinds[0], 0) else None,
                                      budget.share(left))
                 left -= 1
                 self.networks_[kind].append(self.module_)
@@ -267,9 +268,8 @@ class Forecaster(Estimator):
         validating = epochs is None
         if validating:
             x_val, y_val = self._windows(kind, values, val_origins, lookback)
-            truth = {sid: self._from_model_units(
-                np.stack([values[sid][o:o + horizon, 0] for o in at]))
-                for sid, at in val_origins.items()}
+            truth = {sid: self._from_model_units(make_targets(values[sid], at, horizon))
+                     for sid, at in val_origins.items()}
         self.module_ = self._build(kind, next(iter(values.values())).shape[1], self.season_,
                                    member)
         train_cfg = self.config.training.model_copy(update={"max_minutes": minutes})
@@ -315,31 +315,27 @@ class Forecaster(Estimator):
 
     def _validate(self, panel: Panel, values: dict[str, np.ndarray],
                   plans: dict[str, SplitPlan]) -> None:
-        """Score every candidate at the validation origins, set the intervals, and choose
-        the model (``model.kind`` auto: the lowest mean validation MASE over the series).
-        A network's intervals come from its errors at every validation origin, a
-        baseline's from its errors at the validation fold origins."""
+        """Score every candidate at the validation fold origins, set the intervals, and
+        choose the model (``model.kind`` auto: the lowest mean validation MASE over the
+        series). A network's intervals come from its errors at every validation origin
+        (the fold origins are among them), a baseline's from its errors at the folds."""
         horizon = self.horizon
-        candidates: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
-        scored: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {}
+        # name -> series -> (actual, forecasts, the rows at the fold origins)
+        candidates: dict[str, dict[str, tuple[np.ndarray, np.ndarray, Any]]] = {}
         for sid, series in panel.items():
-            y, plan = series.y, plans[sid]
-            folds = plan.val_fold_origins
-            actual = _actual(y, folds, horizon)
-            truth = _actual(y, plan.val_origins, horizon)
+            plan = plans[sid]
+            truth = make_targets(series.y, plan.val_origins, horizon)
+            at_folds = np.asarray(plan.val_fold_origins) - plan.val_origins[0]
             for kind in self.networks_:
-                name = self.name_of(kind)
-                framings = self.framings_[kind][sid]
-                point = self._network_forecasts(kind, framings, values[sid], plan.val_origins)
-                candidates.setdefault(name, {})[sid] = (truth, point)
-                scored.setdefault(name, {})[sid] = (
-                    actual, self._network_forecasts(kind, framings, values[sid], folds))
+                point = self._network_forecasts(kind, self.framings_[kind][sid], values[sid],
+                                                plan.val_origins)
+                candidates.setdefault(self.name_of(kind), {})[sid] = (truth, point, at_folds)
             if self.config.model.kind == "auto":
                 for baseline in self.config.baselines:
-                    point = np.stack([run_baseline(baseline, y[:o], horizon, self.season_)[0]
-                                      for o in folds])
-                    candidates.setdefault(baseline, {})[sid] = (actual, point)
-                    scored.setdefault(baseline, {})[sid] = (actual, point)
+                    point, _ = baseline_forecasts(baseline, series.y, plan.val_fold_origins,
+                                                  horizon, self.season_)
+                    candidates.setdefault(baseline, {})[sid] = (truth[at_folds], point,
+                                                                slice(None))
         levels = self.config.intervals
         self.intervals_: dict[str, dict[str, Any]] = {}
         self.validation_: dict[str, dict[str, float]] = {}
@@ -347,14 +343,16 @@ class Forecaster(Estimator):
             if self.config.model.loss == "pinball" and self._kind_named(name):
                 self.intervals_[name] = {"quantiles": True}  # the network's own
             else:
+                units = {sid: _unit(self.mase_scales_[sid]) for sid in by_series}
                 self.intervals_[name] = {
-                    "series": {sid: fit_intervals(a, p, levels) for sid, (a, p) in
-                               by_series.items()},
-                    "pooled": fit_intervals(*(np.concatenate(
-                        [part / _unit(self.mase_scales_[sid]) for sid, part in parts])
-                        for parts in _unzip(by_series)), levels)}
-            errors = {sid: float(np.abs(a - p).mean()) for sid, (a, p) in
-                      scored[name].items()}
+                    "series": {sid: fit_intervals(a, p, levels)
+                               for sid, (a, p, _) in by_series.items()},
+                    "pooled": fit_intervals(
+                        np.concatenate([a / units[sid] for sid, (a, _, _) in by_series.items()]),
+                        np.concatenate([p / units[sid] for sid, (_, p, _) in by_series.items()]),
+                        levels)}
+            errors = {sid: float(np.abs(a[rows] - p[rows]).mean())
+                      for sid, (a, p, rows) in by_series.items()}
             self.validation_[name] = {
                 "mae": float(np.mean(list(errors.values()))),
                 "mase": float(np.mean([e / self.mase_scales_[sid]
@@ -456,10 +454,9 @@ class Forecaster(Estimator):
                             f"the series has {min(origins)} before the origin")
         kind = self._kind_named(name)
         if kind is None:
-            y = series.y
-            point = np.stack([run_baseline(name, y[:o], self.horizon, self.season_)[0]
-                              for o in origins])
-            return point, self.interval_bounds(name, point, series_id, y[:min(origins)])
+            point, _ = baseline_forecasts(name, series.y, origins, self.horizon, self.season_)
+            return point, self.interval_bounds(name, point, series_id,
+                                               series.y[:min(origins)])
         values = self._to_model_units(series)
         framing = self._framing_for(kind, series_id, values[:min(origins)])
         outputs = self._network_outputs(kind, framing, values, origins)
@@ -567,17 +564,6 @@ def as_panel(data: Series | Panel) -> Panel:
 def _unit(scale: float) -> float:
     """A series' MASE scale as a unit: 1 where it is zero or undefined (a flat series)."""
     return scale if np.isfinite(scale) and scale > 0 else 1.0
-
-
-def _actual(y: np.ndarray, origins: list[int], horizon: int) -> np.ndarray:
-    return np.stack([y[o:o + horizon] for o in origins])
-
-
-def _unzip(by_series: dict[str, tuple[np.ndarray, np.ndarray]]
-           ) -> tuple[list[tuple[str, np.ndarray]], list[tuple[str, np.ndarray]]]:
-    """``{sid: (actual, point)}`` as two lists of ``(sid, array)``."""
-    return ([(sid, a) for sid, (a, _) in by_series.items()],
-            [(sid, p) for sid, (_, p) in by_series.items()])
 
 
 def _member_dir(checkpoints: Path | None, kind: str, member: int,

@@ -26,7 +26,7 @@ import torch
 
 from seqlab.registry import Registry
 from seqlab.tasks.forecast.smoothing import SmoothedStates, Smoothing
-from seqlab.tasks.forecast.windows import Scaler, make_inputs
+from seqlab.tasks.forecast.windows import Scaler, make_inputs, make_targets
 
 
 class Framing(Protocol):
@@ -54,11 +54,6 @@ class Framing(Protocol):
 FRAMINGS: Registry[type[Framing]] = Registry("forecaster kind")
 
 
-def _targets(values: np.ndarray, origins: list[int], horizon: int) -> np.ndarray:
-    rows = [values[o:o + horizon, 0] for o in origins]
-    return np.stack(rows).astype(np.float64) if rows else np.zeros((0, horizon))
-
-
 def _scaler_state(scaler: Scaler) -> dict[str, torch.Tensor]:
     return {"scaler.mean": torch.from_numpy(scaler.mean),
             "scaler.scale": torch.from_numpy(scaler.scale)}
@@ -82,7 +77,7 @@ class ScaledFraming:
         return make_inputs(self.scaler.transform(values), origins, lookback)
 
     def targets(self, values: np.ndarray, origins: list[int], horizon: int) -> np.ndarray:
-        return _targets(self.scaler.transform(values), origins, horizon).astype(np.float32)
+        return make_targets(self.scaler.transform(values), origins, horizon).astype(np.float32)
 
     def restore_units(self, out: np.ndarray, values: np.ndarray,
                       origins: list[int]) -> np.ndarray:
@@ -143,7 +138,7 @@ class SmoothedFraming:
         if not origins:
             return np.zeros((0, horizon), np.float32)
         base = self._states(values).base(np.asarray(origins), horizon)
-        z = self.smoothing.working(_targets(values, origins, horizon))
+        z = self.smoothing.working(make_targets(values, origins, horizon))
         return ((z - base) / self.smoothing.scale).astype(np.float32)
 
     def restore_units(self, out: np.ndarray, values: np.ndarray,

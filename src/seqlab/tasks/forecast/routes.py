@@ -47,7 +47,7 @@ def serve(settings: ServeSettings) -> ServedModel:
 def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[str, Any],
           max_points: int = 100_000) -> Mounted:
     """Add ``POST /forecast`` for ``forecaster`` to ``app``."""
-    columns, lookback = forecaster.columns_, forecaster.min_history()
+    columns, need = forecaster.columns_, forecaster.min_history()
 
     @app.post("/forecast", responses={413: {"description": "history too long"},
                                       422: {"description": "malformed request"}})
@@ -60,8 +60,8 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
                           limit=max_points)
         if rows.shape[1] != len(columns):
             return refuse(422, f"each row needs {len(columns)} values: {columns}")
-        if len(rows) < lookback:
-            return refuse(422, f"send at least {lookback} points (what the model reads); "
+        if len(rows) < need:
+            return refuse(422, f"send at least {need} points (what the model reads); "
                           f"got {len(rows)}")
         at = out_of_range(rows)
         if at is not None:
@@ -76,10 +76,11 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
 
     return Mounted(
         f"Forecaster **{identity['name']}**: the next {forecaster.horizon} values of "
-        f"`{forecaster.target_}` from at least {lookback} rows of {columns}",
+        f"`{forecaster.target_}` from at least {need} rows of {columns}",
         '{"history": [numbers or rows]}',
         {"task": "forecast", "columns": columns, "target": forecaster.target_,
-         "lookback": lookback, "horizon": forecaster.horizon, "freq": forecaster.freq_,
+         "lookback": forecaster.config.window.lookback, "min_history": need,
+         "horizon": forecaster.horizon, "freq": forecaster.freq_,
          "series": getattr(forecaster, "series_ids_", [])[:100],
          "metrics": getattr(forecaster, "metrics_", {}),
          "settings": forecaster.config.model_dump(mode="json")})

@@ -19,9 +19,12 @@ the series the model is fitted on: the validation and test parts never reach the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from seqlab.tasks.forecast.windows import make_targets
 
 ALPHAS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 # (beta, phi): no trend, or a damped one, fixed (beta 0) or updated. An undamped trend is
@@ -121,24 +124,26 @@ class Smoothing:
     floor: float = 0.0  # in logs, values below it (zeros later on) are read as it
 
     @classmethod
-    def fit(cls, y: np.ndarray, season: int, horizon: int,
-            allow_log: bool = True) -> Smoothing:
-        """The grid's parameters and log-or-not with the lowest mean absolute error (in
-        ``y``'s units) of forecasts 1 … ``horizon`` steps ahead from origins spread over
-        ``y``; the scale is the spread of those errors' one-step part in the working
-        units."""
+    def fit(cls, y: np.ndarray, season: int, horizon: int, allow_log: bool = True, *,
+            trends: tuple[tuple[float, float], ...] = TRENDS,
+            skip: Callable[[int, int], int] = lambda season, points: season) -> Smoothing:
+        """The grid's parameters (``trends``: its (beta, phi) pairs) and log-or-not with
+        the lowest mean absolute error (in ``y``'s units) of forecasts 1 … ``horizon``
+        steps ahead from origins spread over ``y`` after the first ``skip(season,
+        points)`` points (default: the first season, the initial state); the scale is the
+        spread of those errors' one-step part in the working units."""
         y = np.asarray(y, dtype=np.float64)[-MAX_FIT_POINTS:]
         m = season if season > 1 and len(y) >= 2 * season else 1
-        grid = [(a, b, p, g) for a in ALPHAS for b, p in TRENDS
+        grid = [(a, b, p, g) for a in ALPHAS for b, p in trends
                 for g in (GAMMAS if m > 1 else (0.0,))]
         alpha, beta, phi, gamma = (np.array(v) for v in zip(*grid, strict=True))
-        first = min(m + 1, len(y) - 1)  # the first season is the initial state
+        first = min(skip(m, len(y)) + 1, len(y) - 1)
         last = len(y) - horizon
         if last <= first:  # too short to score several steps: score one
             horizon, last = 1, len(y) - 1
         origins = np.unique(np.linspace(first, last, min(SCORED_ORIGINS, last - first + 1)
                                         ).astype(int))
-        actual = y[origins[:, None] + np.arange(horizon)]
+        actual = make_targets(y, origins, horizon)
         best: tuple[float, Smoothing] | None = None
         floor = float(y.min()) / 2
         for log in (False, True) if allow_log and y.min() > 0 else (False,):

@@ -28,9 +28,9 @@ class ForecastTask(TaskBase):
     }
 
     def trial_data(self, config: ForecastConfig) -> Any:
-        from seqlab.tasks.forecast.workflow import load_series
+        from seqlab.tasks.forecast.workflow import load_panel
 
-        return load_series(config)
+        return load_panel(config)
 
     def fit_trial(self, config: ForecastConfig, data: Any,
                   callbacks: Any = None) -> TrialResult:

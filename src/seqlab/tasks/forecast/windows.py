@@ -107,9 +107,11 @@ def make_inputs(values: np.ndarray, origins: list[int], lookback: int) -> np.nda
     return np.stack([values[o - lookback:o] for o in origins]).astype(np.float32)
 
 
-def make_windows(values: np.ndarray, origins: list[int], lookback: int,
-                 horizon: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs ``[W, lookback, F]`` and targets ``[W, horizon]`` (column 0) at ``origins``."""
-    targets = [values[o:o + horizon, 0] for o in origins]
-    y = np.stack(targets).astype(np.float32) if targets else np.zeros((0, horizon), np.float32)
-    return make_inputs(values, origins, lookback), y
+def make_targets(values: np.ndarray, origins: list[int] | np.ndarray,
+                 horizon: int) -> np.ndarray:
+    """The ``horizon`` values from each origin on: ``[W, horizon]`` float64, from a series
+    ``[N]`` or from the target column of ``[N, F]``."""
+    target = values if values.ndim == 1 else values[:, 0]
+    if not len(origins):
+        return np.zeros((0, horizon))
+    return target[np.asarray(origins)[:, None] + np.arange(horizon)].astype(np.float64)

@@ -38,7 +38,7 @@ class ForecastOutcome:
     leaderboard: pd.DataFrame
 
 
-def load_series(config: ForecastConfig) -> Panel:
+def load_panel(config: ForecastConfig) -> Panel:
     """The run's series: one, or many (``data.series_column``, or a folder)."""
     d = config.data
     return read_panel(d.path, d.series_column, d.time_column, d.target, d.covariates, d.freq,
@@ -67,7 +67,7 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
                    notify: Notify = lambda _: None) -> ForecastOutcome:
     """Fit, choose on validation, backtest against the baselines, write the run folder.
     Settings left at auto are chosen from the series and saved in ``config.yaml``."""
-    panel = load_series(config)
+    panel = load_panel(config)
     for sid, series in panel.items():
         for note in series.notes:
             notify(f"data{f' ({sid})' if len(panel) > 1 else ''}: {note}")
@@ -137,8 +137,12 @@ def _write_images(run_dir: Path, panel: Panel, forecaster: Forecaster, backtest:
     named = f"{series.target} ({sid})" if len(panel) > 1 else series.target
     plot_backtest(series, backtest, run_dir / "backtest.png",
                   f"{named}: test forecasts from {backtest.plan.folds} origins", sid)
-    own = future[future["series"] == sid] if "series" in future else future
-    _plot_future(series, forecaster, own, run_dir / "forecast.png", named)
+    _plot_future(series, forecaster, _rows_of(future, sid), run_dir / "forecast.png", named)
+
+
+def _rows_of(future: pd.DataFrame, sid: str) -> pd.DataFrame:
+    """One series' rows of a forecast frame (all of them where it has no series column)."""
+    return future[future["series"] == sid] if "series" in future else future
 
 
 def _plot_future(series: Series, forecaster: Forecaster, future: pd.DataFrame,
@@ -241,8 +245,7 @@ def predict_forecast(model_path: str | Path, data_path: str | Path,
         _csv(future, Path(output))
     if plot:
         sid, series = next(iter(panel.items()))
-        own = future[future["series"] == sid] if "series" in future else future
-        _plot_future(series, forecaster, own, Path(plot))
+        _plot_future(series, forecaster, _rows_of(future, sid), Path(plot))
     return future
 
 
