@@ -86,6 +86,9 @@ ExportOut = Annotated[str | None, typer.Option(
     help="output folder (default: MODEL's folder/onnx)")]
 Force = Annotated[bool, typer.Option("--force", help="replace an existing run folder")]
 Quiet = Annotated[bool, typer.Option("--quiet", help="no progress output")]
+NProc = Annotated[int | None, typer.Option(
+    "--nproc", min=1, help="train as N processes on this machine (torch.distributed, gloo); "
+    "for several machines launch torchrun yourself (README)")]
 # what every `explain` command takes beside its method
 ExplainSteps = Annotated[int, typer.Option(help="integrated gradients' steps")]
 ExplainWindow = Annotated[int, typer.Option(help="tokens occlusion takes out at a time")]
@@ -119,8 +122,23 @@ SHARED_TRAIN_OPTIONS = {
     "config": (ConfigFile, None), "settings": (Settings, None), "epochs": (Epochs, None),
     "max_minutes": (MaxMinutes, None), "precision": (Precision, None), "name": (RunName, None),
     "output_dir": (OutputDir, None), "seed": (Seed, None), "resume": (Resume, False),
-    "force": (Force, False), "quiet": (Quiet, False),
+    "force": (Force, False), "quiet": (Quiet, False), "nproc": (NProc, None),
 }
+
+
+def launch_processes(nproc: int | None, name: str) -> None:
+    """With ``--nproc N`` (N > 1): run this very command as N processes of one
+    distributed run, all with the run name ``name``, and exit with their status."""
+    import sys
+
+    from seqlab.training.distributed import launch, without_option, world
+
+    if not nproc or nproc == 1:
+        return
+    if world().distributed:
+        raise SeqlabError("--nproc starts the processes itself; under torchrun leave it out")
+    argv = without_option(without_option(sys.argv[1:], "--nproc"), "--name")
+    raise typer.Exit(launch(nproc, [*argv, "--name", name]))
 
 
 def train_command(app: typer.Typer, config_class: type[Any],
@@ -130,13 +148,16 @@ def train_command(app: typer.Typer, config_class: type[Any],
     options and returns them as dotted config keys; the command adds the options every
     task's `train` has (``--config``, ``--set``, ``--epochs``, ``--max-minutes``,
     ``--precision``, ``--name``, ``--output-dir``, ``--seed``, ``--resume``, ``--force``,
-    ``--quiet``),
+    ``--quiet``, ``--nproc``),
     resolves the config (YAML, then flags, then ``--set``), checks that the ``required``
-    key (dotted key, message) is set, and calls ``run(config, resume, force, quiet)``."""
+    key (dotted key, message) is set, and calls ``run(config, resume, force, quiet)``.
+    Under torchrun (or ``--nproc``) the processes after rank 0 train beside it silently."""
     import inspect
 
     from seqlab.cli.datasets import known_dataset
     from seqlab.config import apply_overrides, flatten_dotted, read_yaml_mapping, validate_model
+    from seqlab.engine.task import task_for_config
+    from seqlab.training.distributed import world
 
     def register(flags: F) -> F:
         def train(**options: Any) -> None:
@@ -154,6 +175,13 @@ def train_command(app: typer.Typer, config_class: type[Any],
                 **key_values(shared["settings"], "--set")})
             if not flatten_dotted(config.model_dump(mode="json")).get(key):
                 raise SeqlabError(message)
+            task = task_for_config(config_class)
+            if task.one_process and (world().distributed or (shared["nproc"] or 1) > 1):
+                raise SeqlabError(f"{task.name} trains in one process: {task.one_process}")
+            launch_processes(shared["nproc"], config.name)
+            if not world().is_main:  # rank 0 reports; the others only train beside it
+                task.train(config, resume=shared["resume"], overwrite=shared["force"])
+                return
             run(config, shared["resume"], shared["force"], shared["quiet"])
 
         own = inspect.signature(flags, eval_str=True)

@@ -85,11 +85,13 @@ class Task(Protocol):
     test_metrics: tuple[str, ...]  # what leaderboards show of the test scores
     data_key: str  # the config key of the training data (what --data sets)
     onnx_spec: str | None  # the JSON file that marks a folder as its ONNX export
+    one_process: str | None  # why it cannot train distributed (None: it can)
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,
-              notify: Notify = quiet) -> Path:
-        """Train, score test once, write the whole run folder; return it."""
+              notify: Notify = quiet) -> Path | None:
+        """Train, score test once, write the whole run folder; return it (None in the
+        processes after rank 0 of a distributed run, which write nothing)."""
         ...
 
     def summary(self, run_dir: Path) -> RunSummary:
@@ -232,11 +234,13 @@ class TaskBase:
     space: ClassVar[SearchSpace]  # the default tune search space
     data_key = "data.train"
     onnx_spec: str | None = None
+    one_process: str | None = None
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,
-              notify: Notify = quiet) -> Path:
-        return _imported(self.workflow)(config, callbacks, resume, overwrite, notify).run_dir
+              notify: Notify = quiet) -> Path | None:
+        outcome = _imported(self.workflow)(config, callbacks, resume, overwrite, notify)
+        return None if outcome is None else outcome.run_dir
 
     def default_space(self, config: Any) -> SearchSpace:
         return self.space

@@ -13,6 +13,7 @@ Outside torchrun every function here answers for a world of one process.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import os
 import sys
 from dataclasses import dataclass
@@ -88,9 +89,35 @@ def mean_over_ranks(value: float) -> float:
     return float(total) / dist.get_world_size()
 
 
+def _tensors(batch: Any) -> dict[Any, Any]:
+    """A batch's parts by position (a tuple) or by field name (a dataclass)."""
+    if dataclasses.is_dataclass(batch):
+        return {f.name: getattr(batch, f.name) for f in dataclasses.fields(batch)}
+    return dict(enumerate(batch))
+
+
+def row_count(batch: Any) -> int:
+    """The examples in a batch: the rows of its first tensor."""
+    return len(next(part for part in _tensors(batch).values() if part is not None))
+
+
 def rows_of(batch: Any, here: World) -> Any:
-    """This rank's rows (``rank``, ``rank + size``, …) of every tensor in a batch tuple."""
-    return tuple(part[here.rank::here.size] for part in batch)
+    """This rank's rows (``rank``, ``rank + size``, …) of every tensor in a batch: a
+    tuple of tensors, or a dataclass of them (a field that is None stays None)."""
+    parts = {key: None if part is None else part[here.rank::here.size]
+             for key, part in _tensors(batch).items()}
+    if dataclasses.is_dataclass(batch):
+        return dataclasses.replace(batch, **parts)
+    return tuple(parts.values())
+
+
+def refuse_changing_weights(freeze_epochs: int) -> None:
+    """A ConfigError under torchrun when embeddings are frozen for the first epochs:
+    DistributedDataParallel fixes the trained weights when it starts."""
+    if freeze_epochs and world().distributed:
+        raise ConfigError("model.embedding.freeze_epochs changes which weights train "
+                          "mid-run, which distributed training cannot follow; set it to 0 "
+                          "or train in one process")
 
 
 def check_batch_size(batch_size: int, here: World) -> None:

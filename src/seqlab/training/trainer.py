@@ -77,8 +77,8 @@ class TrainingPlan:
     them. With ``validate=None`` every epoch up to ``max_epochs`` runs and the last is kept
     (a final fit for an epoch count chosen earlier). ``batches_per_epoch`` sizes the
     progress bar. ``data_parallel`` says the plan can train on several processes: each
-    batch is a tuple of tensors with one row per example, and ``loss`` calls the model
-    it is given (so that DistributedDataParallel sees the forward pass).
+    batch is a tuple (or a dataclass) of tensors with one row per example, so that each
+    process can take its rows, and every weight that trains takes part in each loss.
     """
 
     batches: Callable[[int], Iterable[Any]]
@@ -86,6 +86,23 @@ class TrainingPlan:
     validate: Callable[[nn.Module], dict[str, float]] | None
     batches_per_epoch: int = 0
     data_parallel: bool = False
+
+
+class LossOf(nn.Module):
+    """The plan's loss as a module's forward pass: what the trainer calls for each batch.
+
+    DistributedDataParallel synchronises the gradients of the forward pass it wraps; with
+    the loss inside it, a plan's ``loss`` may call any method of the model (a tagger's
+    CRF loss, say), not only its ``forward``."""
+
+    def __init__(self, model: nn.Module, loss: Callable[[nn.Module, Any], torch.Tensor]
+                 ) -> None:
+        super().__init__()
+        self.model = model
+        self.loss = loss
+
+    def forward(self, batch: Any) -> torch.Tensor:
+        return self.loss(self.model, batch)
 
 
 class TrainCallbacks(Protocol):
@@ -144,9 +161,10 @@ class Trainer:
         self.world = distributed.world()
         if self.world.distributed:
             if not plan.data_parallel:
-                raise ConfigError("this task trains in one process: distributed training "
-                                  "(torchrun, --nproc) is built for text classification "
-                                  "(seqlab train with a recurrent model)")
+                raise ConfigError(
+                    f"{type(model).__name__} trains in one process: distributed training "
+                    "(torchrun, --nproc) is for the recurrent classifiers, taggers, language "
+                    "models and sequence-to-sequence models")
             distributed.check_batch_size(config.batch_size, self.world)
             distributed.join_group()
         self.seed = torch.initial_seed()  # what each rank's per-epoch seed derives from
@@ -241,7 +259,7 @@ class Trainer:
         # dropout differs by rank, and is reproducible and resumable by epoch
         torch.manual_seed(self.seed * 1000 + epoch * 100 + self.world.rank)
         for batch in self.plan.batches(epoch):
-            if len(batch[0]) >= self.world.size:
+            if distributed.row_count(batch) >= self.world.size:
                 yield distributed.rows_of(batch, self.world)
 
     def _train_epoch(self, epoch: int, trained: nn.Module) -> float:
@@ -250,7 +268,7 @@ class Trainer:
         for index, batch in enumerate(self._batches(epoch)):
             self.optimizer.zero_grad(set_to_none=True)
             with compute_in(self.precision):
-                loss = self.plan.loss(trained, batch)
+                loss = trained(batch)
             loss.backward()
             if self.config.clip_grad_norm:
                 nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip_grad_norm)
@@ -272,13 +290,15 @@ class Trainer:
         return distributed.from_main(metrics) if self.world.distributed else metrics
 
     def _trained_module(self) -> nn.Module:
-        """What the loss calls: the model, or under torchrun the model wrapped in
-        DistributedDataParallel (which starts every rank from rank 0's weights)."""
+        """What each batch is given to: the plan's loss of the model, under torchrun
+        wrapped in DistributedDataParallel (which starts every rank from rank 0's
+        weights)."""
+        loss = LossOf(self.model, self.plan.loss)
         if not self.world.distributed:
-            return self.model
+            return loss
         from torch.nn.parallel import DistributedDataParallel
 
-        return DistributedDataParallel(self.model)
+        return DistributedDataParallel(loss)
 
     def _out_of_time(self) -> bool:
         if self.config.max_minutes is None or not self.history:

@@ -123,3 +123,11 @@ def read_unlabelled(paths: Sequence[str], tokenize: Callable[[str], list[str]],
         if not count:
             raise DataError(f"{path}: no text in this unlabelled text file")
     return sentences
+
+
+def train_embedding_in(weight: Any, config: EmbeddingConfig, epoch: int) -> None:
+    """Let the embedding ``weight`` train in ``epoch`` (counted from 1) or not: start
+    vectors fine-tuned after their frozen first ``freeze_epochs``, never when frozen.
+    Called before training too (for epoch 1), so that distributed training starts with
+    the weights that will train."""
+    weight.requires_grad_(config.update == "fine-tune" and epoch > config.freeze_epochs)

@@ -38,10 +38,10 @@ from seqlab.tasks.classify.network import (
 from seqlab.text.batching import bucket_batches, pad_batch
 from seqlab.text.preprocess import Pipeline
 from seqlab.text.vocab import Vocab
-from seqlab.training.distributed import world
+from seqlab.training.distributed import refuse_changing_weights
 from seqlab.training.precision import resolve_precision
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan, count_parameters
-from seqlab.vectors.embedding import Coverage, start_matrix, vectors_for
+from seqlab.vectors.embedding import Coverage, start_matrix, train_embedding_in, vectors_for
 
 BUNDLE_KIND = "seqlab.text_classifier"
 _OTHER_ESTIMATORS = ("linear", "transformer", "members")  # other estimators' settings
@@ -194,10 +194,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
     ) -> TextClassifier:
         """Train on ``X, y``; validation data picks the epoch (split off ``X`` if not given)."""
         model_cfg, train_cfg, vocab_cfg = self._configs()
-        if model_cfg.embedding.freeze_epochs and world().distributed:
-            raise ConfigError("model.embedding.freeze_epochs changes which weights train "
-                              "mid-run, which distributed training cannot follow; set it "
-                              "to 0 or train in one process")
+        refuse_changing_weights(model_cfg.embedding.freeze_epochs)
         began = self.begin_fit(train_cfg.threads, self.random_state)
         texts, labels, val_texts, val_labels = split_validation(
             X, y, X_val, y_val, self.validation_fraction, self.random_state)
@@ -221,10 +218,10 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         seed = self.random_state
         embedding_weight = self.module_.embedding.weight
         embedding_cfg = model_cfg.embedding
+        train_embedding_in(embedding_weight, embedding_cfg, 1)
 
         def batches(epoch: int):
-            embedding_weight.requires_grad_(embedding_cfg.update == "fine-tune"
-                                            and epoch > embedding_cfg.freeze_epochs)
+            train_embedding_in(embedding_weight, embedding_cfg, epoch)
             for idx in bucket_batches([len(s) for s in train_seqs], train_cfg.batch_size,
                                       shuffle=True, seed=seed * 1000 + epoch):
                 ids, lengths = pad_batch([train_seqs[i] for i in idx])

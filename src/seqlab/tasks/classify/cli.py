@@ -114,9 +114,7 @@ def train(
     baseline: Annotated[bool | None, typer.Option(
         "--baseline/--no-baseline",
         help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
-    nproc: Annotated[int | None, typer.Option(
-        min=1, help="train as N processes on this machine (torch.distributed, gloo); for "
-                    "several machines launch torchrun yourself (README)")] = None,
+    nproc: opt.NProc = None,
     resume: opt.Resume = False, force: opt.Force = False, quiet: opt.Quiet = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
@@ -144,22 +142,8 @@ def train(
     if not named:  # a known dataset names the run after itself, a file after its stem
         stem = data if data and flags["data.train"] != data else None
         resolved = apply_overrides(resolved, {"name": default_run_name(resolved, resume, stem)})
-    if nproc and nproc > 1:
-        _launch(nproc, resolved.name)
+    opt.launch_processes(nproc, resolved.name)
     _train(resolved, resume, force, quiet)
-
-
-def _launch(nproc: int, name: str) -> None:
-    """Run this very command as ``nproc`` processes under torchrun, all with one run
-    name, and exit with their status."""
-    import sys
-
-    from seqlab.training.distributed import launch, without_option, world
-
-    if world().distributed:
-        raise SeqlabError("--nproc starts the processes itself; under torchrun leave it out")
-    argv = without_option(without_option(sys.argv[1:], "--nproc"), "--name")
-    raise typer.Exit(launch(nproc, [*argv, "--name", name]))
 
 
 @classify_app.command()

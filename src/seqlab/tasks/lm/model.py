@@ -131,7 +131,8 @@ class LanguageModel(Estimator):
         def validate(_: nn.Module) -> dict[str, float]:
             return language_scores(self.mean_nats(val))
 
-        plan = TrainingPlan(batches, loss_fn, validate, -(-(train.size(1) - 1) // cfg.bptt))
+        plan = TrainingPlan(batches, loss_fn, validate, -(-(train.size(1) - 1) // cfg.bptt),
+                            data_parallel=True)
         result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
                                    callbacks=callbacks, monitor=t.monitor)
         self.fit_info_ = {"vocab_size": vocab_size, "train_tokens": len(corpus.train),

@@ -18,6 +18,7 @@ from seqlab.tasks.lm.corpus import Corpus, read_corpus, read_tokens
 from seqlab.tasks.lm.model import LanguageModel, language_scores
 from seqlab.tasks.lm.ngram import KneserNey
 from seqlab.text.levels import NEWLINE
+from seqlab.training.distributed import world
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
@@ -66,14 +67,18 @@ def samples_from(lm: LanguageModel, corpus: Corpus, count: int) -> list[str]:
 
 
 def train_lm(config: LMConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
-             overwrite: bool = False, notify: Notify = lambda _: None) -> LMOutcome:
-    """Train, score validation (and test, once), run the n-gram baseline, write the run."""
+             overwrite: bool = False, notify: Notify = lambda _: None) -> LMOutcome | None:
+    """Train, score validation (and test, once), run the n-gram baseline, write the run.
+    Under torchrun the processes other than rank 0 train beside it, write nothing and
+    return None."""
     corpus = read_corpus(config.corpus)
     for note in corpus.notes:
         notify(f"data: {note}")
-    run_dir = prepare_run_dir(config, resume, overwrite)
+    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
     lm = LanguageModel(config).fit(corpus, checkpoint_dir=run_dir / "checkpoints",
                                    resume=resume, callbacks=callbacks)
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
+        return None
     info = lm.fit_info_
     val = language_scores(lm.mean_nats(lm.encode(corpus.val)))
     test = language_scores(lm.mean_nats(lm.encode(corpus.test))) if corpus.test else None

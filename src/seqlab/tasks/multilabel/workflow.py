@@ -28,6 +28,7 @@ from seqlab.tasks.multilabel.ensemble import MultiLabelEnsemble
 from seqlab.tasks.multilabel.kinds import load_multilabel, multilabel_for
 from seqlab.tasks.multilabel.labelsets import read_label_sets, split_set
 from seqlab.tasks.multilabel.model import LabelSets, MultiLabelLinear
+from seqlab.training.distributed import world
 from seqlab.training.trainer import TrainCallbacks
 
 MODEL_FILE = "model.safetensors"
@@ -120,10 +121,14 @@ def scores_on(model: LabelSets, part: LabeledData) -> dict[str, Any]:
 
 def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None = None,
                      resume: bool = False, overwrite: bool = False,
-                     notify: Notify = quiet) -> MultiLabelOutcome:
+                     notify: Notify = quiet) -> MultiLabelOutcome | None:
     """Train, tune thresholds on validation, score test once, fit the baseline beside it,
-    and write the run folder."""
+    and write the run folder. Under torchrun the processes other than rank 0 train beside
+    it, write nothing and return None."""
     splits = load_multilabel_splits(config)
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
+        fit_on(multilabel_for(config), splits, config.run_dir / "checkpoints", resume, None)
+        return None
     run_dir = prepare_run_dir(config, resume, overwrite)
     log: list[str] = []
 

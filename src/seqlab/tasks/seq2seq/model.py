@@ -202,7 +202,8 @@ class Seq2Seq(Estimator):
             return {"loss": float(np.mean(losses)),
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
-        plan = TrainingPlan(batches, loss_fn, validate, -(-len(pairs) // t.batch_size))
+        plan = TrainingPlan(batches, loss_fn, validate, -(-len(pairs) // t.batch_size),
+                            data_parallel=True)
         result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
                                    callbacks=callbacks, monitor=t.monitor)
         self.fit_info_ = {

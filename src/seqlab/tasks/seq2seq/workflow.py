@@ -25,6 +25,7 @@ from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.metrics import edit_distance, seq2seq_scores
 from seqlab.tasks.seq2seq.model import Seq2Seq
 from seqlab.tasks.seq2seq.pairs import Pairs, PairSplits, load_pair_splits, read_pairs
+from seqlab.training.distributed import world
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
@@ -72,23 +73,30 @@ def _name(config: Seq2SeqConfig, attention: str | None = None) -> str:
 
 def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None,
                   resume: bool = False, overwrite: bool = False,
-                  notify: Notify = lambda _: None) -> Seq2SeqOutcome:
-    """Train, score validation and test (once) beside the baselines, write the run."""
+                  notify: Notify = lambda _: None) -> Seq2SeqOutcome | None:
+    """Train, score validation and test (once) beside the baselines, write the run.
+    Under torchrun the processes other than rank 0 train beside it, write nothing and
+    return None."""
     splits = load_pair_splits(config)
     for note in splits.notes:
         notify(f"data: {note}")
-    run_dir = prepare_run_dir(config, resume, overwrite)
+    main = world().is_main
+    run_dir = prepare_run_dir(config, resume, overwrite) if main else config.run_dir
     model = Seq2Seq(config).fit(splits.train, splits.val,
                                 checkpoint_dir=run_dir / "checkpoints", resume=resume,
                                 callbacks=callbacks)
     for note in model.fit_info_["notes"]:
         notify(f"model: {note}")
-    board = [_scored(_name(config), model.translate, splits)]
+    plain = None
     if config.ablation and config.model.attention != "none":
         notify("ablation: the same model without attention")
         plain = Seq2Seq(apply_overrides(config, {"model.attention": "none"})).fit(
             splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints" / "ablation",
             resume=resume, callbacks=callbacks)
+    if not main:  # another process of a distributed run: rank 0 writes the run
+        return None
+    board = [_scored(_name(config), model.translate, splits)]
+    if plain is not None:
         board.append(_scored(_name(config, "none"), plain.translate, splits))
     board.append(_scored("copy the source", list, splits))
     ours = board[0]

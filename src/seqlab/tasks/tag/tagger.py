@@ -33,11 +33,13 @@ from seqlab.tasks.tag.schemes import (
 from seqlab.tasks.tag.scoring import entity_scores, token_scores
 from seqlab.tasks.tag.tokenize import tokenize
 from seqlab.text.vocab import PAD_ID, UNK_ID, Vocab
+from seqlab.training.distributed import refuse_changing_weights
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan
 from seqlab.vectors.embedding import (
     Coverage,
     read_unlabelled,
     start_matrix,
+    train_embedding_in,
     vectors_for,
     with_vector_words,
 )
@@ -145,6 +147,7 @@ class Tagger(Estimator):
         cfg, t = self.config, self.config.training
         if not train or not val:
             raise DataError("tagging needs training and validation sentences")
+        refuse_changing_weights(cfg.model.embedding.freeze_epochs)
         began = self.begin_fit(t.threads, cfg.seed)
         gold = [s.tags for s in train]
         all_tags = [tag for tags in gold for tag in tags]
@@ -170,14 +173,14 @@ class Tagger(Estimator):
             with torch.no_grad():
                 embedding.copy_(torch.from_numpy(matrix))
         vectors_cfg = cfg.model.embedding
+        train_embedding_in(embedding, vectors_cfg, 1)
         monitor = t.monitor or ("f1" if self.entities_ else "accuracy")
         if monitor == "f1" and not self.entities_:
             raise ConfigError("training.monitor f1 scores entities, and these tags are not "
                               "entity tags (no B-/I- prefixes); use accuracy or loss")
 
         def batches(epoch: int) -> Iterator[TaggerBatch]:
-            embedding.requires_grad_(vectors_cfg.update == "fine-tune"
-                                     and epoch > vectors_cfg.freeze_epochs)
+            train_embedding_in(embedding, vectors_cfg, epoch)
             generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
             order = torch.randperm(len(items), generator=generator).tolist()
             pool = t.batch_size * 50  # sort within pools so a batch holds similar lengths
@@ -202,7 +205,7 @@ class Tagger(Estimator):
                     **{k: v for k, v in scores.items() if isinstance(v, float)}}
 
         plan = TrainingPlan(batches, lambda model, batch: model.loss(batch), validate,
-                            -(-len(items) // t.batch_size))
+                            -(-len(items) // t.batch_size), data_parallel=True)
         result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
                                    callbacks=callbacks, monitor=monitor)
         self.monitor_ = monitor

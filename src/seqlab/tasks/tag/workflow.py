@@ -18,6 +18,7 @@ from seqlab.evaluation.report import write_report
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence, TaggedData, read_tagged
 from seqlab.tasks.tag.tagger import Tagger
+from seqlab.training.distributed import world
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
@@ -86,14 +87,18 @@ def load_tag_splits(config: TagConfig) -> TagSplits:
 
 def train_tagger(config: TagConfig, callbacks: TrainCallbacks | None = None,
                  resume: bool = False, overwrite: bool = False,
-                 notify: Notify = lambda _: None) -> TagOutcome:
-    """Train on the config's data, score validation (and test, once), write the run."""
+                 notify: Notify = lambda _: None) -> TagOutcome | None:
+    """Train on the config's data, score validation (and test, once), write the run.
+    Under torchrun the processes other than rank 0 train beside it, write nothing and
+    return None."""
     splits = load_tag_splits(config)
     for note in splits.notes:
         notify(f"data: {note}")
-    run_dir = prepare_run_dir(config, resume, overwrite)
+    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
     tagger = Tagger(config).fit(splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints",
                                 resume=resume, callbacks=callbacks)
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
+        return None
     val = tagger.evaluate(splits.val)
     test = None
     if splits.test:
