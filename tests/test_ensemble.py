@@ -8,6 +8,7 @@ import pytest
 
 from seqlab.errors import BundleError
 from seqlab.evaluation.metrics import log_loss
+from seqlab.tasks.classify.auto import auto_members
 from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
 from seqlab.tasks.classify.classifier import TextClassifier
 from seqlab.tasks.classify.ensemble import (
@@ -121,8 +122,15 @@ def test_unfitted_ensemble_refuses_to_predict():
 def test_auto_members_follow_the_corpus_size(sample):
     clf = EnsembleClassifier(TINY_RECURRENT | {"max_epochs": 1}, TINY_LINEAR)
     clf.fit(sample.texts, sample.labels)
-    assert len(clf.components_["recurrent"].members_) == 3  # a small corpus
-    assert clf.fit_info_["resolved"]["model.members"]["value"] == 3
+    assert len(clf.components_["recurrent"].members_) == 5  # a small corpus
+    assert clf.fit_info_["resolved"]["model.members"]["value"] == 5
+
+
+@pytest.mark.parametrize(("words", "members"), [(0, 5), (499_999, 5), (500_000, 3),
+                                                (999_999, 3), (1_000_000, 1)])
+def test_fewer_members_as_the_corpus_grows(words, members):
+    count, why = auto_members(words)
+    assert count == members and f"{words:,} training words" in why
 
 
 def test_a_part_with_no_weight_is_not_run(fitted, sample_data, monkeypatch):

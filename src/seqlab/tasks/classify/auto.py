@@ -8,9 +8,11 @@ from the training split, and the run states the choice and the reason.
   not with the longest text (``benchmarks/long_documents.py``).
 - ``vocab.min_freq``: 1 below half a million training tokens, else 2. Words seen once in
   a large corpus are mostly typos and names, and they make up half its vocabulary.
-- ``model.members`` (the ensemble's recurrent models, averaged): 3 below a million
-  training words, else 1. Averaging seeds removes part of one model's variance, and each
-  member costs one more training, which small corpora can afford.
+- ``model.members`` (the ensemble's recurrent models, averaged): 5 below half a million
+  training words, 3 below a million, else 1. Averaging seeds removes part of one model's
+  variance, and each member costs one more training, which small corpora can afford (a
+  member of half a million words trains in about a minute on two cores). Five against
+  three was chosen on validation (BENCHMARKS.md §25).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 LENGTH_QUANTILE = 0.99
 MIN_LENGTH, MAX_LENGTH = 200, 2_000
 LARGE_CORPUS_TOKENS = 500_000
-MEMBERS_BELOW_WORDS = 1_000_000
+MEMBER_COUNTS = ((500_000, 5), (1_000_000, 3))  # (fewer training words than, members)
 
 
 def auto_max_length(lengths: Sequence[int]) -> tuple[int, str]:
@@ -46,7 +48,8 @@ def auto_min_freq(total_tokens: int) -> tuple[int, str]:
 
 def auto_members(total_words: int) -> tuple[int, str]:
     """How many recurrent models the ensemble averages for a corpus this size, and why."""
-    if total_words < MEMBERS_BELOW_WORDS:
-        return 3, (f"{total_words:,} training words (< {MEMBERS_BELOW_WORDS:,}): three seeds "
-                   "averaged")
+    for below, count in MEMBER_COUNTS:
+        if total_words < below:
+            return count, (f"{total_words:,} training words (< {below:,}): {count} seeds "
+                           "averaged")
     return 1, f"{total_words:,} training words: one recurrent model"

@@ -33,8 +33,8 @@ from seqlab.text.preprocess import Pipeline
 PoolingName = registry_name(POOLINGS)
 ModelKind = registry_name(ESTIMATORS)
 MEMBERS_FIELD = Field("auto", description="ensemble: recurrent models trained with seeds "
-                      "seed, seed+1, … and averaged; auto: 3 below a million training "
-                      "words, else 1")
+                      "seed, seed+1, … and averaged; auto: 5 below half a million "
+                      "training words, 3 below a million, else 1")
 
 
 def preprocessing_spec(value: str | list[Any]) -> str | list[Any]:

@@ -6,7 +6,7 @@ with sigmoid outputs in place of softmax ones:
 
 1. both parts train on the same split, validation choosing the recurrent epoch and the
    linear ``C``; the recurrent part is the mean of ``members`` models trained with the
-   seeds ``seed, seed + 1, …`` (``auto``: 3 below a million training words, else 1);
+   seeds ``seed, seed + 1, …`` (``auto``: by corpus size, as the classifier's);
 2. each part's probabilities are calibrated on validation by a temperature on the logit
    (``sigmoid(logit p / T)``, ``T`` by validation binary cross-entropy);
 3. ``w · p_recurrent + (1 − w) · p_linear`` takes the ``w`` in ``0, 0.05, …, 1`` with the
