@@ -175,12 +175,10 @@ def train_command(app: typer.Typer, config_class: type[Any],
                 **key_values(shared["settings"], "--set")})
             if not flatten_dotted(config.model_dump(mode="json")).get(key):
                 raise SeqlabError(message)
-            task = task_for_config(config_class)
-            if task.one_process and (world().distributed or (shared["nproc"] or 1) > 1):
-                raise SeqlabError(f"{task.name} trains in one process: {task.one_process}")
             launch_processes(shared["nproc"], config.name)
             if not world().is_main:  # rank 0 reports; the others only train beside it
-                task.train(config, resume=shared["resume"], overwrite=shared["force"])
+                task_for_config(config_class).train(config, resume=shared["resume"],
+                                                    overwrite=shared["force"])
                 return
             run(config, shared["resume"], shared["force"], shared["quiet"])
 

@@ -85,7 +85,6 @@ class Task(Protocol):
     test_metrics: tuple[str, ...]  # what leaderboards show of the test scores
     data_key: str  # the config key of the training data (what --data sets)
     onnx_spec: str | None  # the JSON file that marks a folder as its ONNX export
-    one_process: str | None  # why it cannot train distributed (None: it can)
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,
@@ -234,7 +233,6 @@ class TaskBase:
     space: ClassVar[SearchSpace]  # the default tune search space
     data_key = "data.train"
     onnx_spec: str | None = None
-    one_process: str | None = None
 
     def train(self, config: Any, callbacks: TrainCallbacks | None = None,
               resume: bool = False, overwrite: bool = False,

@@ -86,12 +86,17 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
     under ``cards_title``), ``tables`` (caption → (header, rows)), ``images`` (caption →
     PNG path relative to folder), ``texts`` (caption → preformatted text, such as
     generated samples), ``highlights`` (caption → list of :class:`Highlight`, texts
-    with marked words) and ``facts`` (key → value).
+    with marked words) and ``facts`` (key → value). A report written by a distributed
+    run (rank 0 of several processes) says so among the facts.
     """
+    from seqlab.training.distributed import world
+
     cards = sections.get("cards", [])
     cards_title = sections.get("cards_title", "Results")
     tables: dict[str, Table] = sections.get("tables", {})
     facts = [[k, v] for k, v in sections.get("facts", {}).items()]
+    if world().distributed:
+        facts.append(["processes", f"{world().size} (torch.distributed)"])
 
     md = [f"# {title}", "", *[f"- {line}" for line in sections.get("summary", [])], ""]
     if cards:

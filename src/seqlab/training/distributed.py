@@ -13,6 +13,7 @@ Outside torchrun every function here answers for a world of one process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import os
 import sys
@@ -25,6 +26,7 @@ from seqlab.errors import ConfigError
 
 T = TypeVar("T")
 PEER_TIMEOUT = timedelta(minutes=10)  # a collective waits this long for a lost process
+EXIT_WAIT = timedelta(seconds=30)  # at exit, how long a process waits for the others
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,27 @@ def join_group() -> None:
 
     if not dist.is_initialized():
         dist.init_process_group("gloo", timeout=PEER_TIMEOUT)
-        atexit.register(dist.destroy_process_group)
+        atexit.register(_leave_group)
+
+
+def _leave_group() -> None:
+    """At exit: wait for the other processes (at most :data:`EXIT_WAIT`), so that none
+    closes its connections while a peer still uses them, then leave the group."""
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        return
+    with contextlib.suppress(RuntimeError):  # a peer that is gone is not waited for
+        dist.monitored_barrier(timeout=EXIT_WAIT)
+    dist.destroy_process_group()
 
 
 def from_main(value: T) -> T:
-    """Rank 0's ``value`` on every rank (a picklable Python object)."""
+    """Rank 0's ``value`` on every rank (a picklable Python object); joins the process
+    group if this process has not yet."""
     import torch.distributed as dist
 
+    join_group()
     box = [value]
     dist.broadcast_object_list(box, src=0)
     return box[0]

@@ -163,8 +163,7 @@ class Trainer:
             if not plan.data_parallel:
                 raise ConfigError(
                     f"{type(model).__name__} trains in one process: distributed training "
-                    "(torchrun, --nproc) is for the recurrent classifiers, taggers, language "
-                    "models and sequence-to-sequence models")
+                    "(torchrun, --nproc) is for the recurrent networks of every task")
             distributed.check_batch_size(config.batch_size, self.world)
             distributed.join_group()
         self.seed = torch.initial_seed()  # what each rank's per-epoch seed derives from

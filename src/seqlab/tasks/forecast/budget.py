@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from seqlab.training import distributed
+
 
 class Budget:
     """``training.max_minutes`` over the whole fit: every network, refits included."""
@@ -15,8 +17,12 @@ class Budget:
         self.end = None if minutes is None else time.perf_counter() + 60 * minutes
 
     def left(self) -> float:
-        """Seconds left (infinite without a budget)."""
-        return float("inf") if self.end is None else self.end - time.perf_counter()
+        """Seconds left (infinite without a budget); under torchrun rank 0's clock, so
+        that every process makes the same choices."""
+        if self.end is None:
+            return float("inf")
+        left = self.end - time.perf_counter()
+        return distributed.from_main(left) if distributed.world().distributed else left
 
     def share(self, trainings: int) -> float | None:
         """Minutes for the next of ``trainings`` validated trainings still to run (None: no

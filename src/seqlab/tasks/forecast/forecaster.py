@@ -308,7 +308,7 @@ class Forecaster(Estimator):
         if not validating:  # the refit: no validation, the trainer keeps the last epoch
             train_cfg = train_cfg.model_copy(update={"max_epochs": epochs})
         plan = TrainingPlan(batches, loss_fn, validate if validating else None,
-                            -(-len(x_train) // batch_size))
+                            -(-len(x_train) // batch_size), data_parallel=True)
         return self.train_module(train_cfg, plan, checkpoint_dir=checkpoint_dir,
                                  resume=resume, callbacks=callbacks,
                                  monitor=train_cfg.monitor)

@@ -16,8 +16,6 @@ class ForecastTask(TaskBase):
     routes = "seqlab.tasks.forecast.routes"
     data_key = "data.path"
     title = "forecasting"
-    one_process = ("a forecast trains many small networks (kinds, seeds, refits) on a few "
-                   "thousand windows, each in seconds; run it without --nproc or torchrun")
     config_class = ForecastConfig
     bundle_kinds = ("seqlab-forecaster",)
     metrics = (Metric("mase", False), Metric("mae", False))

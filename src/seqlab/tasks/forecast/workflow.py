@@ -22,6 +22,7 @@ from seqlab.tasks.forecast.backtest import (
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.forecaster import Forecaster
 from seqlab.tasks.forecast.series import Panel, Series, read_panel
+from seqlab.training.distributed import world
 from seqlab.training.trainer import TrainCallbacks
 
 Notify = Callable[[str], None]
@@ -64,9 +65,11 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
 
 def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = None,
                    resume: bool = False, overwrite: bool = False,
-                   notify: Notify = lambda _: None) -> ForecastOutcome:
+                   notify: Notify = lambda _: None) -> ForecastOutcome | None:
     """Fit, choose on validation, backtest against the baselines, write the run folder.
-    Settings left at auto are chosen from the series and saved in ``config.yaml``."""
+    Settings left at auto are chosen from the series and saved in ``config.yaml``. Under
+    torchrun the processes other than rank 0 train beside it, write nothing and return
+    None."""
     panel = load_panel(config)
     for sid, series in panel.items():
         for note in series.notes:
@@ -80,9 +83,11 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
     config = forecaster.config
     for key, choice in forecaster.resolved_.items():
         notify(f"{key}: {choice['value']} (auto) — {choice['why']}")
-    run_dir = prepare_run_dir(config, resume, overwrite)
+    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
     forecaster.fit(panel, checkpoint_dir=run_dir / "checkpoints", resume=resume,
                    callbacks=callbacks)
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
+        return None
     notify(choice_line(forecaster))
     plan = next(iter(plans.values()))
     notify(f"backtesting {', '.join(forecaster.names + config.baselines)} on "
