@@ -49,6 +49,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "bilstm-crf-ft": ("ner", FASTTEXT),
     "bilstm-crf-w2v-imdb": ("ner", W2V | WITH_IMDB),
     "bilstm-crf-ft-imdb": ("ner", FASTTEXT | WITH_IMDB),
+    "bilstm-crf-charcnn-w2v-imdb": ("ner", {"model.char_encoder": "cnn"} | W2V | WITH_IMDB),
     "pos": ("pos", {}),
     "pos-w2v-imdb": ("pos", W2V | WITH_IMDB),
 }
