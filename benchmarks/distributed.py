@@ -63,14 +63,14 @@ def main() -> None:
             rows.append(train(count, seed, args.kind, Path(args.out)))
             print(rows[-1], flush=True)
     summary = []
+    epoch_time = {count: statistics.mean(r["s / epoch"] for r in rows
+                                         if r["processes"] == count) for count in procs}
     for count in procs:
         mine = [r for r in rows if r["processes"] == count]
-        alone = [r for r in rows if r["processes"] == procs[0]]
         summary.append({
             "processes": count, "seeds": len(mine),
-            "s / epoch": statistics.mean(r["s / epoch"] for r in mine),
-            "epoch time × first": statistics.mean(r["s / epoch"] for r in mine)
-            / statistics.mean(r["s / epoch"] for r in alone),
+            "s / epoch": epoch_time[count],
+            "epoch time × first": epoch_time[count] / epoch_time[procs[0]],
             "train s": statistics.mean(r["train s"] for r in mine),
             "test accuracy": mean_sd([r["test accuracy"] for r in mine]),
             "test macro-F1": mean_sd([r["test macro-F1"] for r in mine])})

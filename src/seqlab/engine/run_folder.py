@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import AUTO, flatten_dotted, read_yaml_mapping, validate_model
 from seqlab.errors import ConfigError
+from seqlab.training.distributed import world
 
 
 class RunSettings(Protocol):
@@ -63,9 +64,13 @@ def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
     """Create the run folder; refuse to mix a new run into an old one.
 
     A folder holding no model and no checkpoint (a run that failed early) is reused, and
-    the temporary files of an interrupted write are removed on every start.
+    the temporary files of an interrupted write are removed on every start. Under
+    torchrun only rank 0 writes the run: the other processes get its path (where they
+    read the checkpoints on resume) and touch nothing.
     """
     run_dir = config.run_dir
+    if not world().is_main:
+        return run_dir
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"{run_dir}: a file has that name, so it cannot be the run folder; "
                           "pick another --name or --output-dir")

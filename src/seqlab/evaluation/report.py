@@ -95,8 +95,9 @@ def write_report(folder: Path, title: str, sections: dict[str, Any]) -> tuple[Pa
     cards_title = sections.get("cards_title", "Results")
     tables: dict[str, Table] = sections.get("tables", {})
     facts = [[k, v] for k, v in sections.get("facts", {}).items()]
-    if world().distributed:
-        facts.append(["processes", f"{world().size} (torch.distributed)"])
+    here = world()
+    if here.distributed:
+        facts.append(["processes", f"{here.size} (torch.distributed)"])
 
     md = [f"# {title}", "", *[f"- {line}" for line in sections.get("summary", [])], ""]
     if cards:

@@ -83,7 +83,7 @@ def train_forecast(config: ForecastConfig, callbacks: TrainCallbacks | None = No
     config = forecaster.config
     for key, choice in forecaster.resolved_.items():
         notify(f"{key}: {choice['value']} (auto) — {choice['why']}")
-    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
+    run_dir = prepare_run_dir(config, resume, overwrite)
     forecaster.fit(panel, checkpoint_dir=run_dir / "checkpoints", resume=resume,
                    callbacks=callbacks)
     if not world().is_main:  # another process of a distributed run: rank 0 writes the run

@@ -74,7 +74,7 @@ def train_lm(config: LMConfig, callbacks: TrainCallbacks | None = None, resume: 
     corpus = read_corpus(config.corpus)
     for note in corpus.notes:
         notify(f"data: {note}")
-    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
+    run_dir = prepare_run_dir(config, resume, overwrite)
     lm = LanguageModel(config).fit(corpus, checkpoint_dir=run_dir / "checkpoints",
                                    resume=resume, callbacks=callbacks)
     if not world().is_main:  # another process of a distributed run: rank 0 writes the run

@@ -126,9 +126,6 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
     and write the run folder. Under torchrun the processes other than rank 0 train beside
     it, write nothing and return None."""
     splits = load_multilabel_splits(config)
-    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
-        fit_on(multilabel_for(config), splits, config.run_dir / "checkpoints", resume, None)
-        return None
     run_dir = prepare_run_dir(config, resume, overwrite)
     log: list[str] = []
 
@@ -142,6 +139,8 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
         say(f"{name}: {len(getattr(splits, name)):,} texts; "
             + ", ".join(f"{label} {n:,}" for label, n in counts.items()))
     model = fit_on(multilabel_for(config), splits, run_dir / "checkpoints", resume, callbacks)
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
+        return None
     info = model.fit_info_
     resolved = info.get("resolved") or {}
     for key, choice in resolved.items():

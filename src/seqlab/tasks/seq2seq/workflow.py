@@ -80,8 +80,7 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
     splits = load_pair_splits(config)
     for note in splits.notes:
         notify(f"data: {note}")
-    main = world().is_main
-    run_dir = prepare_run_dir(config, resume, overwrite) if main else config.run_dir
+    run_dir = prepare_run_dir(config, resume, overwrite)
     model = Seq2Seq(config).fit(splits.train, splits.val,
                                 checkpoint_dir=run_dir / "checkpoints", resume=resume,
                                 callbacks=callbacks)
@@ -93,7 +92,7 @@ def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None
         plain = Seq2Seq(apply_overrides(config, {"model.attention": "none"})).fit(
             splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints" / "ablation",
             resume=resume, callbacks=callbacks)
-    if not main:  # another process of a distributed run: rank 0 writes the run
+    if not world().is_main:  # another process of a distributed run: rank 0 writes the run
         return None
     board = [_scored(_name(config), model.translate, splits)]
     if plain is not None:

@@ -94,7 +94,7 @@ def train_tagger(config: TagConfig, callbacks: TrainCallbacks | None = None,
     splits = load_tag_splits(config)
     for note in splits.notes:
         notify(f"data: {note}")
-    run_dir = prepare_run_dir(config, resume, overwrite) if world().is_main else config.run_dir
+    run_dir = prepare_run_dir(config, resume, overwrite)
     tagger = Tagger(config).fit(splits.train, splits.val, checkpoint_dir=run_dir / "checkpoints",
                                 resume=resume, callbacks=callbacks)
     if not world().is_main:  # another process of a distributed run: rank 0 writes the run
