@@ -8,7 +8,8 @@ training sentences (``-w2v``, ``-ft``), with the 50,000 IMDB reviews of
 English text in the shared data. No test sentence is read before the test is scored.
 The table gives test entity F1 (or accuracy), validation score, training time (the
 recurrent training alone, and the whole fit with the word vectors), tagging speed and
-parameters; the NER rows add the per-type F1 of the first model.
+parameters; the NER rows add the per-type F1 of the first model. ``-x3`` (``-x5``) is the
+mean of three (five) taggers, ``model.members``; the budget is each one's.
 
     python benchmarks/conll2003.py [--models bilstm-crf,bilstm,bilstm-crf-nochars,pos,...]
         [--minutes 12] [--set training.precision=bfloat16 ...] [--scratch runs/conll]
@@ -50,8 +51,11 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "bilstm-crf-w2v-imdb": ("ner", W2V | WITH_IMDB),
     "bilstm-crf-ft-imdb": ("ner", FASTTEXT | WITH_IMDB),
     "bilstm-crf-charcnn-w2v-imdb": ("ner", {"model.char_encoder": "cnn"} | W2V | WITH_IMDB),
+    "bilstm-crf-w2v-imdb-x3": ("ner", W2V | WITH_IMDB | {"model.members": 3}),
+    "bilstm-crf-w2v-imdb-x5": ("ner", W2V | WITH_IMDB | {"model.members": 5}),
     "pos": ("pos", {}),
     "pos-w2v-imdb": ("pos", W2V | WITH_IMDB),
+    "pos-w2v-imdb-x3": ("pos", W2V | WITH_IMDB | {"model.members": 3}),
 }
 
 
@@ -106,7 +110,8 @@ def main() -> None:
         m = config.model
         rows.append({
             "model": name, "task": "NER" if tagger.entities_ else "POS",
-            "set-up": f"{m.cell} {m.num_layers}×{m.hidden_size}×2"
+            "set-up": (f"{m.members} × " if m.members > 1 else "")
+                      + f"{m.cell} {m.num_layers}×{m.hidden_size}×2"
                       f"{' + chars ' + m.char_encoder if m.chars else ''}"
                       f"{' + CRF' if m.crf else ''}"
                       + _vectors(config),
@@ -117,6 +122,10 @@ def main() -> None:
             "parameters": info["parameters"]})
         print(f"{name}: test {metric} {test[metric]:.4f} after {info['epochs']} epochs",
               flush=True)
+        if "members" in info:
+            print(f"{name}: validation {metric} of the members alone "
+                  f"{', '.join(f'{v:.4f}' for v in info['members']['validation'])}; "
+                  f"of their mean {info['members']['mean_validation']:.4f}", flush=True)
     print("\n" + markdown_table(rows))
     if per_type is not None:
         name, scores = per_type

@@ -50,6 +50,10 @@ class TagDataConfig(StrictModel):
 class TaggerModelConfig(StrictModel):
     """The recurrent tagger."""
 
+    members: int = Field(1, ge=1, le=16, description="taggers trained with seeds seed, "
+                         "seed+1, … (the same vocabulary and start vectors) and read as "
+                         "one: their tag and CRF scores averaged; training.max_minutes is "
+                         "each one's budget")
     cell: CellName = "lstm"
     embedding_dim: int = Field(100, ge=1)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig,

@@ -123,7 +123,7 @@ METHODS: Registry[MethodFn] = Registry("tagging explanation method")
 @METHODS.register("ig")
 def _integrated(tagger: Any, request: Request) -> list[dict[str, Any]]:
     module, sentence = tagger.module_, request.sentence
-    layers = [m for m in (module.embedding, module.chars, module.casing) if m is not None]
+    layers = module.input_layers()
     per_call = max(1, ROWS_PER_CALL // request.steps)
     out: list[dict[str, Any]] = []
     for begin in range(0, len(request.positions), per_call):

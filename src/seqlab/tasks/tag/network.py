@@ -6,10 +6,13 @@ et al. 2016; or a convolution over them, max-pooled, as in Ma & Hovy 2016) and a
 casing embedding; a (bi)directional RNN/LSTM/GRU stack reads the sentence and a linear
 layer scores every tag at every token. With a CRF the tags are chosen jointly (Viterbi)
 and trained by the sentence's likelihood; without one, each token takes its best tag.
+Several such taggers trained with different seeds are read as one (:class:`TaggerMean`):
+their tag scores and CRF scores averaged.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -117,7 +120,31 @@ class CharCNN(CharEncoder):
         return states.masked_fill(beyond.unsqueeze(1), float("-inf")).max(dim=2).values
 
 
-class RecurrentTagger(nn.Module):
+class TagScorer(nn.Module):
+    """A network the tagger reads: tag scores per token (:meth:`emissions`), the CRF over
+    them (``crf``, None for a softmax per token) and the layers that read the inputs
+    (:meth:`input_layers`: what integrated gradients attribute to)."""
+
+    crf: CRF | None
+
+    def emissions(self, batch: TaggerBatch) -> torch.Tensor:
+        """Tag scores ``[B, T, tags]`` before the CRF."""
+        raise NotImplementedError
+
+    def input_layers(self) -> list[nn.Module]:
+        """The layers whose outputs, together, carry everything the network reads."""
+        raise NotImplementedError
+
+    def decode(self, batch: TaggerBatch) -> list[list[int]]:
+        """The best tag ids of each sentence, as many as it has tokens."""
+        scores, mask = self.emissions(batch), batch.mask
+        if self.crf is not None:
+            return self.crf.decode(scores, mask)
+        best = scores.argmax(-1).tolist()
+        return [row[:n] for row, n in zip(best, batch.lengths.tolist(), strict=True)]
+
+
+class RecurrentTagger(TagScorer):
     """Word (+ characters, + casing) → recurrent encoder → tag scores (→ CRF)."""
 
     def __init__(self, vocab_size: int, num_tags: int, *, embedding_dim: int = 100,
@@ -145,7 +172,6 @@ class RecurrentTagger(nn.Module):
         self.crf = CRF(num_tags, allowed, allowed_start, allowed_end) if crf else None
 
     def emissions(self, batch: TaggerBatch) -> torch.Tensor:
-        """Tag scores ``[B, T, tags]`` before the CRF."""
         parts = [self.embedding(batch.words)]
         if self.chars is not None:
             parts.append(self.chars(batch.chars, batch.char_lengths, batch.mask))
@@ -155,6 +181,9 @@ class RecurrentTagger(nn.Module):
         states = self.encoder(x, batch.lengths).states
         return self.output(self.dropout(states))
 
+    def input_layers(self) -> list[nn.Module]:
+        return [m for m in (self.embedding, self.chars, self.casing) if m is not None]
+
     def loss(self, batch: TaggerBatch) -> torch.Tensor:
         """The CRF's negative log-likelihood, or the mean token cross-entropy."""
         assert batch.tags is not None
@@ -163,10 +192,30 @@ class RecurrentTagger(nn.Module):
             return self.crf.neg_log_likelihood(scores, batch.tags, mask)
         return nn.functional.cross_entropy(scores[mask], batch.tags[mask])
 
-    def decode(self, batch: TaggerBatch) -> list[list[int]]:
-        """The best tag ids of each sentence, as many as it has tokens."""
-        scores, mask = self.emissions(batch), batch.mask
-        if self.crf is not None:
-            return self.crf.decode(scores, mask)
-        best = scores.argmax(-1).tolist()
-        return [row[:n] for row, n in zip(best, batch.lengths.tolist(), strict=True)]
+
+class TaggerMean(TagScorer):
+    """Taggers over the same vocabularies and tags, read as one: the mean of their tag
+    scores, under a CRF whose transition, start and end scores are the mean of theirs.
+    A path's score is then the mean of the members' scores, so the CRF's distribution is
+    their normalised geometric mean (a product of experts)."""
+
+    def __init__(self, members: Sequence[RecurrentTagger]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.crf = None if members[0].crf is None else _mean_crf(
+            [m.crf for m in members if m.crf is not None])
+
+    def emissions(self, batch: TaggerBatch) -> torch.Tensor:
+        return torch.stack([m.emissions(batch) for m in self.members]).mean(0)
+
+    def input_layers(self) -> list[nn.Module]:
+        return [layer for m in self.members for layer in m.input_layers()]
+
+
+def _mean_crf(crfs: Sequence[CRF]) -> CRF:
+    """A CRF (not trained further) whose scores are the mean of ``crfs``' scores."""
+    mean = copy.deepcopy(crfs[0])
+    with torch.no_grad():
+        for name, param in mean.named_parameters():
+            param.copy_(torch.stack([c.get_parameter(name) for c in crfs]).mean(0))
+    return mean.requires_grad_(False)

@@ -22,7 +22,13 @@ from seqlab.engine.estimator import Estimator
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
-from seqlab.tasks.tag.network import RecurrentTagger, TaggerBatch, casing
+from seqlab.tasks.tag.network import (
+    RecurrentTagger,
+    TaggerBatch,
+    TaggerMean,
+    TagScorer,
+    casing,
+)
 from seqlab.tasks.tag.schemes import (
     allowed_transitions,
     convert,
@@ -122,7 +128,13 @@ class Tagger(Estimator):
         return TaggerBatch(word_ids, torch.tensor(lengths), casings, chars, char_lengths,
                            tags if has_tags else None)
 
-    def _build(self) -> RecurrentTagger:
+    def _build(self) -> TagScorer:
+        """The network: one tagger, or the mean of ``model.members`` of them."""
+        if self.config.model.members == 1:
+            return self._build_one()
+        return TaggerMean([self._build_one() for _ in range(self.config.model.members)])
+
+    def _build_one(self) -> RecurrentTagger:
         m = self.config.model
         allowed = (allowed_transitions(self.tags_, self.config.data.scheme)
                    if self.entities_ else (None, None, None))
@@ -167,54 +179,77 @@ class Tagger(Estimator):
         self.chars_ = Vocab.build([list(w) for s in train for w in s.tokens])
         items = [self._encode(s.tokens, tags) for s, tags in zip(train, learned, strict=True)]
         singletons = torch.tensor([word_counts[w] == 1 for w in self.vocab_.itos])
-        self.module_ = self._build()
-        embedding = self.module_.embedding.weight
-        if matrix is not None:
-            with torch.no_grad():
-                embedding.copy_(torch.from_numpy(matrix))
-        vectors_cfg = cfg.model.embedding
-        train_embedding_in(embedding, vectors_cfg, 1)
         monitor = t.monitor or ("f1" if self.entities_ else "accuracy")
         if monitor == "f1" and not self.entities_:
             raise ConfigError("training.monitor f1 scores entities, and these tags are not "
                               "entity tags (no B-/I- prefixes); use accuracy or loss")
-
-        def batches(epoch: int) -> Iterator[TaggerBatch]:
-            train_embedding_in(embedding, vectors_cfg, epoch)
-            generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
-            order = torch.randperm(len(items), generator=generator).tolist()
-            pool = t.batch_size * 50  # sort within pools so a batch holds similar lengths
-            groups = []
-            for begin in range(0, len(order), pool):
-                chunk = sorted(order[begin:begin + pool], key=lambda i: len(items[i].words))
-                groups += [chunk[i:i + t.batch_size] for i in range(0, len(chunk),
-                                                                     t.batch_size)]
-            for g in torch.randperm(len(groups), generator=generator).tolist():
-                chosen = [items[i] for i in groups[g]]
-                yield self._batch(chosen, [self._drop_rare(item.words, singletons, generator)
-                                           for item in chosen])
-
         val_items = [self._encode(s.tokens, self._learned_tags(s.tags)) for s in val
                      if all(tag in self.tag_index_ for tag in self._learned_tags(s.tags))]
 
-        def validate(model: RecurrentTagger) -> dict[str, float]:
-            scores = self.evaluate(val)
-            losses = [float(model.loss(self._batch(val_items[i:i + PREDICT_BATCH])))
-                      for i in range(0, len(val_items), PREDICT_BATCH)]
-            return {"loss": sum(losses) / max(len(losses), 1),
-                    **{k: v for k, v in scores.items() if isinstance(v, float)}}
+        def plan(member: int) -> TrainingPlan:
+            embedding = self.module_.embedding.weight
+            vectors_cfg = cfg.model.embedding
+            train_embedding_in(embedding, vectors_cfg, 1)
 
-        plan = TrainingPlan(batches, lambda model, batch: model.loss(batch), validate,
-                            -(-len(items) // t.batch_size), data_parallel=True)
-        result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
-                                   callbacks=callbacks, monitor=monitor)
+            def batches(epoch: int) -> Iterator[TaggerBatch]:
+                train_embedding_in(embedding, vectors_cfg, epoch)
+                generator = torch.Generator().manual_seed((cfg.seed + member) * 1000 + epoch)
+                order = torch.randperm(len(items), generator=generator).tolist()
+                pool = t.batch_size * 50  # sort within pools: a batch holds similar lengths
+                groups = []
+                for begin in range(0, len(order), pool):
+                    chunk = sorted(order[begin:begin + pool], key=lambda i: len(items[i].words))
+                    groups += [chunk[i:i + t.batch_size] for i in range(0, len(chunk),
+                                                                         t.batch_size)]
+                for g in torch.randperm(len(groups), generator=generator).tolist():
+                    chosen = [items[i] for i in groups[g]]
+                    yield self._batch(chosen, [self._drop_rare(item.words, singletons,
+                                                               generator) for item in chosen])
+
+            def validate(model: RecurrentTagger) -> dict[str, float]:
+                scores = self.evaluate(val)
+                losses = [float(model.loss(self._batch(val_items[i:i + PREDICT_BATCH])))
+                          for i in range(0, len(val_items), PREDICT_BATCH)]
+                return {"loss": sum(losses) / max(len(losses), 1),
+                        **{k: v for k, v in scores.items() if isinstance(v, float)}}
+
+            return TrainingPlan(batches, lambda model, batch: model.loss(batch), validate,
+                                -(-len(items) // t.batch_size), data_parallel=True)
+
+        members, results = [], []
+        for member in range(cfg.model.members):
+            if member:  # its start and dropout draws (the first keeps the fit's seed)
+                torch.manual_seed(cfg.seed + member)
+            self.module_ = self._build_one()
+            if matrix is not None:
+                with torch.no_grad():
+                    self.module_.embedding.weight.copy_(torch.from_numpy(matrix))
+            folder = None if checkpoint_dir is None or member == 0 else \
+                Path(checkpoint_dir) / f"member{member + 1}"
+            results.append(self.train_module(
+                t, plan(member), checkpoint_dir=checkpoint_dir if member == 0 else folder,
+                resume=resume, callbacks=callbacks, monitor=monitor))
+            members.append(self.module_)
+        lead = results[0]
+        self.history_, self.best_epoch_, self.stopped_ = (lead.history, lead.best_epoch,
+                                                          lead.stopped)
+        if len(members) > 1:
+            self.module_ = TaggerMean(members).eval()
         self.monitor_ = monitor
         self.fit_info_ = {
             "vocab_size": len(self.vocab_), "chars": len(self.chars_), "tags": self.tags_,
             "train_sentences": len(train), "train_tokens": len(all_tags),
-            "val_sentences": len(val), **self.training_facts(result, began),
+            "val_sentences": len(val), **self.training_facts(lead, began),
+            "train_seconds": sum(r.seconds for r in results),
             "monitor": monitor, "source_scheme": self.source_scheme_,
         }
+        if len(members) > 1:
+            metric = "f1" if self.entities_ else "accuracy"
+            self.fit_info_["members"] = {
+                "count": len(members), "seeds": [cfg.seed + i for i in range(len(members))],
+                "metric": metric,
+                "validation": [r.history[r.best_epoch - 1][f"val_{metric}"] for r in results],
+                "mean_validation": self.evaluate(val)[metric]}
         if self.coverage_ is not None:
             self.fit_info_["embedding"] = self.coverage_.to_dict() | {
                 "unlabelled_texts": self.unlabelled_texts_,

@@ -151,6 +151,23 @@ def _vector_source(info: dict[str, Any]) -> str:
             f"{emb['token_share']:.1%} of the training tokens)")
 
 
+def _members_prefix(info: dict[str, Any]) -> str:
+    """How the report's model line starts for averaged taggers (nothing for one)."""
+    members = info.get("members")
+    return f"the mean of {members['count']} taggers (seeds " \
+        f"{', '.join(map(str, members['seeds']))}), each " if members else ""
+
+
+def _members_line(info: dict[str, Any]) -> list[str]:
+    """What averaging the members gained on validation (nothing for one tagger)."""
+    members = info.get("members")
+    if not members:
+        return []
+    alone = ", ".join(f"{v:.4f}" for v in members["validation"])
+    return [f"validation {members['metric']}: the members alone {alone}; their mean "
+            f"{members['mean_validation']:.4f} (the epochs and curves are the first member's)"]
+
+
 def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dict[str, Any],
                       test: dict[str, Any] | None, splits: TagSplits,
                       images: dict[str, str]) -> None:
@@ -184,9 +201,10 @@ def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dic
             + ("entity tags, scheme " + info["source_scheme"] + f" (learned as "
                f"{config.data.scheme})" if tagger.entities_ else "token tags")
             + f", {len(tagger.tags_)} tags",
-            f"model: {layers} over {', '.join(features)}; "
+            f"model: {_members_prefix(info)}{layers} over {', '.join(features)}; "
             f"{'CRF output (valid sequences only)' if m.crf else 'softmax per token'}; "
             f"{info['parameters']:,} parameters",
+            *_members_line(info),
             f"validation {info['monitor']} chose epoch {info['best_epoch']} of "
             f"{info['epochs']} ({info['stopped'].replace('_', ' ')})",
             *( [f"test scored once: {len(splits.test):,} sentences, "
