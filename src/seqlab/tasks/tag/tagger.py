@@ -154,8 +154,8 @@ class Tagger(Estimator):
     def fit(self, train: Sequence[Sentence], val: Sequence[Sentence], *,
             checkpoint_dir: str | Path | None = None, resume: bool = False,
             callbacks: TrainCallbacks | None = None) -> Tagger:
-        """Build vocabularies and the tag set from ``train`` and train; ``val`` picks the
-        epoch."""
+        """Build vocabularies and the tag set from ``train`` and train ``model.members``
+        taggers on them (one by default); ``val`` picks each one's epoch."""
         cfg, t = self.config, self.config.training
         if not train or not val:
             raise DataError("tagging needs training and validation sentences")
