@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult
 
 E = TypeVar("E", bound="Estimator")
+
+
+def member_checkpoints(checkpoint_dir: str | Path | None, index: int) -> str | Path | None:
+    """Where the ``index``-th (from 0) of several members of an ensemble keeps its
+    checkpoints: the first in ``checkpoint_dir`` itself, where a lone model's go, the
+    others in ``member2``, ``member3``… below it (None: no checkpoints)."""
+    if checkpoint_dir is None or index == 0:
+        return checkpoint_dir
+    return Path(checkpoint_dir) / f"member{index + 1}"
 # what reading a damaged or hand-edited header raises before a model exists
 DAMAGE = (KeyError, TypeError, ValueError, RuntimeError, AttributeError, SeqlabError)
 

@@ -33,6 +33,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.config import AUTO
+from seqlab.engine.estimator import member_checkpoints
 from seqlab.errors import ConfigError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.tasks.classify.auto import auto_members
@@ -228,10 +229,8 @@ class EnsembleClassifier(LeadFacts, LabelledPredictions, ClassifierMixin, BaseEs
         members = []
         for index in range(self._count_members(texts)):
             member = self._member(index)
-            folder = None if checkpoint_dir is None or index == 0 else \
-                Path(checkpoint_dir) / f"member{index + 1}"
             member.fit(texts, labels, val_texts, val_labels,
-                       checkpoint_dir=checkpoint_dir if index == 0 else folder,
+                       checkpoint_dir=member_checkpoints(checkpoint_dir, index),
                        resume=resume, callbacks=callbacks)
             members.append(member)
         linear = LinearTextClassifier(**(self.linear or {}))

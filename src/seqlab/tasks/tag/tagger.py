@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from seqlab.artifacts import prefixed, unprefixed
-from seqlab.engine.estimator import Estimator
+from seqlab.engine.estimator import Estimator, member_checkpoints
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import Sentence
@@ -224,10 +224,8 @@ class Tagger(Estimator):
             if matrix is not None:
                 with torch.no_grad():
                     self.module_.embedding.weight.copy_(torch.from_numpy(matrix))
-            folder = None if checkpoint_dir is None or member == 0 else \
-                Path(checkpoint_dir) / f"member{member + 1}"
             results.append(self.train_module(
-                t, plan(member), checkpoint_dir=checkpoint_dir if member == 0 else folder,
+                t, plan(member), checkpoint_dir=member_checkpoints(checkpoint_dir, member),
                 resume=resume, callbacks=callbacks, monitor=monitor))
             members.append(self.module_)
         lead = results[0]
