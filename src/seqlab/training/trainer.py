@@ -45,6 +45,7 @@ from seqlab.config import TrainingConfig
 from seqlab.errors import BundleError, ConfigError, SeqlabError
 from seqlab.training import distributed
 from seqlab.training.precision import compute_in, resolve_precision
+from seqlab.training.schedules import make_schedule
 
 CHECKPOINT = "checkpoint"
 LOWER_IS_BETTER = frozenset({"loss", "perplexity", "mae", "mase", "rmse"})
@@ -126,17 +127,6 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def _make_scheduler(name: str, optimizer: torch.optim.Optimizer, max_epochs: int,
-                    higher_is_better: bool) -> Any:
-    if name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max_epochs)
-    if name == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="max" if higher_is_better else "min", factor=0.5, patience=1
-        )
-    return None
-
-
 class Trainer:
     """Fit ``model`` on ``plan`` with early stopping on ``monitor`` (default
     ``config.monitor``); see the module docstring."""
@@ -170,8 +160,7 @@ class Trainer:
         self.optimizer = OPTIMIZERS[config.optimizer](
             model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
         )
-        self.scheduler = _make_scheduler(config.scheduler, self.optimizer, config.max_epochs,
-                                         self.higher_is_better)
+        self.scheduler = make_schedule(self.optimizer, config, self.higher_is_better)
         self.history: list[dict[str, float]] = []
         self.best_score = -math.inf if self.higher_is_better else math.inf
         self.best_epoch = 0
@@ -333,14 +322,11 @@ class Trainer:
                 self.model.eval()
                 metrics = self._validate()
                 score = metrics.get(self.monitor, float(epoch))
-                if self.scheduler is not None:
-                    if isinstance(self.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                        self.scheduler.step(score)
-                    else:
-                        self.scheduler.step()
                 self.elapsed += time.perf_counter() - began
                 if self.world.distributed:  # rank 0's clock decides the budget for all
                     self.elapsed = distributed.from_main(self.elapsed)
+                if self.scheduler is not None:
+                    self.scheduler.after_epoch(score, self.elapsed)
                 record = {"epoch": epoch, "train_loss": train_loss,
                           **{f"val_{k}": v for k, v in metrics.items()},
                           "lr": self.optimizer.param_groups[0]["lr"], "seconds": self.elapsed}
