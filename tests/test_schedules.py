@@ -52,7 +52,9 @@ def test_the_budgets_horizon_follows_the_pace_within_its_bounds():
     assert schedule.horizon == 5
     schedule.after_epoch(score=0.0, elapsed=150.0)  # 75 s an epoch: 8 fit
     assert schedule.horizon == 8
-    schedule.after_epoch(score=0.0, elapsed=130.0)  # faster still: max_epochs caps it
+    schedule.after_epoch(score=0.0, elapsed=160.0)  # 53 s an epoch: 11 fit
+    assert schedule.horizon == 11
+    schedule.after_epoch(score=0.0, elapsed=170.0)  # 42.5 s: 14 would, max_epochs caps it
     assert schedule.horizon == 12
     slow = CosineToBudget(_optimizer(), max_epochs=12, max_minutes=1)
     for epoch in range(1, 4):

@@ -60,5 +60,5 @@ def test_without_validation_every_epoch_runs_and_the_last_is_kept():
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5]
     assert result.best_epoch == 5 and result.stopped == "max_epochs"
     assert not any(key.startswith("val_") for key in result.history[-1])
-    final_loss = float(nn.functional.mse_loss(model(x), y))
+    final_loss = float(nn.functional.mse_loss(model(x), y).detach())
     assert final_loss < result.history[0]["train_loss"]

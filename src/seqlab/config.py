@@ -91,7 +91,10 @@ class TrainingConfig(StrictModel):
     optimizer: Literal["adam", "adamw"] = "adamw"
     lr: float = Field(2e-3, gt=0.0)
     weight_decay: float = Field(0.01, ge=0.0)
-    scheduler: Literal["none", "cosine", "plateau"] = "none"
+    scheduler: Literal["none", "cosine", "plateau"] = Field(
+        "none", description="cosine: down to zero over max_epochs, or over the epochs "
+        "max_minutes holds; plateau: halved after two epochs without a better score "
+        "(seqlab.training.schedules)")
     batch_size: int = Field(64, ge=1)
     max_epochs: int = Field(15, ge=1)
     patience: int = Field(3, ge=1, description="epochs without improvement before stopping")
