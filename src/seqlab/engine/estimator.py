@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult
 
 E = TypeVar("E", bound="Estimator")
+# what reading a damaged or hand-edited header raises before a model exists
+DAMAGE = (KeyError, TypeError, ValueError, RuntimeError, AttributeError, SeqlabError)
 
 
 def member_checkpoints(checkpoint_dir: str | Path | None, index: int) -> str | Path | None:
@@ -37,8 +39,6 @@ def member_checkpoints(checkpoint_dir: str | Path | None, index: int) -> str | P
     if checkpoint_dir is None or index == 0:
         return checkpoint_dir
     return Path(checkpoint_dir) / f"member{index + 1}"
-# what reading a damaged or hand-edited header raises before a model exists
-DAMAGE = (KeyError, TypeError, ValueError, RuntimeError, AttributeError, SeqlabError)
 
 
 class Estimator:

@@ -202,8 +202,8 @@ class TaggerMean(TagScorer):
     def __init__(self, members: Sequence[RecurrentTagger]) -> None:
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.crf = None if members[0].crf is None else _mean_crf(
-            [m.crf for m in members if m.crf is not None])
+        crfs = [m.crf for m in members if m.crf is not None]
+        self.crf = _mean_crf(crfs) if crfs else None
 
     def emissions(self, batch: TaggerBatch) -> torch.Tensor:
         return torch.stack([m.emissions(batch) for m in self.members]).mean(0)

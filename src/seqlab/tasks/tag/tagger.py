@@ -186,8 +186,17 @@ class Tagger(Estimator):
         val_items = [self._encode(s.tokens, self._learned_tags(s.tags)) for s in val
                      if all(tag in self.tag_index_ for tag in self._learned_tags(s.tags))]
 
-        def plan(member: int) -> TrainingPlan:
-            embedding = self.module_.embedding.weight
+        def validate(model: RecurrentTagger) -> dict[str, float]:
+            scores = self.evaluate(val)
+            losses = [float(model.loss(self._batch(val_items[i:i + PREDICT_BATCH])))
+                      for i in range(0, len(val_items), PREDICT_BATCH)]
+            return {"loss": sum(losses) / max(len(losses), 1),
+                    **{k: v for k, v in scores.items() if isinstance(v, float)}}
+
+        def plan(member: int, module: RecurrentTagger) -> TrainingPlan:
+            """Member ``member``'s batches (its own order and rare-word drops) of
+            ``module``, whose embedding the vectors' schedule may freeze."""
+            embedding = module.embedding.weight
             vectors_cfg = cfg.model.embedding
             train_embedding_in(embedding, vectors_cfg, 1)
 
@@ -206,13 +215,6 @@ class Tagger(Estimator):
                     yield self._batch(chosen, [self._drop_rare(item.words, singletons,
                                                                generator) for item in chosen])
 
-            def validate(model: RecurrentTagger) -> dict[str, float]:
-                scores = self.evaluate(val)
-                losses = [float(model.loss(self._batch(val_items[i:i + PREDICT_BATCH])))
-                          for i in range(0, len(val_items), PREDICT_BATCH)]
-                return {"loss": sum(losses) / max(len(losses), 1),
-                        **{k: v for k, v in scores.items() if isinstance(v, float)}}
-
             return TrainingPlan(batches, lambda model, batch: model.loss(batch), validate,
                                 -(-len(items) // t.batch_size), data_parallel=True)
 
@@ -225,7 +227,8 @@ class Tagger(Estimator):
                 with torch.no_grad():
                     self.module_.embedding.weight.copy_(torch.from_numpy(matrix))
             results.append(self.train_module(
-                t, plan(member), checkpoint_dir=member_checkpoints(checkpoint_dir, member),
+                t, plan(member, self.module_),
+                checkpoint_dir=member_checkpoints(checkpoint_dir, member),
                 resume=resume, callbacks=callbacks, monitor=monitor))
             members.append(self.module_)
         lead = results[0]
