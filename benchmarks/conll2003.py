@@ -116,7 +116,7 @@ def main() -> None:
                       f"{' + CRF' if m.crf else ''}"
                       + _vectors(config),
             "test score": test[metric], "metric": "entity F1" if metric == "f1" else "accuracy",
-            "val score": val[metric], "epochs (best)": f"{info['epochs']} ({info['best_epoch']})",
+            "val score": val[metric], "epochs (kept)": f"{info['epochs']} ({_kept(info)})",
             "train min": info["train_seconds"] / 60, "fit min": fit_seconds / 60,
             "vocabulary": info["vocab_size"], "test tokens/s": tokens / seconds,
             "parameters": info["parameters"]})
@@ -125,7 +125,8 @@ def main() -> None:
         if "members" in info:
             print(f"{name}: validation {metric} of the members alone "
                   f"{', '.join(f'{v:.4f}' for v in info['members']['validation'])}; "
-                  f"of their mean {info['members']['mean_validation']:.4f}", flush=True)
+                  f"of their mean {info['members']['mean_validation']:.4f}; averaged epochs "
+                  f"kept: {info['members']['averaged']}", flush=True)
     print("\n" + markdown_table(rows))
     if per_type is not None:
         name, scores = per_type
@@ -134,6 +135,12 @@ def main() -> None:
                                "recall": s["recall"], "F1": s["f1"], "support": s["support"]}
                               for kind, s in scores.items()]))
     print(f"\ntorch threads: {torch.get_num_threads()}")
+
+
+def _kept(info: dict) -> str:
+    """The chosen epoch, or ``mean of 5, 6, 7`` where averaged weights were kept."""
+    averaged = info.get("averaged")
+    return f"mean of {', '.join(map(str, averaged))}" if averaged else str(info["best_epoch"])
 
 
 def _vectors(config: TagConfig) -> str:

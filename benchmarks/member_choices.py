@@ -1,14 +1,17 @@
 """How many recurrent members, and of which cells? Validation only (BENCHMARKS.md §25).
 
     python benchmarks/member_choices.py [--datasets emotion,trec,sms] [--seeds 1]
-        [--members 6] [--cells lstm,gru] [--out /tmp/member_choices]
+        [--members 6] [--cells lstm,gru] [--variant NAME:key=value,key=value …]
+        [--out /tmp/member_choices]
 
 For every dataset and seed, the suite's split (``classification_suite.py``'s files, split
-as ``seqlab train`` splits them) trains ``--members`` recurrent models of each cell (the
-default config but for the cell and the seed: seed, seed+1, …) and the TF-IDF part. Then,
-for k = 1 … members, it scores on the validation split:
+as ``seqlab train`` splits them) trains ``--members`` recurrent models of each variant (the
+default config but for the variant's parameters and the seed: seed, seed+1, …) and the
+TF-IDF part. A variant is a cell of ``--cells`` or a ``--variant``: a name and the
+estimator parameters it changes, e.g. ``--variant drop4:embedding_dropout=0.4``. Then, for
+k = 1 … members, it scores on the validation split:
 
-- the mean of the first k members of one cell, and of a mix (the first k/2 of two cells);
+- the mean of the first k members of one variant, and of a mix (the first k/2 of two);
 - the blend of that mean with the TF-IDF part, cross-fitted: the temperatures and the
   weight are chosen on one half of the validation split and scored on the other, then the
   other way round (the run itself chooses them on the whole split, so scoring the blend on
@@ -22,8 +25,10 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
 from seqlab.config import apply_overrides
@@ -60,7 +65,20 @@ def crossfit_blend(recurrent: np.ndarray, linear: np.ndarray, targets: np.ndarra
     return scores(targets, blended)
 
 
-def run(dataset: str, seed: int, count: int, cells: list[str], out: Path) -> list[dict]:
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """``name:key=value,key=value`` → (name, parameters); values read as YAML scalars."""
+    name, _, assignments = text.partition(":")
+    params = {}
+    for assignment in filter(None, assignments.split(",")):
+        key, sep, value = assignment.partition("=")
+        if not sep:
+            raise SystemExit(f"--variant {text!r}: write NAME:key=value,key=value")
+        params[key.strip()] = yaml.safe_load(value)
+    return name, params
+
+
+def run(dataset: str, seed: int, count: int, members: dict[str, dict[str, Any]],
+        out: Path) -> list[dict]:
     config = apply_overrides(RunConfig(), {**{f"data.{k}": v for k, v in
                                               dataset_files(dataset, out).items()},
                                            "seed": seed})
@@ -68,17 +86,17 @@ def run(dataset: str, seed: int, count: int, cells: list[str], out: Path) -> lis
     train, val = splits.train, splits.val
     probas: dict[str, list[np.ndarray]] = {}
     targets = None
-    for cell in cells:
-        probas[cell] = []
+    for name, params in members.items():
+        probas[name] = []
         for index in range(count):
             began = time.perf_counter()
             member = TextClassifier.from_config(config).set_params(
-                cell=cell, random_state=seed + index)
+                **params, random_state=seed + index)
             member.fit(train.texts, train.labels, val.texts, val.labels)
-            probas[cell].append(member.predict_proba(val.texts))
+            probas[name].append(member.predict_proba(val.texts))
             targets = member.label_indices(val.labels, "validation")
-            print(f"{dataset} seed {seed} {cell} member {index + 1}: "
-                  f"{scores(targets, probas[cell][-1])} (best epoch {member.best_epoch_}, "
+            print(f"{dataset} seed {seed} {name} member {index + 1}: "
+                  f"{scores(targets, probas[name][-1])} (best epoch {member.best_epoch_}, "
                   f"{time.perf_counter() - began:.0f} s)", flush=True)
     linear = LinearTextClassifier.from_config(config).set_params(kind="tfidf")
     linear.fit(train.texts, train.labels, val.texts, val.labels)
@@ -86,10 +104,10 @@ def run(dataset: str, seed: int, count: int, cells: list[str], out: Path) -> lis
     rows = [{"dataset": dataset, "seed": seed, "members": "TF-IDF alone",
              **{f"val {k}": v for k, v in scores(targets, linear_proba).items()},
              "blend accuracy": "", "blend macro_f1": ""}]
-    variants = {cell: lambda k, c=cell: probas[c][:k] for cell in cells}
-    if len(cells) == 2:
-        first, second = cells
-        variants["+".join(cells)] = lambda k: probas[first][:(k + 1) // 2] + \
+    variants = {name: lambda k, n=name: probas[n][:k] for name in members}
+    if len(members) == 2:
+        first, second = members
+        variants["+".join(members)] = lambda k: probas[first][:(k + 1) // 2] + \
             probas[second][:k // 2]
     for name, pick in variants.items():
         for k in range(1, count + 1):
@@ -107,15 +125,20 @@ def main() -> None:
     parser.add_argument("--datasets", default="emotion,trec,sms")
     parser.add_argument("--seeds", default="1")
     parser.add_argument("--members", type=int, default=6)
-    parser.add_argument("--cells", default="lstm,gru")
+    parser.add_argument("--cells", default="lstm,gru", help="comma-separated; empty for none")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="NAME:key=value,key=value (estimator parameters); repeatable")
     parser.add_argument("--out", default="/tmp/member_choices", help="scratch folder")
     args = parser.parse_args()
+    members = {cell: {"cell": cell} for cell in filter(None, args.cells.split(","))}
+    members |= dict(parse_variant(text) for text in args.variant)
     rows = [row for dataset in args.datasets.split(",")
             for seed in (int(s) for s in args.seeds.split(","))
-            for row in run(dataset, seed, args.members, args.cells.split(","), Path(args.out))]
+            for row in run(dataset, seed, args.members, members, Path(args.out))]
+    variants = "".join(f" --variant {text}" for text in args.variant)
     print(f"\n{machine_line()}\n`python benchmarks/member_choices.py --datasets "
           f"{args.datasets} --seeds {args.seeds} --members {args.members} --cells "
-          f"{args.cells}`\n")
+          f"'{args.cells}'{variants}`\n")
     print(markdown_table(rows))
 
 

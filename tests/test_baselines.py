@@ -155,7 +155,7 @@ def test_train_evaluate_predict_and_info_commands_with_a_baseline(tmp_path):
         assert (run / name).exists(), name
     report = (run / "report.md").read_text(encoding="utf-8")
     assert "TFIDF word+char n-grams + nblogreg" in report
-    assert "best grid value" in report
+    assert "macro_f1 chose grid value" in report
     result = runner.invoke(app, ["predict", str(run), "i am so happy today"])
     assert result.exit_code == 0, result.output
     assert "sadness" in result.output  # the probability table has a column per label

@@ -236,6 +236,27 @@ def test_a_resumed_fit_equals_an_uninterrupted_one(fitted, tmp_path: Path):
     case, _ = fitted
     if not case.epochs:
         pytest.skip(f"the {case.name} has no epochs to resume")
+    assert_resumes_to_the_same_model(case, tmp_path)
+
+
+@pytest.mark.parametrize("make_case", [lm_case, forecaster_case, seq2seq_case],
+                         ids=["language model", "forecaster", "seq2seq"])
+def test_every_task_averages_its_best_epochs_and_resumes_to_the_same_model(make_case,
+                                                                          tmp_path: Path):
+    # the tagger averages by default, so the battery's resume check covers it
+    case = make_case({"training.average_epochs": 2})
+    estimator = case.make()
+    case.fit(estimator)
+    epochs = [h["epoch"] for h in estimator.history_]
+    assert set(estimator.fit_info_.get("averaged", [])) <= set(epochs)
+    loaded = type(estimator).load(estimator.save(tmp_path / "model.safetensors"))
+    assert same(case.ask(loaded), case.ask(estimator))
+    assert_resumes_to_the_same_model(case, tmp_path)
+
+
+def assert_resumes_to_the_same_model(case: Case, tmp_path: Path) -> None:
+    """Fit straight, and fit again interrupted in epoch 3 and resumed: the same epochs and
+    the same answers."""
     straight = case.make()
     case.fit(straight, checkpoint_dir=tmp_path / "straight")
     interrupted = case.make()

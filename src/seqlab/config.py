@@ -95,6 +95,10 @@ class TrainingConfig(StrictModel):
         "none", description="cosine: down to zero over max_epochs, or over the epochs "
         "max_minutes holds; plateau: halved after two epochs without a better score "
         "(seqlab.training.schedules)")
+    average_epochs: int = Field(
+        1, ge=1, le=10, description="keep the mean of the weights of the N epochs that "
+        "scored best on validation when that mean scores better there than the best epoch "
+        "alone; 1: the best epoch's weights")
     batch_size: int = Field(64, ge=1)
     max_epochs: int = Field(15, ge=1)
     patience: int = Field(3, ge=1, description="epochs without improvement before stopping")

@@ -41,6 +41,26 @@ def member_checkpoints(checkpoint_dir: str | Path | None, index: int) -> str | P
     return Path(checkpoint_dir) / f"member{index + 1}"
 
 
+def kept_weights(info: dict[str, Any], round_name: str = "epoch") -> str:
+    """Which weights a fit kept, for its report: ``epoch 7`` or ``the mean of epochs 5, 6
+    and 7`` (from ``fit_info_``; ``round_name`` for what one history row is)."""
+    epochs = info.get("averaged")
+    if not epochs:
+        return f"{round_name} {info['best_epoch']}"
+    return f"the mean of {round_name}s {', '.join(map(str, epochs[:-1]))} and {epochs[-1]}"
+
+
+def kept_validation(model: Any) -> dict[str, float]:
+    """The validation scores (``val_…``) of the weights a fitted estimator kept: the
+    averaged weights' where training kept a mean, else the chosen epoch's history record."""
+    averaged = getattr(model, "fit_info_", {}).get("averaged_validation")
+    if averaged:
+        return averaged
+    record = next((h for h in model.history_ if h["epoch"] == model.best_epoch_),
+                  model.history_[-1] if model.history_ else {})
+    return {k: v for k, v in record.items() if k.startswith("val_")}
+
+
 class Estimator:
     """The base of the classifiers, the tagger, the language model and the forecaster."""
 
@@ -86,15 +106,19 @@ class Estimator:
 
     def training_facts(self, result: TrainResult, began: float) -> dict[str, Any]:
         """What every task's ``fit_info_`` records of its training: parameters, epochs,
-        the chosen one, why it stopped, training and wall seconds since ``began``, and the
-        number of processes that trained it."""
+        the chosen one, why it stopped, training and wall seconds since ``began``, the
+        number of processes that trained it and, where the mean of the best epochs' weights
+        was kept (``training.average_epochs``), those epochs and its validation scores."""
         from seqlab.training.distributed import world
         from seqlab.training.trainer import count_parameters
 
-        return {"parameters": count_parameters(self.module_), "epochs": len(result.history),
-                "best_epoch": result.best_epoch, "stopped": result.stopped,
-                "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
-                "processes": world().size}
+        facts = {"parameters": count_parameters(self.module_), "epochs": len(result.history),
+                 "best_epoch": result.best_epoch, "stopped": result.stopped,
+                 "train_seconds": result.seconds, "wall_seconds": time.perf_counter() - began,
+                 "processes": world().size}
+        if result.averaged:
+            facts |= {"averaged": result.averaged, "averaged_validation": result.validation}
+        return facts
 
     def _check_fitted(self) -> None:
         if not hasattr(self, self.fitted_attribute):

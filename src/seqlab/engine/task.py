@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from seqlab.config import RunFolderConfig, validate_model
+from seqlab.engine.estimator import kept_validation
 from seqlab.errors import ConfigError
 from seqlab.registry import Registry
 
@@ -69,9 +70,9 @@ class TrialResult:
 
     @classmethod
     def of(cls, model: Any) -> TrialResult:
-        """A fitted estimator's trial: the validation record of its chosen epoch."""
-        return cls(validation_at(model.history_, model.best_epoch_), model.best_epoch_,
-                   model.fit_info_["train_seconds"])
+        """A fitted estimator's trial: the validation scores of the weights it kept."""
+        return cls({k.removeprefix("val_"): v for k, v in kept_validation(model).items()},
+                   model.best_epoch_, model.fit_info_["train_seconds"])
 
 
 class Task(Protocol):
@@ -206,12 +207,6 @@ def read_metrics(run_dir: Path) -> dict[str, Any]:
 def floats(scores: dict[str, Any] | None) -> dict[str, float]:
     """The float-valued entries of a scores mapping (counts and tables left out)."""
     return {k: v for k, v in (scores or {}).items() if isinstance(v, float)}
-
-
-def validation_at(history: list[dict[str, float]], epoch: int) -> dict[str, float]:
-    """The validation scores (``val_`` dropped) of the history record of ``epoch``."""
-    record = next((h for h in history if h["epoch"] == epoch), history[-1] if history else {})
-    return {k.removeprefix("val_"): v for k, v in record.items() if k.startswith("val_")}
 
 
 def _imported(target: str) -> Any:

@@ -6,11 +6,15 @@ through :meth:`seqlab.engine.estimator.Estimator.train_module`). The trainer own
 rest: optimizer (fused: one kernel steps every parameter) and schedule, gradient
 clipping, the number format the loss and validation compute in (``precision``; see
 :mod:`seqlab.training.precision`), early stopping on a validation metric, the time
-budget, best/last checkpoints and resuming from the last one.
+budget, best/last checkpoints and resuming from the last one. With
+``average_epochs`` N ≥ 2 it also keeps the weights of the N epochs that scored best and,
+at the end, scores their mean on validation: the mean is kept when it beats the best
+epoch, else the best epoch is.
 
 Resuming is exact: the last checkpoint holds the weights, the optimizer and scheduler
-state, the history and torch's random state, and each epoch's batch order comes from
-``(seed, epoch)``, so an interrupted and resumed run ends where an uninterrupted one does.
+state, the history, the weights kept for averaging and torch's random state, and each
+epoch's batch order comes from ``(seed, epoch)``, so an interrupted and resumed run ends
+where an uninterrupted one does.
 
 Under torchrun (see :mod:`seqlab.training.distributed`) a plan marked ``data_parallel``
 trains on every process: the model is wrapped in ``DistributedDataParallel``, each process
@@ -118,13 +122,17 @@ class TrainCallbacks(Protocol):
 
 @dataclass
 class TrainResult:
-    """How training went: the best epoch, its score and the per-epoch history."""
+    """How training went: the best epoch, its score and the per-epoch history; with
+    ``average_epochs``, the epochs whose mean weights were kept (empty: the best epoch's),
+    and the validation metrics (``val_…``) of the weights kept either way."""
 
     best_epoch: int
     best_score: float
     history: list[dict[str, float]] = field(default_factory=list)
     stopped: str = "max_epochs"
     seconds: float = 0.0
+    averaged: list[int] = field(default_factory=list)  # the epochs whose mean was kept
+    validation: dict[str, float] = field(default_factory=dict)  # of the kept weights
 
 
 class Trainer:
@@ -167,6 +175,9 @@ class Trainer:
         self.bad_epochs = 0
         self.elapsed = 0.0
         self._best_state: dict[str, torch.Tensor] | None = None
+        self._pool: list[tuple[float, int, dict[str, torch.Tensor]]] = []  # best first
+        self.averaged: list[int] = []
+        self.averaged_validation: dict[str, float] = {}
 
     # ---- checkpoints ------------------------------------------------------------------
 
@@ -196,7 +207,10 @@ class Trainer:
             "elapsed": self.elapsed,
             "history": self.history,
             "state": structure,
+            "pool": [[score, epoch] for score, epoch, _ in self._pool],
         }
+        for index, (_, _, weights) in enumerate(self._pool):
+            tensors |= prefixed(weights, f"pool{index}")
         save_tensors(self.last_path, tensors, meta, CHECKPOINT)
 
     def _keep_best(self, epoch: int) -> None:
@@ -229,14 +243,54 @@ class Trainer:
         self.best_score = meta["best_score"]
         self.bad_epochs = meta["bad_epochs"]
         self.elapsed = meta["elapsed"]
+        self._pool = [(score, epoch, unprefixed(tensors, f"pool{index}"))
+                      for index, (score, epoch) in enumerate(meta.get("pool", []))]
         if self.best_path is not None and self.best_path.exists():
             self._best_state, _ = load_tensors(self.best_path, CHECKPOINT)
         return int(meta["epoch"])
 
+    # ---- averaging the best epochs' weights ----------------------------------------------
+
+    def _pool_epoch(self, score: float, epoch: int) -> None:
+        """Keep this epoch's weights if its score is among the ``average_epochs`` best."""
+        size = self.config.average_epochs
+        if size < 2 or self.plan.validate is None:
+            return
+        if len(self._pool) == size and not self._better(score, self._pool[-1][0]):
+            return
+        weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self._pool.append((score, epoch, weights))
+        self._pool.sort(key=lambda entry: entry[0], reverse=self.higher_is_better)
+        del self._pool[size:]
+
+    def _try_average(self) -> None:
+        """Score the mean of the pooled weights on validation; keep it if it beats the
+        best epoch (then ``averaged`` lists the epochs it is the mean of)."""
+        if len(self._pool) < 2:
+            return
+        first = self._pool[0][2]
+        mean = {key: torch.stack([w[key].float() for _, _, w in self._pool]).mean(0)
+                .to(value.dtype) if value.is_floating_point() else value
+                for key, value in first.items()}
+        self.model.load_state_dict(mean)
+        self.model.eval()
+        metrics = self._validate()
+        score = metrics.get(self.monitor, self.best_score)
+        if self._improved(score):
+            epochs = sorted(epoch for _, epoch, _ in self._pool)
+            self._best_state, self.best_score, self.averaged = mean, score, epochs
+            self.averaged_validation = {f"val_{k}": v for k, v in metrics.items()}
+            if self.best_path is not None and self.world.is_main:
+                save_tensors(self.best_path, mean, {"epoch": self.best_epoch, "score": score,
+                                                    "averaged": epochs}, CHECKPOINT)
+
     # ---- the loop ---------------------------------------------------------------------
 
+    def _better(self, score: float, than: float) -> bool:
+        return score > than if self.higher_is_better else score < than
+
     def _improved(self, score: float) -> bool:
-        return score > self.best_score if self.higher_is_better else score < self.best_score
+        return self._better(score, self.best_score)
 
     def _batches(self, epoch: int) -> Iterable[Any]:
         """This process's batches of ``epoch``: all of them, or under torchrun its rows of
@@ -336,6 +390,7 @@ class Trainer:
                     self._keep_best(epoch)
                 else:
                     self.bad_epochs += 1
+                self._pool_epoch(score, epoch)
                 self._save_last(epoch)
                 if self.callbacks:
                     self.callbacks.on_epoch_end(record)
@@ -345,7 +400,11 @@ class Trainer:
                 if self._out_of_time():
                     stopped = "time_budget"
                     break
+        self._try_average()
         if self._best_state is not None:
             self.model.load_state_dict(self._best_state)
+        best = next((h for h in self.history if h["epoch"] == self.best_epoch), {})
+        validation = self.averaged_validation or {k: v for k, v in best.items()
+                                                  if k.startswith("val_")}
         return TrainResult(self.best_epoch, self.best_score, copy.deepcopy(self.history),
-                           stopped, self.elapsed)
+                           stopped, self.elapsed, self.averaged, validation)

@@ -99,6 +99,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         lr: float = 2e-3,
         weight_decay: float = 0.01,
         scheduler: str = "none",
+        average_epochs: int = 1,
         batch_size: int = 64,
         max_epochs: int = 15,
         patience: int = 3,
@@ -129,6 +130,7 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.weight_decay = weight_decay
         self.scheduler = scheduler
+        self.average_epochs = average_epochs
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.patience = patience

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from seqlab.artifacts import bundle_kind
+from seqlab.engine.estimator import kept_validation
 from seqlab.errors import BundleError
 from seqlab.tasks.classify.config import RunConfig
 from seqlab.tasks.classify.kinds import BUNDLES, ESTIMATORS
@@ -66,11 +67,12 @@ def classifier_for(config: RunConfig) -> Classifier:
 
 def best_validation(clf: Classifier) -> dict[str, float]:
     """The validation metrics of the model as fitted (``val_macro_f1``, …): an ensemble's
-    blend, else the history record of the chosen epoch or grid value."""
+    blend, else those of the weights kept (the chosen epoch's or grid value's, or the mean
+    of the best epochs')."""
     own = getattr(clf, "best_validation", None)
     if own is not None:
         return own()
-    return next(h for h in clf.history_ if h["epoch"] == clf.best_epoch_)
+    return kept_validation(clf)
 
 
 def load_classifier(path: str | Path) -> Classifier:

@@ -26,6 +26,7 @@ from seqlab.data.readers import (
 from seqlab.data.split import stratified_split
 from seqlab.data.writers import write_table
 from seqlab.engine.batch_predict import BatchJob, RowPredictor, predict_stream
+from seqlab.engine.estimator import kept_weights
 from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics
@@ -208,8 +209,8 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
         say(f"embedding: {describe_coverage(info['embedding'])}")
     processes = f" on {info['processes']} processes" if info.get("processes", 1) > 1 else ""
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s"
-        f"{processes} (stopped by {info['stopped']}); best {clf.round_name} "
-        f"{info['best_epoch']}")
+        f"{processes} (stopped by {info['stopped']}); kept: "
+        f"{kept_weights(info, clf.round_name)}")
 
     facts_by_split, lines = split_facts(clf, {name: getattr(splits, name).texts
                                               for name in ("train", "val", "test")})
@@ -245,8 +246,9 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
             f"model: {clf.describe()}",
             f"data: {config.data.train}",
             f"preprocessing: {clf.pipeline_.describe()}",
-            f"best {clf.round_name} {clf.best_epoch_} of {info['epochs']} by validation "
-            f"{config.training.monitor}; test scored once with that model",
+            f"validation {config.training.monitor} chose "
+            f"{kept_weights(info, clf.round_name)} of {info['epochs']}; "
+            "test scored once with that model",
             *log_lines,
         ],
         **sections,

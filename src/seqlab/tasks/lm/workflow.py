@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.estimator import kept_weights
 from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import DataError
 from seqlab.evaluation.report import write_report
@@ -127,7 +128,7 @@ def _write_lm_report(run_dir: Path, config: LMConfig, lm: LanguageModel,
             f"{m.embedding_dim}{' (tied to the output)' if m.tie_weights else ''}, dropout "
             f"{m.dropout}, {info['parameters']:,} parameters; truncated backpropagation over "
             f"{config.bptt} tokens, state carried between chunks",
-            f"validation perplexity chose epoch {info['best_epoch']} of {info['epochs']} "
+            f"validation perplexity chose {kept_weights(info)} of {info['epochs']} "
             f"({info['stopped'].replace('_', ' ')})",
             verdict,
             *[f"data: {note}" for note in corpus.notes],

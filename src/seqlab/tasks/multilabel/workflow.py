@@ -18,6 +18,7 @@ from seqlab.data.checks import drop_exact_duplicates
 from seqlab.data.readers import TEXT_COLUMN_NAMES, LabeledData, pick_column, read_table
 from seqlab.data.split import stratified_split
 from seqlab.data.writers import output_format, write_table
+from seqlab.engine.estimator import kept_weights
 from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.engine.task import Notify, quiet
 from seqlab.errors import ConfigError, DataError
@@ -149,7 +150,8 @@ def train_multilabel(config: MultiLabelConfig, callbacks: TrainCallbacks | None 
         atomic_write_text(run_dir / "config.yaml", apply_overrides(
             config, {key: choice["value"] for key, choice in resolved.items()}).to_yaml())
     say(f"trained {info['epochs']} {model.round_name}s in {info['train_seconds']:.1f}s; "
-        f"best {model.round_name} {info['best_epoch']}; thresholds tuned on validation: "
+        f"kept: {kept_weights(info, model.round_name)}; thresholds tuned "
+        "on validation: "
         + ", ".join(f"{label} {t:.2f}" for label, t in model.threshold_table().items()))
     facts, lines = split_facts(model, {name: getattr(splits, name).texts
                                        for name in ("train", "val", "test")})

@@ -18,6 +18,7 @@ import pandas as pd
 from seqlab.artifacts import atomic_write_text
 from seqlab.config import apply_overrides
 from seqlab.data.writers import write_table
+from seqlab.engine.estimator import kept_weights
 from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.engine.task import floats
 from seqlab.evaluation.report import write_report
@@ -174,7 +175,7 @@ def _write_report(run_dir: Path, config: Seq2SeqConfig, model: Seq2Seq,
             f"longer than {config.data.max_tokens} tokens), {info['val_pairs']:,} validation",
             f"model: {ours['model']}, {info['parameters']:,} parameters; vocabularies "
             f"{info['source_vocab']:,} → {info['target_vocab']:,}",
-            f"validation {info['monitor']} (greedy) chose epoch {info['best_epoch']} of "
+            f"validation {info['monitor']} (greedy) chose {kept_weights(info)} of "
             f"{info['epochs']}; outputs by beam search, width {config.decode.beam_width}",
             f"BLEU: {ours['val']['bleu_signature']}; chrF: {ours['val']['chrf_signature']}",
             *_references_note(ours),

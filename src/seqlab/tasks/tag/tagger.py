@@ -249,7 +249,8 @@ class Tagger(Estimator):
             self.fit_info_["members"] = {
                 "count": len(members), "seeds": [cfg.seed + i for i in range(len(members))],
                 "metric": metric,
-                "validation": [r.history[r.best_epoch - 1][f"val_{metric}"] for r in results],
+                "validation": [r.validation[f"val_{metric}"] for r in results],
+                "averaged": [r.averaged for r in results],
                 "mean_validation": self.evaluate(val)[metric]}
         if self.coverage_ is not None:
             self.fit_info_["embedding"] = self.coverage_.to_dict() | {

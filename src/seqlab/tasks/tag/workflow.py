@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from seqlab.artifacts import atomic_write_text
+from seqlab.engine.estimator import kept_weights
 from seqlab.engine.run_folder import prepare_run_dir, write_fit_record
 from seqlab.errors import DataError
 from seqlab.evaluation.plots import plot_confusion_matrix
@@ -205,7 +206,7 @@ def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dic
             f"{'CRF output (valid sequences only)' if m.crf else 'softmax per token'}; "
             f"{info['parameters']:,} parameters",
             *_members_line(info),
-            f"validation {info['monitor']} chose epoch {info['best_epoch']} of "
+            f"validation {info['monitor']} chose {kept_weights(info)} of "
             f"{info['epochs']} ({info['stopped'].replace('_', ' ')})",
             *( [f"test scored once: {len(splits.test):,} sentences, "
                 f"{test['tokens_per_second']:,.0f} tokens/s"] if test else []),
