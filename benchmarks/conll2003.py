@@ -32,7 +32,7 @@ from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import read_tagged
 from seqlab.tasks.tag.tagger import Tagger
 
-from _common import SHARED, machine_line, markdown_table, require
+from _common import SHARED, kept_epochs, machine_line, markdown_table, require
 
 IMDB_TEXT = "@imdb"  # stands for the IMDB reviews, one per line, written to the scratch folder
 W2V = {"model.embedding.type": "word2vec"}
@@ -116,7 +116,7 @@ def main() -> None:
                       f"{' + CRF' if m.crf else ''}"
                       + _vectors(config),
             "test score": test[metric], "metric": "entity F1" if metric == "f1" else "accuracy",
-            "val score": val[metric], "epochs (kept)": f"{info['epochs']} ({_kept(info)})",
+            "val score": val[metric], "epochs (kept)": f"{info['epochs']} ({kept_epochs(info)})",
             "train min": info["train_seconds"] / 60, "fit min": fit_seconds / 60,
             "vocabulary": info["vocab_size"], "test tokens/s": tokens / seconds,
             "parameters": info["parameters"]})
@@ -135,12 +135,6 @@ def main() -> None:
                                "recall": s["recall"], "F1": s["f1"], "support": s["support"]}
                               for kind, s in scores.items()]))
     print(f"\ntorch threads: {torch.get_num_threads()}")
-
-
-def _kept(info: dict) -> str:
-    """The chosen epoch, or ``mean of 5, 6, 7`` where averaged weights were kept."""
-    averaged = info.get("averaged")
-    return f"mean of {', '.join(map(str, averaged))}" if averaged else str(info["best_epoch"])
 
 
 def _vectors(config: TagConfig) -> str:

@@ -10,6 +10,11 @@ generation speed, then one sample per model.
 
     python benchmarks/lm_shakespeare.py [--cells lstm,gru,rnn] [--minutes 12] [--hidden 256]
         [--layers 2] [--dropout 0.2] [--scheduler none|cosine|plateau] [--orders 3,5,7]
+        [--average-epochs 1]
+
+With ``--average-epochs N`` each model may keep the mean of its N best epochs' weights
+(``training.average_epochs``); the run then prints the best epoch's validation loss
+beside the kept weights'.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from seqlab.tasks.lm.corpus import read_corpus
 from seqlab.tasks.lm.model import LanguageModel
 from seqlab.tasks.lm.ngram import KneserNey
 
-from _common import SHARED, machine_line, markdown_table, require
+from _common import SHARED, kept_epochs, machine_line, markdown_table, require
 
 NANOGPT_NATS = 1.47
 PROMPT = "ROMEO:"
@@ -42,6 +47,8 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--scheduler", default="none", choices=["none", "cosine", "plateau"],
                         help="learning-rate schedule (plateau: halve after a flat epoch)")
+    parser.add_argument("--average-epochs", type=int, default=1,
+                        help="training.average_epochs: the mean of the N best epochs")
     args = parser.parse_args()
     path = require(SHARED / "text" / "tinyshakespeare.txt")
     base = apply_overrides(LMConfig(), {
@@ -49,7 +56,7 @@ def main() -> None:
         "model.num_layers": args.layers, "model.embedding_dim": 64, "model.dropout": args.dropout,
         "bptt": 128, "training.batch_size": 32, "training.lr": 2e-3,
         "training.max_epochs": 50, "training.patience": 3,
-        "training.scheduler": args.scheduler,
+        "training.scheduler": args.scheduler, "training.average_epochs": args.average_epochs,
         "training.max_minutes": args.minutes})
     corpus = read_corpus(base.corpus)
     print(machine_line())
@@ -67,11 +74,16 @@ def main() -> None:
         info = lm.fit_info_
         rows.append({"model": f"{cell.upper()} {args.layers}×{args.hidden}",
                      "parameters": info["parameters"],
-                     "epochs (best)": f"{info['epochs']} ({info['best_epoch']})",
+                     "epochs (kept)": f"{info['epochs']} ({kept_epochs(info)})",
                      "train min": info["train_seconds"] / 60, "val nats/char": nats,
                      "bits/char": nats / math.log(2), "perplexity": math.exp(nats),
                      "vs nanoGPT": nats / NANOGPT_NATS, "generate chars/s": speed})
         print(f"{cell}: {nats:.4f} nats/char after {info['epochs']} epochs", flush=True)
+        if "averaged" in info:
+            best = next(h for h in lm.history_ if h["epoch"] == info["best_epoch"])
+            print(f"{cell}: validation loss of the best epoch {best['val_loss']:.4f}, of the "
+                  f"mean of epochs {info['averaged']} "
+                  f"{info['averaged_validation']['val_loss']:.4f}", flush=True)
     assert last_lm is not None
     train_ids = last_lm.encode(corpus.train).tolist()
     val_ids = last_lm.encode(corpus.val).tolist()
@@ -80,7 +92,7 @@ def main() -> None:
         model = KneserNey(order, len(last_lm.vocab_)).fit(train_ids)
         nats = model.nats(val_ids)
         rows.append({"model": f"Kneser-Ney {order}-gram", "parameters": model.size,
-            "epochs (best)": "—", "train min": (time.perf_counter() - began) / 60,
+            "epochs (kept)": "—", "train min": (time.perf_counter() - began) / 60,
             "val nats/char": nats, "bits/char": nats / math.log(2),
             "perplexity": math.exp(nats), "vs nanoGPT": nats / NANOGPT_NATS,
             "generate chars/s": "—"})
