@@ -132,3 +132,13 @@ def test_integrated_gradients_add_up_over_every_member(news):
                                             abs=1e-5)
         total = sum(t.attribution for t in e.tokens)  # the members' parts add up
         assert total == pytest.approx(e.value - e.reference, abs=1e-3)
+
+
+def test_the_members_line_names_the_members_that_kept_averaged_weights():
+    from seqlab.tasks.tag.workflow import _members_line
+
+    members = {"metric": "f1", "validation": [0.9, 0.91, 0.92], "mean_validation": 0.93}
+    line = _members_line({"members": members | {"averaged": [[3, 4, 6], [], [2, 3, 5]]}})[0]
+    assert line.endswith("averaged weights kept by members 1, 3)")
+    assert "averaged" not in _members_line({"members": members | {"averaged": [[], [], []]}})[0]
+    assert "averaged" not in _members_line({"members": members})[0]  # saved before averaging

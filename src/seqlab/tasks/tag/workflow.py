@@ -165,8 +165,11 @@ def _members_line(info: dict[str, Any]) -> list[str]:
     if not members:
         return []
     alone = ", ".join(f"{v:.4f}" for v in members["validation"])
+    averaged = [str(i + 1) for i, epochs in enumerate(members.get("averaged", [])) if epochs]
+    kept = f"; averaged weights kept by members {', '.join(averaged)}" if averaged else ""
     return [f"validation {members['metric']}: the members alone {alone}; their mean "
-            f"{members['mean_validation']:.4f} (the epochs and curves are the first member's)"]
+            f"{members['mean_validation']:.4f} (the epochs and curves are the first "
+            f"member's{kept})"]
 
 
 def _write_tag_report(run_dir: Path, config: TagConfig, tagger: Tagger, val: dict[str, Any],
