@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 from sklearn.metrics import accuracy_score, f1_score
 
+from seqlab.cli.common import key_values
 from seqlab.config import apply_overrides
 from seqlab.evaluation.metrics import log_loss
 from seqlab.tasks.classify.baselines.linear import LinearTextClassifier
@@ -68,13 +68,7 @@ def crossfit_blend(recurrent: np.ndarray, linear: np.ndarray, targets: np.ndarra
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     """``name:key=value,key=value`` → (name, parameters); values read as YAML scalars."""
     name, _, assignments = text.partition(":")
-    params = {}
-    for assignment in filter(None, assignments.split(",")):
-        key, sep, value = assignment.partition("=")
-        if not sep:
-            raise SystemExit(f"--variant {text!r}: write NAME:key=value,key=value")
-        params[key.strip()] = yaml.safe_load(value)
-    return name, params
+    return name, key_values([a for a in assignments.split(",") if a], "--variant")
 
 
 def run(dataset: str, seed: int, count: int, members: dict[str, dict[str, Any]],

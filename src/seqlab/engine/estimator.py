@@ -50,15 +50,18 @@ def kept_weights(info: dict[str, Any], round_name: str = "epoch") -> str:
     return f"the mean of {round_name}s {', '.join(map(str, epochs[:-1]))} and {epochs[-1]}"
 
 
+def validation_record(history: list[dict[str, float]], epoch: int) -> dict[str, float]:
+    """The validation scores (``val_…``) of ``epoch``'s history record (the last record's
+    where there is none for it)."""
+    record = next((h for h in history if h["epoch"] == epoch), history[-1] if history else {})
+    return {k: v for k, v in record.items() if k.startswith("val_")}
+
+
 def kept_validation(model: Any) -> dict[str, float]:
     """The validation scores (``val_…``) of the weights a fitted estimator kept: the
     averaged weights' where training kept a mean, else the chosen epoch's history record."""
     averaged = getattr(model, "fit_info_", {}).get("averaged_validation")
-    if averaged:
-        return averaged
-    record = next((h for h in model.history_ if h["epoch"] == model.best_epoch_),
-                  model.history_[-1] if model.history_ else {})
-    return {k: v for k, v in record.items() if k.startswith("val_")}
+    return averaged or validation_record(model.history_, model.best_epoch_)
 
 
 class Estimator:

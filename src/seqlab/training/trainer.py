@@ -46,6 +46,7 @@ from seqlab.artifacts import (
     unprefixed,
 )
 from seqlab.config import TrainingConfig
+from seqlab.engine.estimator import validation_record
 from seqlab.errors import BundleError, ConfigError, SeqlabError
 from seqlab.training import distributed
 from seqlab.training.precision import compute_in, resolve_precision
@@ -403,8 +404,7 @@ class Trainer:
         self._try_average()
         if self._best_state is not None:
             self.model.load_state_dict(self._best_state)
-        best = next((h for h in self.history if h["epoch"] == self.best_epoch), {})
-        validation = self.averaged_validation or {k: v for k, v in best.items()
-                                                  if k.startswith("val_")}
+        validation = self.averaged_validation or validation_record(self.history,
+                                                                   self.best_epoch)
         return TrainResult(self.best_epoch, self.best_score, copy.deepcopy(self.history),
                            stopped, self.elapsed, self.averaged, validation)
