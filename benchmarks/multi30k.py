@@ -8,7 +8,11 @@ on lower-cased tokens (tokenize none), the form the anchor reports (bentrevett's
 pytorch-seq2seq notebook 3: GRU + Bahdanau attention, 28.3 BLEU on tokenised text).
 
     python benchmarks/multi30k.py [--pair de-en] [--minutes 40] [--hidden 256]
-        [--attention additive] [--cell gru] [--beam 4] [--threads N] [--out /tmp/bench]
+        [--attention additive] [--cell gru] [--beam 4] [--subwords N [--shared-vocab]]
+        [--threads N] [--out /tmp/bench]
+
+With --subwords N each side reads N BPE subwords learned on the training split (every
+piece kept) instead of words and marks with the words seen once as <unk>.
 """
 
 from __future__ import annotations
@@ -44,6 +48,10 @@ def main() -> None:
     parser.add_argument("--attention", default="additive")
     parser.add_argument("--cell", default="gru")
     parser.add_argument("--beam", type=int, default=4)
+    parser.add_argument("--subwords", type=int, default=None,
+                        help="BPE subwords per side (default: words, seen twice or more)")
+    parser.add_argument("--shared-vocab", action="store_true",
+                        help="with --subwords: one BPE model and vocabulary for both sides")
     parser.add_argument("--threads", type=int, default=None,
                         help="torch threads (default: all cores); 1 to run two side by side")
     parser.add_argument("--out", default="/tmp/bench")
@@ -55,13 +63,15 @@ def main() -> None:
         "data.train_target": str(folder / f"train.{target}.gz"),
         "data.test": str(folder / f"test_2016_flickr.{source}.gz"),
         "data.test_target": str(folder / f"test_2016_flickr.{target}.gz"),
-        "data.val_fraction": 0.035, "data.min_count": 2,
+        "data.val_fraction": 0.035, "data.min_count": 1 if args.subwords else 2,
+        "data.subwords": args.subwords, "data.shared_vocab": args.shared_vocab,
         "model.cell": args.cell, "model.attention": args.attention,
         "model.hidden_size": args.hidden, "model.embedding_dim": args.embedding,
         "model.dropout": 0.3, "training.batch_size": 128, "training.max_epochs": 60,
         "training.max_minutes": args.minutes, "training.patience": 5,
         "decode.beam_width": args.beam, "ablation": False, "training.threads": args.threads,
-        "name": f"multi30k-{args.pair}-{args.cell}-{args.attention}", "output_dir": args.out})
+        "name": f"multi30k-{args.pair}-{args.cell}-{args.attention}"
+                + (f"-bpe{args.subwords}" if args.subwords else ""), "output_dir": args.out})
     print(machine_line())
     began = time.perf_counter()
     outcome = train_seq2seq(config, notify=print)
@@ -76,6 +86,8 @@ def main() -> None:
     info = model.fit_info_
     print(markdown_table([{
         "pair": args.pair, "model": outcome.leaderboard[0]["model"],
+        "tokens": f"BPE {args.subwords:,}" + (" shared" if args.shared_vocab else "")
+        if args.subwords else "words (min count 2)",
         "epochs": f"{info['best_epoch']} of {info['epochs']}",
         "train min": info["train_seconds"] / 60, "test sacreBLEU": detok.score,
         "test BLEU (tokenised)": tok.score, "÷ anchor 28.3": tok.score / ANCHOR_BLEU,

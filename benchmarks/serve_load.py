@@ -1,21 +1,28 @@
-"""Bounded HTTP load against `seqlab serve`, PyTorch vs ONNX runtime, on 127.0.0.1.
+"""Bounded HTTP load against `seqlab serve`, on 127.0.0.1.
 
     python benchmarks/serve_load.py MODEL [--requests 5000] [--concurrency 1 8 32]
-                                          [--batch-texts 1 64]
+        [--batch-texts 1 64] [--runtimes torch onnx] [--http auto] [--client raw]
 
 MODEL is a run folder or bundle (e.g. the one `emotion_default.py --save` writes). The
-script exports it to ONNX, starts one server per runtime and ``--batch-texts`` (1: one
-model call per request; more: waiting requests share a call) on a free loopback port, sends
-``--requests`` single-text POST /predict requests (emotion test sentences, cycled) at
-each concurrency, and prints throughput, p50/p95/p99 latency and errors. Every load
+script exports it to ONNX (when ``onnx`` is among ``--runtimes``), starts one server per
+runtime, HTTP parser (``--http``: httptools, h11, auto) and ``--batch-texts`` (1: one
+model call per request; more: waiting requests share a call) on a free loopback port,
+sends ``--requests`` single-text POST /predict requests (emotion test sentences, cycled)
+at each concurrency, and prints throughput, p50/p95/p99 latency and errors. Every load
 stops by itself: after its request count or ``--max-seconds``, whichever comes first.
-The load generator shares the machine's cores with the server.
+
+The load generator shares the machine's cores with the server. ``--client raw`` (the
+default) is a plain asyncio HTTP/1.1 client, one keep-alive connection per concurrent
+client, on uvloop where it is installed: it leaves the server more of the cores than
+``--client httpx`` does.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
+import json
 import socket
 import subprocess
 import sys
@@ -37,12 +44,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(model: str, runtime: str, workers: int,
-                 batch_texts: int) -> tuple[subprocess.Popen, str]:
+def start_server(model: str, runtime: str, workers: int, batch_texts: int,
+                 http: str) -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "seqlab.cli.main", "serve", model, "--runtime", runtime,
-         "--port", str(port), "--workers", str(workers), "--batch-texts", str(batch_texts)],
+         "--port", str(port), "--workers", str(workers), "--batch-texts", str(batch_texts),
+         "--http", http],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -56,8 +64,17 @@ def start_server(model: str, runtime: str, workers: int,
     sys.exit(f"the {runtime} server did not start")
 
 
-async def load(url: str, texts: list[str], requests: int, concurrency: int,
-               max_seconds: float) -> dict[str, float]:
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, float]:
+    ms = np.array(latencies) * 1000
+    return {"requests": len(latencies), "errors": errors,
+            "throughput req/s": len(latencies) / elapsed,
+            "p50 ms": float(np.percentile(ms, 50)), "p95 ms": float(np.percentile(ms, 95)),
+            "p99 ms": float(np.percentile(ms, 99))}
+
+
+async def load_httpx(url: str, texts: list[str], requests: int, concurrency: int,
+                     max_seconds: float) -> dict[str, float]:
+    """The load sent with httpx's async client."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(requests))
@@ -82,11 +99,72 @@ async def load(url: str, texts: list[str], requests: int, concurrency: int,
         began = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - began
-    ms = np.array(latencies) * 1000
-    return {"requests": len(latencies), "errors": errors,
-            "throughput req/s": len(latencies) / elapsed,
-            "p50 ms": float(np.percentile(ms, 50)), "p95 ms": float(np.percentile(ms, 95)),
-            "p99 ms": float(np.percentile(ms, 99))}
+    return summary(latencies, errors, elapsed)
+
+
+def request_bytes(text: str) -> bytes:
+    body = json.dumps({"text": text}).encode()
+    return (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/json\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+async def read_response(reader: asyncio.StreamReader) -> int:
+    """Read one response (Content-Length framed, as uvicorn sends JSON); its status."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(int(line.split(b":", 1)[1]) for line in lines
+                  if line[:15].lower() == b"content-length:")
+    await reader.readexactly(length)
+    return int(lines[0].split(b" ", 2)[1])
+
+
+async def load_raw(url: str, texts: list[str], requests: int, concurrency: int,
+                   max_seconds: float) -> dict[str, float]:
+    """The load sent over plain asyncio streams, one keep-alive connection per client."""
+    host, port = url.removeprefix("http://").split(":")
+    encoded = [request_bytes(text) for text in texts]
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(requests))
+    deadline = time.monotonic() + max_seconds
+
+    async def worker() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            for i in counter:
+                if time.monotonic() > deadline:
+                    return
+                began = time.perf_counter()
+                try:
+                    writer.write(encoded[i % len(encoded)])
+                    ok = await asyncio.wait_for(read_response(reader), 30) == 200
+                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                    ok = False
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, int(port))
+                latencies.append(time.perf_counter() - began)
+                errors += not ok
+        finally:
+            writer.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return summary(latencies, errors, time.perf_counter() - began)
+
+
+CLIENTS = {"raw": load_raw, "httpx": load_httpx}
+
+
+def run_load(client: str, *args: object) -> dict[str, float]:
+    """One load, on uvloop where it is installed (the raw client)."""
+    coroutine = CLIENTS[client](*args)
+    if client == "raw" and importlib.util.find_spec("uvloop") is not None:
+        import uvloop
+
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
 
 
 def main() -> None:
@@ -97,32 +175,46 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=180)
     parser.add_argument("--batch-texts", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--runtimes", nargs="+", default=["torch", "onnx"],
+                        choices=["torch", "onnx"])
+    parser.add_argument("--http", nargs="+", default=["auto"],
+                        choices=["auto", "httptools", "h11"])
+    parser.add_argument("--client", default="raw", choices=sorted(CLIENTS))
     args = parser.parse_args()
     texts = read_labeled(require(EMOTION / "test.txt")).texts
     model = Path(args.model)
-    onnx_dir = (model if model.is_dir() else model.parent) / "onnx"
-    export_onnx(model, onnx_dir)
+    served = {"torch": str(model)}
+    if "onnx" in args.runtimes:
+        onnx_dir = (model if model.is_dir() else model.parent) / "onnx"
+        export_onnx(model, onnx_dir)
+        served["onnx"] = str(onnx_dir)
 
     rows = []
-    for runtime, served in (("torch", str(model)), ("onnx", str(onnx_dir))):
-        for batch_texts in args.batch_texts:
-            process, url = start_server(served, runtime, args.workers, batch_texts)
-            try:
-                for concurrency in args.concurrency:
-                    result = asyncio.run(load(url, texts, args.requests, concurrency,
-                                              args.max_seconds))
-                    rows.append({"runtime": runtime, "batch texts": batch_texts,
-                                 "concurrency": concurrency, **result})
-                    print(rows[-1], flush=True)
-            finally:
-                process.terminate()
-                process.wait(timeout=30)
-    first = {r["concurrency"]: r["throughput req/s"] for r in rows
-             if r["runtime"] == "torch" and r["batch texts"] == args.batch_texts[0]}
+    for runtime in args.runtimes:
+        for http in args.http:
+            for batch_texts in args.batch_texts:
+                process, url = start_server(served[runtime], runtime, args.workers,
+                                            batch_texts, http)
+                try:
+                    for concurrency in args.concurrency:
+                        result = run_load(args.client, url, texts, args.requests,
+                                          concurrency, args.max_seconds)
+                        rows.append({"runtime": runtime, "http": http,
+                                     "batch texts": batch_texts,
+                                     "concurrency": concurrency, **result})
+                        print(rows[-1], flush=True)
+                finally:
+                    process.terminate()
+                    process.wait(timeout=30)
+    first = rows[0]
+    reference = {r["concurrency"]: r["throughput req/s"] for r in rows
+                 if (r["runtime"], r["http"], r["batch texts"])
+                 == (first["runtime"], first["http"], first["batch texts"])}
+    name = f"throughput × {first['runtime']}, {first['http']}, batch {first['batch texts']}"
     for row in rows:
-        row[f"throughput × torch, batch {args.batch_texts[0]}"] = \
-            f"{row['throughput req/s'] / first[row['concurrency']]:.2f}"
-    print(f"\nmachine: {machine_line()}; server workers: {args.workers}; model: {args.model}\n")
+        row[name] = f"{row['throughput req/s'] / reference[row['concurrency']]:.2f}"
+    print(f"\nmachine: {machine_line()}; server workers: {args.workers}; "
+          f"client: {args.client}; model: {args.model}\n")
     print(markdown_table(rows))
 
 

@@ -6,6 +6,7 @@ is checked on each app without training anything."""
 
 import json
 import socket
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -157,7 +158,7 @@ def test_a_history_out_of_range_is_refused_naming_the_position(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def slow_limits_server(tmp_path_factory):
+def tfidf_run(tmp_path_factory):
     from typer.testing import CliRunner
 
     from seqlab.cli.main import app as cli
@@ -166,7 +167,14 @@ def slow_limits_server(tmp_path_factory):
     trained = CliRunner().invoke(cli, ["train", str(SAMPLE), "--kind", "tfidf", "--quiet",
                                        "--output-dir", str(out), "--name", "m"])
     assert trained.exit_code == 0, trained.output
-    with running_server(out / "m", "--header-timeout", "1", "--body-timeout", "1") as url:
+    return out / "m"
+
+
+@pytest.fixture(scope="module", params=["httptools", "h11"])
+def slow_limits_server(request, tfidf_run):
+    """The server with 1-second header and body deadlines, with each HTTP parser."""
+    with running_server(tfidf_run, "--header-timeout", "1", "--body-timeout", "1",
+                        "--http", request.param) as url:
         yield int(url.rsplit(":", 1)[1])
 
 
@@ -199,3 +207,65 @@ def test_a_trickled_body_gets_408(slow_limits_server):
     head, _, body = received.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 408")
     assert "did not arrive" in json.loads(body)["error"]
+
+
+def _response(sock: socket.socket) -> bytes:
+    """One whole HTTP response (headers and a Content-Length body) read from ``sock``."""
+    def more() -> bytes:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("the server closed the connection")
+        return chunk
+
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += more()
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:")))
+    while len(body) < length:
+        body += more()
+    return head + b"\r\n\r\n" + body
+
+
+def test_a_whole_request_after_a_trickled_one_is_answered(slow_limits_server):
+    """The deadline cuts off only a connection whose headers stall: a request whose
+    headers arrive in two pieces within the deadline is answered, and so is a whole one
+    sent on the same connection after the first one's deadline would have passed."""
+    with socket.create_connection(("127.0.0.1", slow_limits_server)) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"GET /health HTTP/1.1\r\n")
+        time.sleep(0.3)
+        sock.sendall(b"Host: x\r\n\r\n")
+        first = _response(sock)
+        time.sleep(1.5)  # past the 1-second deadline, within the keep-alive time
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = _response(sock)
+    assert first.startswith(b"HTTP/1.1 200") and second.startswith(b"HTTP/1.1 200")
+    assert json.loads(second.partition(b"\r\n\r\n")[2])["status"] == "ok"
+
+
+def test_the_http_parser_is_chosen_by_name():
+    from seqlab.errors import ConfigError
+    from seqlab.serving.protocol import GuardedH11Protocol, http_protocol
+    from seqlab.serving.protocol_httptools import GuardedHttpToolsProtocol
+
+    assert http_protocol("h11") is GuardedH11Protocol
+    assert http_protocol("httptools") is GuardedHttpToolsProtocol
+    assert http_protocol("auto") is GuardedHttpToolsProtocol  # installed with seqlab[serve]
+    with pytest.raises(ConfigError, match="not one of: auto, httptools, h11"):
+        http_protocol("h2")
+
+
+def test_without_httptools_auto_falls_back_to_h11(monkeypatch):
+    import importlib.util
+
+    from seqlab.errors import ConfigError
+    from seqlab.serving import protocol
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(protocol.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "httptools" else real(name, *a))
+    assert protocol.http_protocol("auto") is protocol.GuardedH11Protocol
+    with pytest.raises(ConfigError, match="pip install httptools"):
+        protocol.http_protocol("httptools")

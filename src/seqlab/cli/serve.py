@@ -33,6 +33,9 @@ def serve(
     body_timeout: Annotated[float | None, typer.Option(
         min=0.1, help="seconds a client has to send its request body [default: 30]")]
     = None,
+    http: Annotated[str, typer.Option(
+        help="HTTP parser: auto (httptools where installed, else h11), httptools or h11")]
+    = "auto",
 ) -> None:
     """Serve any task's model over HTTP: its routes, /model, /health and /docs."""
     require_module("fastapi", "serve")
@@ -50,7 +53,7 @@ def serve(
                              max_texts=max_texts, max_chars=max_chars,
                              max_body_bytes=max_body_bytes, batch_texts=batch_texts,
                              max_explanations=max_explanations,
-                             max_explain_steps=max_explain_steps, **timeouts)
+                             max_explain_steps=max_explain_steps, http=http, **timeouts)
     console.print(f"serving {model} ({runtime}) on http://{host}:{port}/ — "
                   f"{workers} worker(s) × {per_worker} thread(s); Ctrl-C stops")
     run_server(settings, host, port, workers)

@@ -51,6 +51,7 @@ class ServeSettings:
     max_explain_steps: int = 200  # integrated gradients' steps per explanation
     header_timeout: float = HEADER_TIMEOUT
     body_timeout: float = BODY_TIMEOUT
+    http: str = "auto"  # the HTTP parser: httptools where installed, else h11
 
     def limits(self) -> dict[str, int]:
         return {k: v for k, v in asdict(self).items() if k.startswith("max_")}
@@ -126,8 +127,9 @@ def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
     """Run uvicorn with ``workers`` processes, each loading the model once."""
     import uvicorn
 
-    from seqlab.serving.protocol import HEADER_TIMEOUT_VARIABLE, GuardedH11Protocol
+    from seqlab.serving.protocol import HEADER_TIMEOUT_VARIABLE, http_protocol
 
+    protocol = http_protocol(settings.http)
     settings.model = str(Path(settings.model).resolve())
     if workers == 1:  # the one process serves the app it checked
         app: Any = app_for(settings)
@@ -137,5 +139,5 @@ def serve(settings: ServeSettings, host: str, port: int, workers: int) -> None:
         os.environ[ENV_SETTINGS] = json.dumps(asdict(settings))
     os.environ[HEADER_TIMEOUT_VARIABLE] = str(settings.header_timeout)
     uvicorn.run(app, factory=workers > 1, host=host, port=port, workers=workers,
-                log_level="info", http=GuardedH11Protocol,
+                log_level="info", http=protocol,
                 timeout_keep_alive=int(KEEP_ALIVE_TIMEOUT))
