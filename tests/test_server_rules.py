@@ -53,7 +53,7 @@ def stub_apps():
     classifier = served(classify_routes.mount, predictor=StubClassifier(), facts={},
                         settings=ServeSettings(model="stub"))
     tagger = SimpleNamespace(entities_=True, tags_=["O"], source_scheme_="iob2",
-                             config=CONFIG, tag_text=broken)
+                             config=CONFIG, tag_texts=broken)
     lm = SimpleNamespace(config=CONFIG, vocab_=[], generate=broken, complete=broken)
     forecaster = SimpleNamespace(columns_=["y"], config=CONFIG, horizon=1, target_="y",
                                  freq_=None, season_=1, forecast=broken,

@@ -283,6 +283,13 @@ def test_tag_text_groups_entities_with_offsets(fitted):
     assert fitted.tag_text("").tokens == []
 
 
+def test_texts_tagged_together_are_tagged_as_alone(fitted, news):
+    """``tag_texts`` puts texts of different lengths (and an empty one) through one
+    padded batch; each comes out as ``tag_text`` tags it alone."""
+    texts = [" ".join(s.tokens) for s in news[300:330]] + ["", "Paris ."]
+    assert fitted.tag_texts(texts) == [fitted.tag_text(text) for text in texts]
+
+
 def test_one_tag_only_is_refused(tmp_path):
     path = write(tmp_path / "o.conll", "a O\nb O\n\nc O\n\nd O\n")
     with pytest.raises(DataError, match="one tag only"):

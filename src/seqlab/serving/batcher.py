@@ -3,28 +3,49 @@ go through it in one call, so throughput under load is not capped at one model c
 request, and a request that finds the model free waits for nothing.
 
 One thread per server process runs the model; request handlers hand it their texts and
-wait for their rows. A batch holds at most ``max_texts`` texts (a larger request runs
-alone); ``max_texts`` = 1 gives one model call per request.
+wait for their rows: an ``async`` route awaits them (:meth:`Batcher.run`, which holds no
+thread while it waits), other code blocks (calling the batcher). A batch holds at most
+``max_texts`` texts (a larger request runs alone); ``max_texts`` = 1 gives one model
+call per request. ``predict`` returns one row per text: an array's rows or a list's
+items.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-import numpy as np
-
-Predict = Callable[[list[str]], np.ndarray]
+Predict = Callable[[list[str]], Sequence[Any]]
 
 
 @dataclass
 class _Request:
     texts: list[str]
     done: threading.Event = field(default_factory=threading.Event)
-    rows: np.ndarray | None = None
+    rows: Sequence[Any] | None = None
     error: BaseException | None = None
+    # set for a request awaited on an event loop: the future its rows resolve
+    loop: asyncio.AbstractEventLoop | None = None
+    future: asyncio.Future | None = None
+
+    def finish(self) -> None:
+        """Wake whoever waits for this request's rows (or error)."""
+        self.done.set()
+        if self.loop is not None:
+            self.loop.call_soon_threadsafe(self._resolve)
+
+    def _resolve(self) -> None:
+        assert self.future is not None
+        if self.future.cancelled():  # the client went away
+            return
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.rows)
 
 
 class Batcher:
@@ -38,26 +59,40 @@ class Batcher:
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def __call__(self, texts: list[str]) -> np.ndarray:
-        """The rows of ``predict(texts)``, computed with whatever else is waiting."""
+    def __call__(self, texts: list[str]) -> Sequence[Any]:
+        """The rows of ``predict(texts)``, computed with whatever else is waiting (this
+        thread blocks until they are ready)."""
         if self.max_texts <= 1:
-            with self.lock:
-                return self.predict(texts)
-        self._start()
-        request = _Request(list(texts))
-        self._waiting.put(request)
+            return self._alone(texts)
+        request = self._submit(_Request(list(texts)))
         request.done.wait()
         if request.error is not None:
             raise request.error
         assert request.rows is not None
         return request.rows
 
-    def _start(self) -> None:
+    async def run(self, texts: list[str]) -> Sequence[Any]:
+        """The same, awaited: the event loop serves other requests meanwhile."""
+        if self.max_texts <= 1:
+            return await asyncio.to_thread(self._alone, texts)
+        loop = asyncio.get_running_loop()
+        request = _Request(list(texts), loop=loop, future=loop.create_future())
+        self._submit(request)
+        assert request.future is not None
+        return await request.future
+
+    def _alone(self, texts: list[str]) -> Sequence[Any]:
+        with self.lock:
+            return self.predict(texts)
+
+    def _submit(self, request: _Request) -> _Request:
         with self._started:  # started in the worker process, on its first request
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="seqlab-batcher",
                                                 daemon=True)
                 self._thread.start()
+        self._waiting.put(request)
+        return request
 
     def _run(self) -> None:
         carried: _Request | None = None
@@ -90,4 +125,4 @@ class Batcher:
                 request.error = err
         finally:
             for request in batch:
-                request.done.set()
+                request.finish()

@@ -100,12 +100,12 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
     @app.post("/predict", response_model=PredictResponse,
               responses={413: {"description": "a limit was exceeded"},
                          422: {"description": "malformed request"}})
-    def predict(request: PredictRequest) -> Any:
+    async def predict(request: PredictRequest) -> Any:
         texts = request.all_texts()
         refused = over_limits(texts, settings.max_texts, settings.max_chars)
         if refused is not None:
             return refused
-        proba = batch(texts) if texts else np.zeros((0, 0))
+        proba = await batch.run(texts) if texts else np.zeros((0, 0))
         labels = predictor.labels_
         return {"model": identity, "predictions": [
             {"label": labels[int(row.argmax())],

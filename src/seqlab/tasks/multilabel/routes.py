@@ -10,10 +10,12 @@ import threading
 from functools import partial
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.texts import TextsRequest, over_limits
 from seqlab.tasks.multilabel.kinds import load_multilabel
@@ -48,16 +50,18 @@ def mount(app: FastAPI, lock: threading.Lock, model: LabelSets, identity: dict[s
           settings: ServeSettings) -> Mounted:
     """Add ``POST /predict`` for ``model`` to ``app``."""
 
+    batch = Batcher(model.predict_proba, settings.batch_texts, lock)
+
     @app.post("/predict", response_model=LabelSetResponse,
               responses={413: {"description": "a limit was exceeded"},
                          422: {"description": "malformed request"}})
-    def predict(request: LabelSetRequest) -> Any:
+    async def predict(request: LabelSetRequest) -> Any:
         texts = request.all_texts()
         refused = over_limits(texts, settings.max_texts, settings.max_chars)
         if refused is not None:
             return refused
-        with lock:
-            proba = model.predict_proba(texts)
+        proba = np.asarray(await batch.run(texts)) if texts else \
+            np.zeros((0, len(model.labels_)))
         decided = model.decide(proba)
         return {"model": identity, "predictions": [
             {"labels": [label for label, chosen in zip(model.labels_, row_decided, strict=True)

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from pydantic import ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
 from seqlab.serving.texts import ExplainTextsRequest, TextsRequest, over_limits
@@ -53,16 +54,16 @@ def mount(app: FastAPI, lock: threading.Lock, tagger: Any, identity: dict[str, A
           settings: ServeSettings) -> Mounted:
     """Add ``POST /tag`` and ``POST /explain`` for ``tagger`` to ``app``."""
     kind = "entity tagger" if tagger.entities_ else "tagger"
+    batch = Batcher(tagger.tag_texts, settings.batch_texts, lock)
 
     @app.post("/tag", responses={413: {"description": "a limit was exceeded"},
                                  422: {"description": "malformed request"}})
-    def tag(request: TagRequest) -> Any:
+    async def tag(request: TagRequest) -> Any:
         texts = request.all_texts()
         refused = over_limits(texts, settings.max_texts, settings.max_chars)
         if refused is not None:
             return refused
-        with lock:
-            tagged = [tagger.tag_text(text) for text in texts]
+        tagged = await batch.run(texts) if texts else []
         return {"model": identity, "results": [
             {"tokens": t.tokens, "entities": [asdict(e) for e in t.entities]}
             for t in tagged]}

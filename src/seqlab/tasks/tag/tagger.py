@@ -338,17 +338,25 @@ class Tagger(Estimator):
 
     def tag_text(self, text: str) -> TaggedText:
         """Tokenize free text, tag it and group the entities with character offsets."""
+        return self.tag_texts([text])[0]
+
+    def tag_texts(self, texts: Sequence[str]) -> list[TaggedText]:
+        """:meth:`tag_text` for each of ``texts``, tagged in one :meth:`predict` call."""
         self._check_fitted()
-        tokens = tokenize(text)
-        tags = self.predict([[t.text for t in tokens]])[0] if tokens else []
-        rows = [{"token": t.text, "tag": tag, "start": t.start, "end": t.end}
-                for t, tag in zip(tokens, tags, strict=True)]
-        entities = []
-        if self.entities_:
-            for kind, first, end in spans(tags):
-                start, stop = tokens[first].start, tokens[end - 1].end
-                entities.append(Entity(text[start:stop], kind, start, stop, first, end - 1))
-        return TaggedText(rows, entities)
+        tokenized = [tokenize(text) for text in texts]
+        tag_lists = self.predict([[t.text for t in tokens] for tokens in tokenized])
+        out = []
+        for text, tokens, tags in zip(texts, tokenized, tag_lists, strict=True):
+            rows = [{"token": t.text, "tag": tag, "start": t.start, "end": t.end}
+                    for t, tag in zip(tokens, tags, strict=True)]
+            entities = []
+            if self.entities_:
+                for kind, first, end in spans(tags):
+                    start, stop = tokens[first].start, tokens[end - 1].end
+                    entities.append(Entity(text[start:stop], kind, start, stop, first,
+                                           end - 1))
+            out.append(TaggedText(rows, entities))
+        return out
 
     # ---- bundle -----------------------------------------------------------------------
 
