@@ -269,3 +269,26 @@ def test_without_httptools_auto_falls_back_to_h11(monkeypatch):
     assert protocol.http_protocol("auto") is protocol.GuardedH11Protocol
     with pytest.raises(ConfigError, match="pip install httptools"):
         protocol.http_protocol("httptools")
+
+
+def test_the_model_predicts_once_before_the_first_request_and_a_failure_is_served():
+    class Counting(StubClassifier):
+        def __init__(self):
+            super().__init__()
+            self.calls: list[list[str]] = []
+
+        def predict_proba(self, texts):
+            self.calls.append(list(texts))
+            return np.full((len(texts), 2), 0.5)
+
+    counting = Counting()
+    app = served(classify_routes.mount, predictor=counting, facts={},
+                 settings=ServeSettings(model="stub"))
+    assert counting.calls == [["warm up"]]  # before any request
+    assert TestClient(app).post("/predict", json={"text": "hi"}).status_code == 200
+    # a model whose warm-up fails is still served; its requests get the JSON error
+    failing = served(classify_routes.mount, predictor=StubClassifier(), facts={},
+                     settings=ServeSettings(model="stub"))
+    response = TestClient(failing, raise_server_exceptions=False).post(
+        "/predict", json={"text": "hi"})
+    assert response.status_code == 500 and "RuntimeError" in response.json()["error"]

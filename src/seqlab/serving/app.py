@@ -6,13 +6,16 @@ never leaks a traceback), the body limit, ``GET /health``, ``GET /model`` and th
 classifier, ``/tag``, ``/generate`` and ``/complete``, ``/forecast``). The model is loaded
 once per worker process and shared by all requests; a lock serialises inference so that
 concurrent requests never run more compute threads than the process was given
-(``threads``), and each worker gets ``cores / workers`` of them. A classifier's requests
-that wait while the model is busy are predicted together (``serving.batcher``).
+(``threads``), and each worker gets ``cores / workers`` of them. A classifier's, a
+multi-label model's and a tagger's requests that wait while the model is busy are
+predicted together (``serving.batcher``). Each model predicts once before the first
+request (its task's ``warm_up``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -60,11 +63,13 @@ class ServeSettings:
 @dataclass
 class Mounted:
     """What a task's routes tell the shared app: the docs' description, a valid request
-    body (for error messages) and what ``GET /model`` reports beside the identity."""
+    body (for error messages), what ``GET /model`` reports beside the identity, and a
+    call that predicts once before the first request (``warm_up``)."""
 
     description: str
     example: str
     facts: dict[str, Any]
+    warm_up: Callable[[], Any] | None = None
 
 
 Mount = Callable[[FastAPI, threading.Lock], Mounted]
@@ -85,6 +90,7 @@ def create_app(served: ServedModel) -> FastAPI:
     mounted = served.mount(app, threading.Lock())
     app.description = mounted.description
     add_error_rules(app, mounted.example)
+    warm_up(mounted)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -95,6 +101,19 @@ def create_app(served: ServedModel) -> FastAPI:
         return {**identity, **mounted.facts}
 
     return app
+
+
+def warm_up(mounted: Mounted) -> None:
+    """Predict once, so that the first request does not pay for what a model's first call
+    sets up (threads, kernels, caches). A model that fails here is still served: its
+    requests get the JSON errors of :mod:`seqlab.serving.rules`, and the log says why."""
+    if mounted.warm_up is None:
+        return
+    try:
+        mounted.warm_up()
+    except Exception as err:  # the requests will say it in their own errors
+        logging.getLogger("uvicorn.error").warning(
+            "seqlab: the warm-up prediction failed (%s); serving anyway", type(err).__name__)
 
 
 def app_for(settings: ServeSettings) -> FastAPI:

@@ -132,4 +132,5 @@ def mount(app: FastAPI, lock: threading.Lock, predictor: Predictor,
 
     return Mounted(f"Text classifier **{identity['name']}**: {', '.join(predictor.labels_)}",
                    '{"texts": ["..."]} or {"text": "..."}',
-                   {**facts, "limits": settings.limits()})
+                   {**facts, "limits": settings.limits()},
+                   warm_up=lambda: predictor.predict_proba(["warm up"]))

@@ -75,4 +75,5 @@ def mount(app: FastAPI, lock: threading.Lock, model: LabelSets, identity: dict[s
         '{"texts": ["..."]} or {"text": "..."}',
         {"task": "multi-label", "labels": model.labels_,
          "thresholds": model.threshold_table(), "metrics": getattr(model, "metrics_", {}),
-         "settings": model.get_params(), "limits": settings.limits()})
+         "settings": model.get_params(), "limits": settings.limits()},
+        warm_up=lambda: model.predict_proba(["warm up"]))

@@ -78,4 +78,5 @@ def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, An
                     "metrics": getattr(model, "metrics_", {}),
                     "settings": model.config.model_dump(mode="json"),
                     "limits": {"max_texts": max_texts, "max_chars": max_chars,
-                               "max_beam": MAX_BEAM}})
+                               "max_beam": MAX_BEAM}},
+                   warm_up=lambda: model.translate_n_best(["warm up"], 1, 1))

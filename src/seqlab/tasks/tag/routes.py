@@ -94,4 +94,5 @@ def mount(app: FastAPI, lock: threading.Lock, tagger: Any, identity: dict[str, A
         '{"text": "…"} or {"texts": ["…"]}',
         {"task": kind, "tags": tagger.tags_, "scheme": tagger.source_scheme_,
          "metrics": getattr(tagger, "metrics_", {}),
-         "settings": tagger.config.model_dump(mode="json"), "limits": settings.limits()})
+         "settings": tagger.config.model_dump(mode="json"), "limits": settings.limits()},
+        warm_up=lambda: tagger.tag_texts(["Warm up ."]))
