@@ -50,7 +50,7 @@ def start_server(model: str, runtime: str, workers: int, batch_texts: int,
     process = subprocess.Popen(
         [sys.executable, "-m", "seqlab.cli.main", "serve", model, "--runtime", runtime,
          "--port", str(port), "--workers", str(workers), "--batch-texts", str(batch_texts),
-         "--http", http],
+         *(["--http", http] if http != "auto" else [])],  # auto: the server's default
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
