@@ -13,6 +13,7 @@ items.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -36,7 +37,9 @@ class _Request:
         """Wake whoever waits for this request's rows (or error)."""
         self.done.set()
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self._resolve)
+            # a closed loop (the server is stopping) has no one left to wake
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self._resolve)
 
     def _resolve(self) -> None:
         assert self.future is not None
