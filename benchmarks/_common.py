@@ -44,9 +44,3 @@ def format_cell(value: object) -> str:
         return f"{value:,.0f}"
     return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4f}"
 
-
-def kept_epochs(info: dict) -> str:
-    """A fit's kept weights for a table cell: the chosen epoch, or ``mean of 5, 6, 7``
-    where training kept the mean of its best epochs (``training.average_epochs``)."""
-    averaged = info.get("averaged")
-    return f"mean of {', '.join(map(str, averaged))}" if averaged else str(info["best_epoch"])

@@ -28,11 +28,12 @@ import torch
 import yaml
 
 from seqlab.config import apply_overrides
+from seqlab.engine.estimator import kept_weights
 from seqlab.tasks.tag.config import TagConfig
 from seqlab.tasks.tag.conll import read_tagged
 from seqlab.tasks.tag.tagger import Tagger
 
-from _common import SHARED, kept_epochs, machine_line, markdown_table, require
+from _common import SHARED, machine_line, markdown_table, require
 
 IMDB_TEXT = "@imdb"  # stands for the IMDB reviews, one per line, written to the scratch folder
 W2V = {"model.embedding.type": "word2vec"}
@@ -116,7 +117,7 @@ def main() -> None:
                       f"{' + CRF' if m.crf else ''}"
                       + _vectors(config),
             "test score": test[metric], "metric": "entity F1" if metric == "f1" else "accuracy",
-            "val score": val[metric], "epochs (kept)": f"{info['epochs']} ({kept_epochs(info)})",
+            "val score": val[metric], "epochs (kept)": f"{info['epochs']} ({kept_weights(info)})",
             "train min": info["train_seconds"] / 60, "fit min": fit_seconds / 60,
             "vocabulary": info["vocab_size"], "test tokens/s": tokens / seconds,
             "parameters": info["parameters"]})

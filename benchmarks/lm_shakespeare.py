@@ -26,12 +26,13 @@ import time
 import torch
 
 from seqlab.config import apply_overrides
+from seqlab.engine.estimator import kept_weights
 from seqlab.tasks.lm.config import LMConfig
 from seqlab.tasks.lm.corpus import read_corpus
 from seqlab.tasks.lm.model import LanguageModel
 from seqlab.tasks.lm.ngram import KneserNey
 
-from _common import SHARED, kept_epochs, machine_line, markdown_table, require
+from _common import SHARED, machine_line, markdown_table, require
 
 NANOGPT_NATS = 1.47
 PROMPT = "ROMEO:"
@@ -74,7 +75,7 @@ def main() -> None:
         info = lm.fit_info_
         rows.append({"model": f"{cell.upper()} {args.layers}×{args.hidden}",
                      "parameters": info["parameters"],
-                     "epochs (kept)": f"{info['epochs']} ({kept_epochs(info)})",
+                     "epochs (kept)": f"{info['epochs']} ({kept_weights(info)})",
                      "train min": info["train_seconds"] / 60, "val nats/char": nats,
                      "bits/char": nats / math.log(2), "perplexity": math.exp(nats),
                      "vs nanoGPT": nats / NANOGPT_NATS, "generate chars/s": speed})

@@ -29,17 +29,15 @@ class _Request:
     done: threading.Event = field(default_factory=threading.Event)
     rows: Sequence[Any] | None = None
     error: BaseException | None = None
-    # set for a request awaited on an event loop: the future its rows resolve
-    loop: asyncio.AbstractEventLoop | None = None
-    future: asyncio.Future | None = None
+    future: asyncio.Future | None = None  # set for a request awaited on an event loop
 
     def finish(self) -> None:
         """Wake whoever waits for this request's rows (or error)."""
         self.done.set()
-        if self.loop is not None:
+        if self.future is not None:
             # a closed loop (the server is stopping) has no one left to wake
             with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self._resolve)
+                self.future.get_loop().call_soon_threadsafe(self._resolve)
 
     def _resolve(self) -> None:
         assert self.future is not None
@@ -78,8 +76,7 @@ class Batcher:
         """The same, awaited: the event loop serves other requests meanwhile."""
         if self.max_texts <= 1:
             return await asyncio.to_thread(self._alone, texts)
-        loop = asyncio.get_running_loop()
-        request = _Request(list(texts), loop=loop, future=loop.create_future())
+        request = _Request(list(texts), future=asyncio.get_running_loop().create_future())
         self._submit(request)
         assert request.future is not None
         return await request.future
