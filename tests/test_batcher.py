@@ -54,24 +54,54 @@ def test_every_request_gets_its_own_rows(max_texts):
         assert max(served) <= max(max_texts, 3)
 
 
-def test_an_error_reaches_every_request_of_its_batch_and_the_next_batch_runs():
-    def failing(texts: list[str]) -> np.ndarray:
-        time.sleep(0.02)
-        if any(t == "bad" for t in texts):
-            raise ValueError("broken text")
-        return np.zeros((len(texts), 1))
+class FailsOnBad(SlowModel):
+    """``SlowModel`` that fails any call holding the text ``bad``."""
 
-    batch = Batcher(failing, 64, threading.Lock())
-    with ThreadPoolExecutor(4) as pool:
-        results = [pool.submit(batch, [text]) for text in ("ok", "bad", "ok", "ok")]
-        outcomes = []
-        for future in results:
-            try:
-                outcomes.append(future.result().shape)
-            except ValueError as err:
-                outcomes.append(str(err))
-    assert "broken text" in outcomes
-    assert batch(["ok", "ok"]).shape == (2, 1)
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        rows = super().__call__([t if t != "bad" else "0-0" for t in texts])
+        if "bad" in texts:
+            raise ValueError("broken text")
+        return rows
+
+
+def test_a_failing_request_gets_its_own_error_and_the_others_their_rows():
+    model = FailsOnBad()
+    batch = Batcher(model, 64, threading.Lock())
+    requests = [["1-1"], ["bad"], ["2-2", "3-3"], ["4-4"]] * 4
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(batch, texts) for texts in requests]
+        for texts, future in zip(requests, futures, strict=True):
+            if texts == ["bad"]:
+                with pytest.raises(ValueError, match="broken text"):
+                    future.result()
+            else:
+                assert future.result().tolist() == rows_of(texts).tolist()
+    assert max(model.calls) > 1  # requests did share calls
+    assert batch(["5-5", "6-6"]).tolist() == rows_of(["5-5", "6-6"]).tolist()
+
+
+def test_only_requests_with_the_same_options_share_a_call():
+    calls: list[tuple[int, int]] = []
+
+    def scaled(texts: list[str], scale: int) -> list[float]:
+        calls.append((len(texts), scale))
+        time.sleep(0.02)
+        return [float(t) * scale for t in texts]
+
+    batch = Batcher(scaled, 64, threading.Lock())
+    requests = [([str(i), str(i + 1)], 1 + i % 3) for i in range(30)]
+
+    async def all_of_them() -> list:
+        return await asyncio.gather(*(batch.run(texts, scale=scale)
+                                      for texts, scale in requests))
+
+    answers = asyncio.run(all_of_them())
+    for (texts, scale), rows in zip(requests, answers, strict=True):
+        assert rows == [float(t) * scale for t in texts]
+    assert sum(size for size, _ in calls) == 60
+    assert len(calls) < len(requests)  # requests with equal options shared calls
+    for scale in (1, 2, 3):  # a call per scale at least, none mixing them (the rows say so)
+        assert any(s == scale for _, s in calls)
 
 
 @pytest.mark.parametrize("max_texts", [1, 4, 64])
@@ -92,7 +122,7 @@ def test_awaited_requests_get_their_own_rows(max_texts):
     assert (len(model.calls) == len(requests)) == (max_texts == 1)
 
 
-def test_an_awaited_request_gets_its_batch_error_and_lists_are_rows():
+def test_an_awaited_request_gets_its_own_error_and_lists_are_rows():
     def failing(texts: list[str]) -> list[str]:
         time.sleep(0.02)
         if "bad" in texts:
@@ -107,11 +137,12 @@ def test_an_awaited_request_gets_its_batch_error_and_lists_are_rows():
         except ValueError as err:
             return str(err)
 
+    requests = (["a"], ["bad"], ["b", "c"]) * 3
+
     async def all_of_them() -> list:
-        return await asyncio.gather(*(one(t) for t in (["a"], ["bad"], ["b", "c"])))
+        return await asyncio.gather(*(one(t) for t in requests))
 
     outcomes = asyncio.run(all_of_them())
-    assert "broken text" in outcomes  # the batch that held "bad" failed, whole
-    for texts, outcome in zip((["a"], ["bad"], ["b", "c"]), outcomes, strict=True):
-        assert outcome in ("broken text", [t.upper() for t in texts])
+    for texts, outcome in zip(requests, outcomes, strict=True):
+        assert outcome == ("broken text" if texts == ["bad"] else [t.upper() for t in texts])
     assert asyncio.run(batch.run(["x", "y"])) == ["X", "Y"]  # the next batch runs

@@ -289,6 +289,33 @@ def test_the_server_translates_with_n_best_and_caps_the_beam(dates_run):
         0, len(model.tokens(long_text, "source")) - limit]
 
 
+def test_concurrent_translations_each_get_the_models_own_answer(dates_run):
+    """Requests in flight together (different beams and output counts among them) share
+    model calls only with their like, and each gets what the model gives it alone."""
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    import asyncio
+
+    import httpx
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    model = Seq2Seq.load(dates_run)
+    asks = [{"texts": [f"dec {day}, 20{day + 10}", f"jan {day}, 1999"][: 1 + day % 2],
+             "beam_width": 1 + day % 3, "n_best": 1 + day % 2} for day in range(1, 25)]
+
+    async def all_of_them() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(dates_run))))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/translate", json=ask) for ask in asks))
+
+    for ask, response in zip(asks, asyncio.run(all_of_them()), strict=True):
+        assert response.status_code == 200, response.text
+        width = max(ask["beam_width"], ask["n_best"])
+        alone = model.translate_n_best(ask["texts"], width, ask["n_best"])
+        assert [[o["text"] for o in outputs] for outputs in response.json()["results"]] == \
+            [[o.text for o in outputs] for outputs in alone]
+
+
 def test_subwords_are_learned_saved_and_give_readable_text_back(tmp_path):
     sources = ["ein hund läuft", "zwei hunde laufen", "ein kind spielt", "zwei kinder spielen"]
     pairs = Pairs(sources * 8, [s.upper() for s in sources] * 8, "memory")

@@ -3,13 +3,14 @@
 The app holds what every task's server shares: the JSON error rules (a catch-all that
 never leaks a traceback), the body limit, ``GET /health``, ``GET /model`` and the docs at
 ``/docs``. The task the bundle belongs to mounts its own routes (``POST /predict`` for a
-classifier, ``/tag``, ``/generate`` and ``/complete``, ``/forecast``). The model is loaded
-once per worker process and shared by all requests; a lock serialises inference so that
-concurrent requests never run more compute threads than the process was given
-(``threads``), and each worker gets ``cores / workers`` of them. A classifier's, a
-multi-label model's and a tagger's requests that wait while the model is busy are
-predicted together (``serving.batcher``). Each model predicts once before the first
-request (its task's ``warm_up``).
+classifier, ``/tag``, ``/generate`` and ``/complete``, ``/forecast``, ``/translate``).
+The model is loaded once per worker process and shared by all requests; a lock serialises
+inference so that concurrent requests never run more compute threads than the process
+was given (``threads``), and each worker gets ``cores / workers`` of them. A
+classifier's, a multi-label model's, a tagger's and a sequence-to-sequence model's
+requests that wait while the model is busy are predicted together
+(``serving.batcher``). Each model predicts once before the first request (its task's
+``warm_up``).
 """
 
 from __future__ import annotations

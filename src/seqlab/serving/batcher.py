@@ -8,6 +8,11 @@ thread while it waits), other code blocks (calling the batcher). A batch holds a
 ``max_texts`` texts (a larger request runs alone); ``max_texts`` = 1 gives one model
 call per request. ``predict`` returns one row per text: an array's rows or a list's
 items.
+
+A request may carry keyword options for ``predict`` (a beam width, say): only requests
+with equal options share a call, and the others wait for the next one, in their order.
+When a shared call fails, each of its requests is run again alone, so a bad request gets
+its own error and the others their rows.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ import asyncio
 import contextlib
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Predict = Callable[[list[str]], Sequence[Any]]
+Predict = Callable[..., Sequence[Any]]  # predict(texts, **options) → one row per text
 
 
 @dataclass
 class _Request:
     texts: list[str]
+    options: tuple[tuple[str, Hashable], ...] = ()  # sorted keyword options for predict
     done: threading.Event = field(default_factory=threading.Event)
     rows: Sequence[Any] | None = None
     error: BaseException | None = None
@@ -49,6 +56,38 @@ class _Request:
             self.future.set_result(self.rows)
 
 
+@dataclass
+class _Batch:
+    """Requests with one set of options, up to ``max_texts`` texts in all."""
+
+    first: _Request
+    max_texts: int
+    requests: list[_Request] = field(default_factory=list)
+    size: int = 0
+    full: bool = False  # no later request with these options may join (order is kept)
+
+    def __post_init__(self) -> None:
+        self.requests.append(self.first)
+        self.size = len(self.first.texts)
+        self.full = self.size >= self.max_texts
+
+    def take(self, request: _Request) -> bool:
+        """Add ``request`` if it has the batch's options and fits."""
+        if self.full or request.options != self.first.options:
+            return False
+        if self.size + len(request.texts) > self.max_texts:
+            self.full = True
+            return False
+        self.requests.append(request)
+        self.size += len(request.texts)
+        self.full = self.size >= self.max_texts
+        return True
+
+
+def _options(options: dict[str, Hashable]) -> tuple[tuple[str, Hashable], ...]:
+    return tuple(sorted(options.items()))
+
+
 class Batcher:
     """Calls ``predict`` on the texts of waiting requests together (rows in order)."""
 
@@ -60,30 +99,31 @@ class Batcher:
         self._started = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def __call__(self, texts: list[str]) -> Sequence[Any]:
-        """The rows of ``predict(texts)``, computed with whatever else is waiting (this
-        thread blocks until they are ready)."""
+    def __call__(self, texts: list[str], **options: Hashable) -> Sequence[Any]:
+        """The rows of ``predict(texts, **options)``, computed with whatever else is
+        waiting with the same options (this thread blocks until they are ready)."""
         if self.max_texts <= 1:
-            return self._alone(texts)
-        request = self._submit(_Request(list(texts)))
+            return self._alone(texts, options)
+        request = self._submit(_Request(list(texts), _options(options)))
         request.done.wait()
         if request.error is not None:
             raise request.error
         assert request.rows is not None
         return request.rows
 
-    async def run(self, texts: list[str]) -> Sequence[Any]:
+    async def run(self, texts: list[str], **options: Hashable) -> Sequence[Any]:
         """The same, awaited: the event loop serves other requests meanwhile."""
         if self.max_texts <= 1:
-            return await asyncio.to_thread(self._alone, texts)
-        request = _Request(list(texts), future=asyncio.get_running_loop().create_future())
+            return await asyncio.to_thread(self._alone, texts, options)
+        request = _Request(list(texts), _options(options),
+                           future=asyncio.get_running_loop().create_future())
         self._submit(request)
         assert request.future is not None
         return await request.future
 
-    def _alone(self, texts: list[str]) -> Sequence[Any]:
+    def _alone(self, texts: list[str], options: dict[str, Hashable]) -> Sequence[Any]:
         with self.lock:
-            return self.predict(texts)
+            return self.predict(texts, **options)
 
     def _submit(self, request: _Request) -> _Request:
         with self._started:  # started in the worker process, on its first request
@@ -95,34 +135,38 @@ class Batcher:
         return request
 
     def _run(self) -> None:
-        carried: _Request | None = None
+        held: deque[_Request] = deque()  # taken from the queue, left for a later batch
         while True:
-            batch = [carried or self._waiting.get()]
-            carried = None
-            size = len(batch[0].texts)
-            while size < self.max_texts:
+            batch = _Batch(held.popleft() if held else self._waiting.get(), self.max_texts)
+            later: deque[_Request] = deque()
+            for request in held:  # the held requests first, in their order
+                if not batch.take(request):
+                    later.append(request)
+            while not batch.full:
                 try:
                     request = self._waiting.get_nowait()
                 except queue.Empty:
                     break
-                if size + len(request.texts) > self.max_texts:
-                    carried = request  # it opens the next batch
-                    break
-                batch.append(request)
-                size += len(request.texts)
-            self._answer(batch)
+                if not batch.take(request):
+                    later.append(request)  # other options, or too many texts
+            held = later
+            self._answer(batch.requests)
 
     def _answer(self, batch: list[_Request]) -> None:
         try:
             with self.lock:
-                rows = self.predict([text for request in batch for text in request.texts])
+                rows = self.predict([text for request in batch for text in request.texts],
+                                    **dict(batch[0].options))
+        except BaseException as err:
+            if len(batch) > 1:  # each alone: the failing request gets its own error
+                for request in batch:
+                    self._answer([request])
+                return
+            batch[0].error = err
+        else:
             start = 0
             for request in batch:
                 request.rows = rows[start:start + len(request.texts)]
                 start += len(request.texts)
-        except BaseException as err:  # every request of the batch gets the error
-            for request in batch:
-                request.error = err
-        finally:
-            for request in batch:
-                request.finish()
+        for request in batch:
+            request.finish()

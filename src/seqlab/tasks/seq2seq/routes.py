@@ -4,7 +4,9 @@ The body holds ``texts`` (a list) or ``text`` (one string), and optionally the b
 (capped by the server) and how many outputs to return per text; each text comes back
 with its outputs, best first, and their scores; ``source_tokens_cut`` says, per text, how
 many of its tokens lay past the model's ``data.max_tokens`` and were not read. The
-model is a bundle, or an ONNX export served on onnxruntime.
+model is a bundle, or an ONNX export served on onnxruntime. Requests that wait while the
+model is busy, asking the same beam width and number of outputs, are decoded together
+(``serving.batcher``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from fastapi import FastAPI
 from pydantic import ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
 from seqlab.serving.texts import TextsRequest, over_limits
@@ -47,16 +50,22 @@ def serve(settings: ServeSettings) -> ServedModel:
     identity["runtime"] = settings.runtime
     return ServedModel(identity, partial(mount, model=model, identity=identity,
                                          max_texts=settings.max_texts,
-                                         max_chars=settings.max_chars))
+                                         max_chars=settings.max_chars,
+                                         batch_texts=settings.batch_texts))
 
 
 def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, Any],
-          max_texts: int = 256, max_chars: int = 20_000) -> Mounted:
+          max_texts: int = 256, max_chars: int = 20_000, batch_texts: int = 64) -> Mounted:
     """Add ``POST /translate`` for ``model`` to ``app``."""
+
+    def decode(texts: list[str], width: int, n_best: int) -> list[Any]:
+        return model.translate_n_best(texts, width, n_best)
+
+    batch = Batcher(decode, batch_texts, lock)
 
     @app.post("/translate", responses={413: {"description": "a limit was exceeded"},
                                        422: {"description": "malformed request"}})
-    def translate(request: TranslateRequest) -> Any:
+    async def translate(request: TranslateRequest) -> Any:
         texts = request.all_texts()
         refused = over_limits(texts, max_texts, max_chars)
         if refused is not None:
@@ -64,9 +73,9 @@ def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, An
         width = request.beam_width or model.config.decode.beam_width
         if width > MAX_BEAM:
             return refuse(413, f"beam width {width}; the limit is {MAX_BEAM}", limit=MAX_BEAM)
-        with lock:
-            found = model.translate_n_best(texts, max(width, request.n_best), request.n_best)
-            cut = model.tokens_cut(texts)
+        found = await batch.run(texts, width=max(width, request.n_best),
+                                n_best=request.n_best) if texts else []
+        cut = model.tokens_cut(texts)
         return {"model": identity, "results": [
             [{"text": o.text, "score": o.score, "log_probability": o.log_probability,
               "finished": o.finished} for o in outputs] for outputs in found],
