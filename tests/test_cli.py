@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -83,6 +84,38 @@ def test_resume_with_other_options_is_refused(trained_run):
     result = invoke("train", SAMPLE, "--output-dir", trained_run.parent, "--name", "t",
                     *FAST[:-1], "--lr", "0.5", "--resume")
     fails_cleanly(result, "training.lr")
+
+
+def test_a_run_resumed_with_more_epochs_goes_on_where_a_longer_run_would_be(tmp_path):
+    """A finished run given a larger --epochs on --resume continues from its last epoch:
+    its history and weights are those of a run trained that long from the start, and its
+    config.yaml records the new budget. Another option, or a cosine schedule, is refused."""
+    base = ["train", SAMPLE, "--kind", "recurrent", "--no-baseline", "--output-dir", tmp_path,
+            "--embedding-dim", "16", "--hidden-size", "16", "--batch-size", "32",
+            "--threads", "1", "--quiet"]
+    assert invoke(*base, "--name", "short", "--epochs", "2").exit_code == 0
+    resumed = invoke(*base, "--name", "short", "--epochs", "4", "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert invoke(*base, "--name", "long", "--epochs", "4").exit_code == 0
+    short, long = tmp_path / "short", tmp_path / "long"
+    assert len(pd.read_csv(short / "history.csv")) == len(pd.read_csv(long / "history.csv")) == 4
+    assert yaml.safe_load((short / "config.yaml").read_text())["training"]["max_epochs"] == 4
+    from seqlab.artifacts import load_tensors
+
+    ours, _ = load_tensors(short / "checkpoints" / "last.safetensors", "checkpoint")
+    theirs, _ = load_tensors(long / "checkpoints" / "last.safetensors", "checkpoint")
+    assert ours.keys() == theirs.keys()
+    for name in ours:  # the same epochs from the same state; kernels may round differently
+        assert np.allclose(ours[name].float().numpy(), theirs[name].float().numpy(),
+                           atol=1e-4), name
+    fails_cleanly(invoke(*base, "--name", "short", "--epochs", "6", "--lr", "0.5",
+                         "--resume"), "training.lr")
+    config = yaml.safe_load((long / "config.yaml").read_text())
+    config["name"], config["training"]["scheduler"] = "cosine", "cosine"
+    (tmp_path / "cosine.yaml").write_text(yaml.safe_dump(config))
+    cosine = ["train", "--config", tmp_path / "cosine.yaml", "--quiet"]
+    assert invoke(*cosine).exit_code == 0
+    fails_cleanly(invoke(*cosine, "--epochs", "6", "--resume"), "cosine schedule")
 
 
 def test_predict_and_evaluate(trained_run, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from seqlab.artifacts import atomic_write_text
-from seqlab.config import AUTO, flatten_dotted, read_yaml_mapping, validate_model
+from seqlab.config import AUTO, flatten_dotted, read_yaml_mapping, set_dotted, validate_model
 from seqlab.errors import ConfigError
 from seqlab.training.distributed import world
 
@@ -30,7 +30,13 @@ class RunSettings(Protocol):
     def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 
 
-def check_resume(config: RunSettings, run_dir: Path) -> None:
+BUDGET_KEYS = ("training.max_minutes", "training.max_epochs")  # a resumed run may get more
+
+
+def check_resume(config: RunSettings, run_dir: Path) -> dict[str, Any]:
+    """Refuse to resume ``run_dir`` with options other than its own, but for the budget
+    (``BUDGET_KEYS``): a run that stopped at its budget may be given more and go on from
+    its last epoch. Returns the budget keys that differ, with their new values."""
     saved_path = run_dir / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
@@ -39,11 +45,19 @@ def check_resume(config: RunSettings, run_dir: Path) -> None:
     given = flatten_dotted(config.model_dump(mode="json"))
     # an automatic setting matches the number it resolved to (which the saved config holds)
     differing = [key for key in given if given[key] != saved.get(key) and given[key] != AUTO]
-    if differing:
+    budget = [key for key in differing if key in BUDGET_KEYS]
+    if len(budget) < len(differing):
         raise ConfigError(
             f"{run_dir}: the options differ from the run's saved config at "
-            f"{', '.join(differing)}. Resume with `seqlab train --config {saved_path} --resume`."
+            f"{', '.join(k for k in differing if k not in budget)}. Resume with "
+            f"`seqlab train --config {saved_path} --resume` (a larger --max-minutes or "
+            "--epochs may go with it)."
         )
+    if budget and saved.get("training.scheduler") == "cosine":
+        raise ConfigError(
+            f"{run_dir}: its cosine schedule is laid over its own budget, so it resumes only "
+            f"with the same {' and '.join(budget)}; train a new run for a longer schedule.")
+    return {key: given[key] for key in budget}
 
 
 def holds_run(run_dir: Path) -> bool:
@@ -75,7 +89,13 @@ def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
         raise ConfigError(f"{run_dir}: a file has that name, so it cannot be the run folder; "
                           "pick another --name or --output-dir")
     if resume:
-        check_resume(config, run_dir)
+        budget = check_resume(config, run_dir)
+        if budget:  # the saved config records the budget the run now has
+            path = run_dir / "config.yaml"
+            saved = read_yaml_mapping(path)
+            for key, value in budget.items():
+                set_dotted(saved, key, value)
+            atomic_write_text(path, validate_model(type(config), saved, str(path)).to_yaml())
         remove_stale_temporaries(run_dir)
         return run_dir
     if run_dir.exists() and holds_run(run_dir) and not overwrite:
