@@ -110,12 +110,11 @@ def test_a_run_resumed_with_more_epochs_goes_on_where_a_longer_run_would_be(tmp_
                            atol=1e-4), name
     fails_cleanly(invoke(*base, "--name", "short", "--epochs", "6", "--lr", "0.5",
                          "--resume"), "training.lr")
-    config = yaml.safe_load((long / "config.yaml").read_text())
-    config["name"], config["training"]["scheduler"] = "cosine", "cosine"
-    (tmp_path / "cosine.yaml").write_text(yaml.safe_dump(config))
-    cosine = ["train", "--config", tmp_path / "cosine.yaml", "--quiet"]
-    assert invoke(*cosine).exit_code == 0
-    fails_cleanly(invoke(*cosine, "--epochs", "6", "--resume"), "cosine schedule")
+    cosine = [*base, "--name", "cosine", "--set", "training.scheduler=cosine"]
+    assert invoke(*cosine, "--epochs", "2").exit_code == 0
+    assert yaml.safe_load((tmp_path / "cosine" / "config.yaml").read_text())[
+        "training"]["scheduler"] == "cosine"  # --set reaches any key
+    fails_cleanly(invoke(*cosine, "--epochs", "4", "--resume"), "cosine schedule")
 
 
 def test_predict_and_evaluate(trained_run, tmp_path):

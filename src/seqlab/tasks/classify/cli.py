@@ -115,6 +115,7 @@ def train(
         "--baseline/--no-baseline",
         help="also fit TF-IDF + logistic regression and report the model beside it")] = None,
     nproc: opt.NProc = None,
+    settings: opt.Settings = None,
     resume: opt.Resume = False, force: opt.Force = False, quiet: opt.Quiet = False,
 ) -> None:
     """Train a classifier on DATA; write a run folder with model, metrics and report."""
@@ -137,6 +138,7 @@ def train(
         "training.class_weights": class_weights, "training.max_minutes": max_minutes,
         "training.precision": precision, "training.threads": threads,
         "tracking.tensorboard": tensorboard, "tracking.mlflow": mlflow, "baseline": baseline,
+        **opt.key_values(settings, "--set"),
     }, "data.train")
     resolved = apply_overrides(base, flags)
     if not named:  # a known dataset names the run after itself, a file after its stem
