@@ -152,7 +152,7 @@ def test_two_workers_share_one_study_and_finish_exactly_the_trials(tmp_path):
 
 def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(tmp_path):
     import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     spec = tune_spec(tmp_path, trials=2, heartbeat=1, pruning=False)
     spec.folder.mkdir(parents=True)
@@ -164,7 +164,7 @@ def test_a_trial_left_running_by_a_dead_worker_is_failed_and_retried(tmp_path):
     trials = optuna.load_study(study_name="tn", storage=spec.storage_url()).trials
     states = {t.number: t.state.name for t in trials}
     assert states[dead.number] == "FAIL"
-    retried = [t for t in trials if RetryFailedTrialCallback.retried_trial_number(t)
+    retried = [t for t in trials if RetryHeartbeatStaleTrialCallback.retried_trial_number(t)
                == dead.number]
     assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
     assert sum(s == "COMPLETE" for s in states.values()) == 2
@@ -221,7 +221,7 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_running(tmp_path):
 def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_failed_and_retried(tmp_path):
     """Optuna never fails a trial that sent no heartbeat; the next worker does."""
     import optuna
-    from optuna.storages import RetryFailedTrialCallback
+    from optuna.storages import RetryHeartbeatStaleTrialCallback
 
     spec = tune_spec(tmp_path, trials=2, heartbeat=1, pruning=False)
     spec.folder.mkdir(parents=True)
@@ -235,7 +235,7 @@ def test_a_trial_whose_worker_died_before_its_first_heartbeat_is_failed_and_retr
     assert not [t for t in trials if t.state.name == "RUNNING"]
     assert {t.number: t.state.name for t in trials}[dead.number] == "FAIL"
     retried = [t for t in trials
-               if RetryFailedTrialCallback.retried_trial_number(t) == dead.number]
+               if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == dead.number]
     assert len(retried) == 1 and retried[0].state.name == "COMPLETE"
     assert retried[0].params == {"training.lr": 0.005, "model.pooling": "max"}
     assert sum(t.state.name == "COMPLETE" for t in trials) == 2

@@ -164,12 +164,12 @@ def open_study(spec: TuneSpec, attempts: int = 5) -> Any:
 
     url = spec.storage_url()
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {}
-    retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.retries)
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=spec.retries)
     for attempt in range(attempts):
         try:
             storage = optuna.storages.RDBStorage(
                 url, engine_kwargs=engine, heartbeat_interval=spec.heartbeat,
-                grace_period=2 * spec.heartbeat, failed_trial_callback=retry)
+                grace_period=2 * spec.heartbeat, heartbeat_stale_trial_callback=retry)
             return optuna.create_study(
                 study_name=spec.study_name(), storage=storage,
                 direction=metric_of(get_task(spec.task), spec.metric).direction,
@@ -293,7 +293,7 @@ def _fail_unstarted(study: Any, spec: TuneSpec) -> None:
     import optuna
 
     cutoff = datetime.datetime.now() - datetime.timedelta(seconds=2 * spec.heartbeat)
-    retry = optuna.storages.RetryFailedTrialCallback(max_retry=spec.retries)
+    retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=spec.retries)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         if "worker" not in trial.user_attrs and trial.datetime_start < cutoff:
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
