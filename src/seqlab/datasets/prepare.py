@@ -136,9 +136,11 @@ def _cmudict(source: Path, out: Path, stress: bool) -> None:
         word = entry[0].split("(", 1)[0] if entry[0].endswith(")") else entry[0]
         phonemes = entry[1:] if stress else [p.rstrip("012") for p in entry[1:]]
         pair = (" ".join(word), " ".join(phonemes))
-        if stress or pair not in seen:
+        if not stress:  # variants told apart by their stress alone are one pronunciation
+            if pair in seen:
+                continue
             seen.add(pair)
-            rows[_word_split(word)].append(pair)
+        rows[_word_split(word)].append(pair)
     for split, pairs in rows.items():
         _write_csv(out / f"{split}.tsv", ("source", "target"), pairs, delimiter="\t")
 

@@ -33,10 +33,10 @@ class RunSettings(Protocol):
 BUDGET_KEYS = ("training.max_minutes", "training.max_epochs")  # a resumed run may get more
 
 
-def check_resume(config: RunSettings, run_dir: Path) -> dict[str, Any]:
+def check_resume(config: RunSettings, run_dir: Path) -> None:
     """Refuse to resume ``run_dir`` with options other than its own, but for the budget
     (``BUDGET_KEYS``): a run that stopped at its budget may be given more and go on from
-    its last epoch. Returns the budget keys that differ, with their new values."""
+    its last epoch, and its ``config.yaml`` then records the budget it now has."""
     saved_path = run_dir / "config.yaml"
     if not saved_path.exists():
         raise ConfigError(f"{run_dir}: nothing to resume (no config.yaml); start without --resume")
@@ -53,11 +53,16 @@ def check_resume(config: RunSettings, run_dir: Path) -> dict[str, Any]:
             f"`seqlab train --config {saved_path} --resume` (a larger --max-minutes or "
             "--epochs may go with it)."
         )
-    if budget and saved.get("training.scheduler") == "cosine":
+    if not budget:
+        return
+    if saved.get("training.scheduler") == "cosine":
         raise ConfigError(
             f"{run_dir}: its cosine schedule is laid over its own budget, so it resumes only "
             f"with the same {' and '.join(budget)}; train a new run for a longer schedule.")
-    return {key: given[key] for key in budget}
+    data = saved_config.model_dump(mode="json")
+    for key in budget:
+        set_dotted(data, key, given[key])
+    atomic_write_text(saved_path, validate_model(type(config), data, str(saved_path)).to_yaml())
 
 
 def holds_run(run_dir: Path) -> bool:
@@ -89,13 +94,7 @@ def prepare_run_dir(config: RunSettings, resume: bool, overwrite: bool) -> Path:
         raise ConfigError(f"{run_dir}: a file has that name, so it cannot be the run folder; "
                           "pick another --name or --output-dir")
     if resume:
-        budget = check_resume(config, run_dir)
-        if budget:  # the saved config records the budget the run now has
-            path = run_dir / "config.yaml"
-            saved = read_yaml_mapping(path)
-            for key, value in budget.items():
-                set_dotted(saved, key, value)
-            atomic_write_text(path, validate_model(type(config), saved, str(path)).to_yaml())
+        check_resume(config, run_dir)
         remove_stale_temporaries(run_dir)
         return run_dir
     if run_dir.exists() and holds_run(run_dir) and not overwrite:

@@ -56,24 +56,18 @@ class _Request:
             self.future.set_result(self.rows)
 
 
-@dataclass
 class _Batch:
-    """Requests with one set of options, up to ``max_texts`` texts in all."""
+    """Requests with the options of the first, up to ``max_texts`` texts in all."""
 
-    first: _Request
-    max_texts: int
-    requests: list[_Request] = field(default_factory=list)
-    size: int = 0
-    full: bool = False  # no later request with these options may join (order is kept)
-
-    def __post_init__(self) -> None:
-        self.requests.append(self.first)
-        self.size = len(self.first.texts)
-        self.full = self.size >= self.max_texts
+    def __init__(self, first: _Request, max_texts: int) -> None:
+        self.requests = [first]
+        self.max_texts = max_texts
+        self.size = len(first.texts)
+        self.full = self.size >= max_texts  # no later request may join (order is kept)
 
     def take(self, request: _Request) -> bool:
         """Add ``request`` if it has the batch's options and fits."""
-        if self.full or request.options != self.first.options:
+        if self.full or request.options != self.requests[0].options:
             return False
         if self.size + len(request.texts) > self.max_texts:
             self.full = True

@@ -57,11 +57,7 @@ def serve(settings: ServeSettings) -> ServedModel:
 def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, Any],
           max_texts: int = 256, max_chars: int = 20_000, batch_texts: int = 64) -> Mounted:
     """Add ``POST /translate`` for ``model`` to ``app``."""
-
-    def decode(texts: list[str], width: int, n_best: int) -> list[Any]:
-        return model.translate_n_best(texts, width, n_best)
-
-    batch = Batcher(decode, batch_texts, lock)
+    batch = Batcher(model.translate_n_best, batch_texts, lock)
 
     @app.post("/translate", responses={413: {"description": "a limit was exceeded"},
                                        422: {"description": "malformed request"}})
@@ -73,7 +69,7 @@ def mount(app: FastAPI, lock: threading.Lock, model: Any, identity: dict[str, An
         width = request.beam_width or model.config.decode.beam_width
         if width > MAX_BEAM:
             return refuse(413, f"beam width {width}; the limit is {MAX_BEAM}", limit=MAX_BEAM)
-        found = await batch.run(texts, width=max(width, request.n_best),
+        found = await batch.run(texts, beam_width=max(width, request.n_best),
                                 n_best=request.n_best) if texts else []
         cut = model.tokens_cut(texts)
         return {"model": identity, "results": [
