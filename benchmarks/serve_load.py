@@ -2,14 +2,21 @@
 
     python benchmarks/serve_load.py MODEL [--requests 5000] [--concurrency 1 8 32]
         [--batch-texts 1 64] [--runtimes torch onnx] [--http auto] [--client raw]
+        [--route predict|generate|forecast] [--series FILE --target COLUMN]
 
 MODEL is a run folder or bundle (e.g. the one `emotion_default.py --save` writes). The
 script exports it to ONNX (when ``onnx`` is among ``--runtimes``), starts one server per
 runtime, HTTP parser (``--http``: httptools, h11, auto) and ``--batch-texts`` (1: one
 model call per request; more: waiting requests share a call) on a free loopback port,
-sends ``--requests`` single-text POST /predict requests (emotion test sentences, cycled)
-at each concurrency, and prints throughput, p50/p95/p99 latency and errors. Every load
-stops by itself: after its request count or ``--max-seconds``, whichever comes first.
+sends ``--requests`` requests at each concurrency, and prints throughput, p50/p95/p99
+latency and errors. Every load stops by itself: after its request count or
+``--max-seconds``, whichever comes first. The requests (``--route``), cycled:
+
+- ``predict``: one emotion test sentence each (a classifier);
+- ``generate``: 100 characters after the start of a tiny-shakespeare line, temperature
+  0.8, each request its own seed (a language model);
+- ``forecast``: the ``--target`` column of ``--series`` up to 48 different ends, each
+  request one history (a forecaster of that series).
 
 The load generator shares the machine's cores with the server. ``--client raw`` (the
 default) is a plain asyncio HTTP/1.1 client, one keep-alive connection per concurrent
@@ -31,11 +38,33 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import pandas as pd
 
 from seqlab.data import read_labeled
 from seqlab.tasks.classify.onnx_export import export_onnx
 
-from _common import EMOTION, machine_line, markdown_table, require
+from _common import EMOTION, SHARED, machine_line, markdown_table, require
+
+
+def predict_bodies(args: argparse.Namespace) -> list[dict]:
+    return [{"text": text} for text in read_labeled(require(EMOTION / "test.txt")).texts]
+
+
+def generate_bodies(args: argparse.Namespace) -> list[dict]:
+    text = require(SHARED / "text" / "tinyshakespeare.txt").read_text()
+    lines = [line for line in text.splitlines() if len(line) > 20][:1000]
+    return [{"prompt": line[:20], "length": 100, "temperature": 0.8, "seed": i}
+            for i, line in enumerate(lines)]
+
+
+def forecast_bodies(args: argparse.Namespace) -> list[dict]:
+    if not args.series or not args.target:
+        sys.exit("--route forecast needs --series FILE and --target COLUMN")
+    y = pd.read_csv(args.series)[args.target].astype(float).tolist()
+    return [{"history": y[:len(y) - cut]} for cut in range(48)]
+
+
+BODIES = {"predict": predict_bodies, "generate": generate_bodies, "forecast": forecast_bodies}
 
 
 def free_port() -> int:
@@ -72,8 +101,8 @@ def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, fl
             "p99 ms": float(np.percentile(ms, 99))}
 
 
-async def load_httpx(url: str, texts: list[str], requests: int, concurrency: int,
-                     max_seconds: float) -> dict[str, float]:
+async def load_httpx(url: str, route: str, bodies: list[dict], requests: int,
+                     concurrency: int, max_seconds: float) -> dict[str, float]:
     """The load sent with httpx's async client."""
     latencies: list[float] = []
     errors = 0
@@ -89,7 +118,7 @@ async def load_httpx(url: str, texts: list[str], requests: int, concurrency: int
                     return
                 began = time.perf_counter()
                 try:
-                    response = await client.post("/predict", json={"text": texts[i % len(texts)]})
+                    response = await client.post(f"/{route}", json=bodies[i % len(bodies)])
                     ok = response.status_code == 200
                 except httpx.HTTPError:
                     ok = False
@@ -102,10 +131,10 @@ async def load_httpx(url: str, texts: list[str], requests: int, concurrency: int
     return summary(latencies, errors, elapsed)
 
 
-def request_bytes(text: str) -> bytes:
-    body = json.dumps({"text": text}).encode()
-    return (b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Content-Type: application/json\r\nContent-Length: "
+def request_bytes(route: str, payload: dict) -> bytes:
+    body = json.dumps(payload).encode()
+    return (f"POST /{route} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+            + b"Content-Type: application/json\r\nContent-Length: "
             + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
@@ -119,11 +148,11 @@ async def read_response(reader: asyncio.StreamReader) -> int:
     return int(lines[0].split(b" ", 2)[1])
 
 
-async def load_raw(url: str, texts: list[str], requests: int, concurrency: int,
-                   max_seconds: float) -> dict[str, float]:
+async def load_raw(url: str, route: str, bodies: list[dict], requests: int,
+                   concurrency: int, max_seconds: float) -> dict[str, float]:
     """The load sent over plain asyncio streams, one keep-alive connection per client."""
     host, port = url.removeprefix("http://").split(":")
-    encoded = [request_bytes(text) for text in texts]
+    encoded = [request_bytes(route, body) for body in bodies]
     latencies: list[float] = []
     errors = 0
     counter = iter(range(requests))
@@ -180,8 +209,13 @@ def main() -> None:
     parser.add_argument("--http", nargs="+", default=["auto"],
                         choices=["auto", "httptools", "h11"])
     parser.add_argument("--client", default="raw", choices=sorted(CLIENTS))
+    parser.add_argument("--route", default="predict", choices=sorted(BODIES))
+    parser.add_argument("--series", help="--route forecast: the series' CSV file")
+    parser.add_argument("--target", help="--route forecast: its target column")
     args = parser.parse_args()
-    texts = read_labeled(require(EMOTION / "test.txt")).texts
+    if args.route != "predict" and "onnx" in args.runtimes:
+        sys.exit(f"--route {args.route} is served by the torch runtime: give --runtimes torch")
+    bodies = BODIES[args.route](args)
     model = Path(args.model)
     served = {"torch": str(model)}
     if "onnx" in args.runtimes:
@@ -197,8 +231,8 @@ def main() -> None:
                                             batch_texts, http)
                 try:
                     for concurrency in args.concurrency:
-                        result = run_load(args.client, url, texts, args.requests,
-                                          concurrency, args.max_seconds)
+                        result = run_load(args.client, url, args.route, bodies,
+                                          args.requests, concurrency, args.max_seconds)
                         rows.append({"runtime": runtime, "http": http,
                                      "batch texts": batch_texts,
                                      "concurrency": concurrency, **result})
@@ -214,7 +248,7 @@ def main() -> None:
     for row in rows:
         row[name] = f"{row['throughput req/s'] / reference[row['concurrency']]:.2f}"
     print(f"\nmachine: {machine_line()}; server workers: {args.workers}; "
-          f"client: {args.client}; model: {args.model}\n")
+          f"client: {args.client}; route: /{args.route}; model: {args.model}\n")
     print(markdown_table(rows))
 
 

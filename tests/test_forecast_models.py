@@ -23,7 +23,7 @@ from seqlab.tasks.forecast.forecaster import Forecaster
 from seqlab.tasks.forecast.framing import FRAMINGS
 from seqlab.tasks.forecast.intervals import bounds, coverage, fit_intervals
 from seqlab.tasks.forecast.metrics import mase_scale
-from seqlab.tasks.forecast.series import read_panel, read_series
+from seqlab.tasks.forecast.series import Series, read_panel, read_series
 from seqlab.tasks.forecast.smoothing import Smoothing, _run
 from seqlab.tasks.forecast.windows import SplitPlan
 from seqlab.tasks.forecast.workflow import predict_forecast, train_forecast
@@ -325,9 +325,11 @@ def test_the_server_forecasts_a_named_series_and_a_new_one(tmp_path):
 
     path = long_file(tmp_path / "stores.csv", ids=("a", "b"))
     run = train_forecast(quick(tmp_path, path, **{"data.series_column": "store",
-                                                  "data.target": "sales"})).run_dir
+                                                  "data.target": "sales",
+                                                  "model.kind": "hybrid"})).run_dir
     client = TestClient(app_for(ServeSettings(model=str(run))))
     forecaster = Forecaster.load(run)
+    assert forecaster.chosen_ == "hybrid-lstm"  # the network answers (no baselines ran)
     panel = read_panel(path, "store", target="sales")
     history = panel["b"].y.tolist()
     named = client.post("/forecast", json={"history": history, "series": "b"}).json()
@@ -336,6 +338,40 @@ def test_the_server_forecasts_a_named_series_and_a_new_one(tmp_path):
     new = client.post("/forecast", json={"history": history})
     assert new.status_code == 200 and len(new.json()["forecast"]) == forecaster.horizon
     assert client.get("/model").json()["series"] == ["a", "b"]
+
+    # requests in flight together share the networks' calls; each gets its own forecast
+    asks = [(sid, panel[sid or "b"].y[: len(panel[sid or "b"].y) - cut])
+            for cut in range(0, 12, 2) for sid in ("a", "b", None)]
+    answers = _concurrently(app_for(ServeSettings(model=str(run))), "/forecast",
+                            [{"history": y.tolist(), "series": sid} for sid, y in asks])
+    alone = [forecaster.forecast(_as_series(panel["a"], y), sid) for sid, y in asks]
+    batched = forecaster.forecast_many([(_as_series(panel["a"], y), sid) for sid, y in asks])
+    for answer, one, together in zip(answers, alone, batched, strict=True):
+        assert answer.status_code == 200, answer.text
+        assert set(answer.json()) - {"model"} == set(one)
+        for key, values in one.items():
+            assert np.allclose(answer.json()[key], values, atol=1e-4), key
+            assert np.allclose(together[key], values, atol=1e-4), key
+
+
+def _as_series(like: Series, y: np.ndarray) -> Series:
+    """``y`` as a series of ``like``'s kind (the target column alone)."""
+    frame = pd.DataFrame({like.target: y})
+    return Series(frame, like.target, like.freq, like.season, "request")
+
+
+def _concurrently(app, route: str, bodies: list[dict]) -> list:
+    """The app's answers to ``bodies`` posted to ``route`` all at once."""
+    import asyncio
+
+    import httpx
+
+    async def all_of_them():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post(route, json=b) for b in bodies))
+
+    return asyncio.run(all_of_them())
 
 
 def test_the_budget_shares_half_for_the_validated_trainings(monkeypatch):

@@ -288,3 +288,43 @@ def test_server_generates_and_completes(query_lm, tmp_path):
     assert refused.status_code == 422 and "unknown" in refused.json()["error"]
     assert client.post("/generate", json={"length": 0}).status_code == 422
     assert client.get("/model").json()["task"] == "language-model"
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.0])
+def test_prompts_generated_side_by_side_equal_each_alone(query_lm, temperature):
+    asks = [("new", 3), ("san f", 9), ("", 1), ("weather in", 2**62)]
+    together = query_lm.generate_many(asks, 25, temperature=temperature, top_k=5)
+    assert together == [query_lm.generate_text(prompt, 25, temperature=temperature, top_k=5,
+                                               seed=seed)[len(prompt):]
+                        for prompt, seed in asks]
+    with pytest.raises(DataError, match="unknown to the model"):
+        query_lm.generate_many([("new", 1), ("@@", 2)], 5)
+
+
+def test_concurrent_generations_each_get_the_models_own_text(query_lm, tmp_path):
+    """Requests in flight together (two lengths, three temperatures) share model steps
+    only with their like, and each gets what the model gives its prompt and seed alone;
+    a bad prompt among them gets its own error."""
+    import asyncio
+
+    import httpx
+
+    from seqlab.serving.app import ServeSettings, app_for
+
+    path = query_lm.save(tmp_path / "queries.safetensors")
+    asks = [{"prompt": ["new", "san", "weather", ""][i % 4], "seed": i, "length": 10 + i % 2,
+             "temperature": [0.0, 0.5, 1.0][i % 3]} for i in range(18)]
+    asks.insert(5, {"prompt": "@@", "seed": 1, "length": 10, "temperature": 0.0})
+
+    async def all_of_them() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(path))))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/generate", json=ask) for ask in asks))
+
+    for ask, response in zip(asks, asyncio.run(all_of_them()), strict=True):
+        if ask["prompt"] == "@@":
+            assert response.status_code == 422 and "unknown" in response.json()["error"]
+            continue
+        assert response.status_code == 200, response.text
+        assert response.json()["text"] == query_lm.generate_text(
+            ask["prompt"], ask["length"], temperature=ask["temperature"], seed=ask["seed"])

@@ -20,6 +20,7 @@ safetensors file: weights, framing states and settings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ from seqlab.tasks.forecast.windows import SplitPlan, make_targets
 from seqlab.training.trainer import TrainCallbacks, TrainingPlan, TrainResult, set_seed
 
 BUNDLE_KIND = "seqlab-forecaster"
+Framed = tuple[Framing, np.ndarray, list[int]]  # a framing, the values it frames, origins
 
 
 class Forecaster(Estimator):
@@ -388,25 +390,32 @@ class Forecaster(Estimator):
 
     # ---- forecasting ------------------------------------------------------------------
 
-    def _network_outputs(self, kind: str, framing: Framing, values: np.ndarray,
-                         origins: list[int]) -> np.ndarray:
-        """The ensemble's mean of each quantile's forecasts ``[quantiles, len(origins),
-        horizon]`` in the target's units, the series framed by ``framing``."""
-        total = np.zeros((len(self.quantiles), len(origins), self.horizon))
+    def _network_outputs(self, kind: str, framed: Sequence[Framed]) -> list[np.ndarray]:
+        """For each ``(framing, values, origins)`` of ``framed``, the ensemble's mean of
+        each quantile's forecasts ``[quantiles, len(origins), horizon]`` in the target's
+        units. Each member runs once over the windows of all of them."""
+        totals = [np.zeros((len(self.quantiles), len(origins), self.horizon))
+                  for _, _, origins in framed]
         with torch.inference_mode():
             for member, network in enumerate(self.networks_[kind]):
-                x = framing.inputs(values, origins, self.member_lookback(member))
-                out = network(torch.from_numpy(x).float()).numpy().reshape(
-                    len(origins), -1, self.horizon)
-                for q in range(out.shape[1]):
-                    total[q] += self._from_model_units(
-                        framing.restore_units(out[:, q], values, origins))
-        return total / len(self.networks_[kind])
+                lookback = self.member_lookback(member)
+                x = np.concatenate([framing.inputs(values, origins, lookback)
+                                    for framing, values, origins in framed])
+                out = network(torch.from_numpy(x).float()).numpy()
+                start = 0
+                for (framing, values, origins), total in zip(framed, totals, strict=True):
+                    part = out[start:start + len(origins)].reshape(len(origins), -1,
+                                                                   self.horizon)
+                    start += len(origins)
+                    for q in range(part.shape[1]):
+                        total[q] += self._from_model_units(
+                            framing.restore_units(part[:, q], values, origins))
+        return [total / len(self.networks_[kind]) for total in totals]
 
     def _network_forecasts(self, kind: str, framing: Framing, values: np.ndarray,
                            origins: list[int]) -> np.ndarray:
         """The ensemble's point (median) forecasts ``[len(origins), horizon]``."""
-        return self._network_outputs(kind, framing, values, origins)[0]
+        return self._network_outputs(kind, [(framing, values, origins)])[0][0]
 
     def known(self, series_id: str | None) -> str | None:
         """The id of a series the model was trained on: ``series_id`` if it is one, the
@@ -445,27 +454,45 @@ class Forecaster(Estimator):
     def predict_at(self, series: Series, origins: list[int], name: str | None = None,
                    series_id: str | None = None) -> tuple[np.ndarray, Bounds]:
         """:meth:`forecast_at`'s forecasts and their interval bounds."""
+        return self._predict([(series, origins, series_id)], name)[0]
+
+    def _predict(self, jobs: Sequence[tuple[Series, list[int], str | None]],
+                 name: str | None = None) -> list[tuple[np.ndarray, Bounds]]:
+        """:meth:`predict_at` for each ``(series, origins, series_id)`` of ``jobs``; a
+        network's members run once over all of them."""
         self._check_fitted()
-        self._check_columns(series)
         name = name or self.chosen_
         need = self.min_history(name)
-        if min(origins) < need:
-            raise DataError(f"{series.source}: a forecast needs {need} past points; "
-                            f"the series has {min(origins)} before the origin")
+        for series, origins, _ in jobs:
+            self._check_columns(series)
+            if min(origins) < need:
+                raise DataError(f"{series.source}: a forecast needs {need} past points; "
+                                f"the series has {min(origins)} before the origin")
         kind = self._kind_named(name)
         if kind is None:
-            point, _ = baseline_forecasts(name, series.y, origins, self.horizon, self.season_)
-            return point, self.interval_bounds(name, point, series_id,
-                                               series.y[:min(origins)])
-        values = self._to_model_units(series)
-        framing = self._framing_for(kind, series_id, values[:min(origins)])
-        outputs = self._network_outputs(kind, framing, values, origins)
-        if len(outputs) == 1:
-            return outputs[0], self.interval_bounds(name, outputs[0], series_id,
-                                                    series.y[:min(origins)])
-        sides = np.sort(outputs[1:].reshape(-1, 2, *outputs.shape[1:]), axis=1)
-        return outputs[0], {f"{level:g}": (low, high) for level, (low, high) in
-                            zip(self.config.intervals, sides, strict=True)}
+            found = []
+            for series, origins, series_id in jobs:
+                point, _ = baseline_forecasts(name, series.y, origins, self.horizon,
+                                              self.season_)
+                found.append((point, self.interval_bounds(name, point, series_id,
+                                                          series.y[:min(origins)])))
+            return found
+        framed = []
+        for series, origins, series_id in jobs:
+            values = self._to_model_units(series)
+            framed.append((self._framing_for(kind, series_id, values[:min(origins)]), values,
+                           origins))
+        found = []
+        for (series, origins, series_id), outputs in zip(
+                jobs, self._network_outputs(kind, framed), strict=True):
+            if len(outputs) == 1:
+                found.append((outputs[0], self.interval_bounds(
+                    name, outputs[0], series_id, series.y[:min(origins)])))
+                continue
+            sides = np.sort(outputs[1:].reshape(-1, 2, *outputs.shape[1:]), axis=1)
+            found.append((outputs[0], {f"{level:g}": (low, high) for level, (low, high) in
+                                       zip(self.config.intervals, sides, strict=True)}))
+        return found
 
     def interval_bounds(self, name: str, point: np.ndarray, series_id: str | None = None,
                         history: np.ndarray | None = None) -> Bounds:
@@ -487,18 +514,29 @@ class Forecaster(Estimator):
                  ) -> dict[str, np.ndarray]:
         """The next ``horizon`` values after the series ends, from the chosen model, with
         interval bounds: ``{"forecast": …, "lower_80": …, "upper_80": …, …}``."""
+        return self.forecast_many([(series, series_id)])[0]
+
+    def forecast_many(self, requests: Sequence[tuple[Series, str | None]]
+                      ) -> list[dict[str, np.ndarray]]:
+        """:meth:`forecast` for each ``(series, series_id)`` of ``requests``, the chosen
+        network's members run once over all of them (what the server's batcher calls)."""
         with np.errstate(over="ignore", invalid="ignore"):
-            point, around = self.predict_at(series, [len(series)], series_id=series_id)
-        out = {"forecast": point[0]}
-        for level, (low, high) in around.items():
-            pct = round(float(level) * 100)
-            out[f"lower_{pct}"], out[f"upper_{pct}"] = low[0], high[0]
-        if not all(np.isfinite(values).all() for values in out.values()):
-            raise DataError(f"{series.source}: the forecast overflows (values too large for "
-                            "the model's scale, the largest is "
-                            f"{np.abs(series.frame.to_numpy(dtype=float)).max():.3g}); send "
-                            "values in the range the model was trained on")
-        return out
+            found = self._predict([(series, [len(series)], series_id)
+                                   for series, series_id in requests])
+        answers = []
+        for (series, _), (point, around) in zip(requests, found, strict=True):
+            out = {"forecast": point[0]}
+            for level, (low, high) in around.items():
+                pct = round(float(level) * 100)
+                out[f"lower_{pct}"], out[f"upper_{pct}"] = low[0], high[0]
+            if not all(np.isfinite(values).all() for values in out.values()):
+                raise DataError(
+                    f"{series.source}: the forecast overflows (values too large for the "
+                    "model's scale, the largest is "
+                    f"{np.abs(series.frame.to_numpy(dtype=float)).max():.3g}); send values in "
+                    "the range the model was trained on")
+            answers.append(out)
+        return answers
 
     # ---- bundle -----------------------------------------------------------------------
 

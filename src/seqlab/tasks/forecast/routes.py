@@ -3,7 +3,8 @@
 The client sends the most recent rows of the series (at least ``min_history()``: the
 lookback, or two seasons for the hybrid), the target first, then the covariates in the
 model's column order, or just numbers for a series without covariates, and gets the next
-``horizon`` values with their intervals.
+``horizon`` values with their intervals. Requests that wait while the model is busy are
+forecast together (:mod:`seqlab.serving.batcher`): the networks run once over all of them.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
 from seqlab.tasks.forecast.forecaster import Forecaster
@@ -41,17 +43,19 @@ def serve(settings: ServeSettings) -> ServedModel:
 
     identity = model_identity(settings.model)
     return ServedModel(identity, partial(mount, forecaster=Forecaster.load(settings.model),
-                                         identity=identity))
+                                         identity=identity, batch_series=settings.batch_texts))
 
 
 def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[str, Any],
-          max_points: int = 100_000) -> Mounted:
-    """Add ``POST /forecast`` for ``forecaster`` to ``app``."""
+          max_points: int = 100_000, batch_series: int = 64) -> Mounted:
+    """Add ``POST /forecast`` for ``forecaster`` to ``app``; up to ``batch_series``
+    waiting requests share one call of the networks."""
     columns, need = forecaster.columns_, forecaster.min_history()
+    batch = Batcher(forecaster.forecast_many, batch_series, lock)
 
     @app.post("/forecast", responses={413: {"description": "history too long"},
                                       422: {"description": "malformed request"}})
-    def forecast(request: ForecastRequest) -> Any:
+    async def forecast(request: ForecastRequest) -> Any:
         rows = np.asarray(request.history, dtype=np.float64)
         if rows.ndim == 1:
             rows = rows[:, None]
@@ -70,8 +74,7 @@ def mount(app: FastAPI, lock: threading.Lock, forecaster: Any, identity: dict[st
                           "send finite numbers within ±3.4e38", position=row)
         series = Series(pd.DataFrame(rows, columns=columns), forecaster.target_,
                         forecaster.freq_, forecaster.season_, "request")
-        with lock:
-            out = forecaster.forecast(series, request.series)
+        (out,) = await batch.run([(series, request.series)])
         return {"model": identity, **{k: np.asarray(v).tolist() for k, v in out.items()}}
 
     return Mounted(

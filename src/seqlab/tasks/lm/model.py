@@ -73,6 +73,14 @@ def _select(state: list[Any], index: torch.Tensor) -> list[Any]:
             for s in state]
 
 
+def _joined(states: Sequence[list[Any]]) -> list[Any]:
+    """One state holding the batch rows of each of ``states`` in turn (the inverse of
+    :func:`_select`)."""
+    return [tuple(torch.cat(parts, dim=1) for parts in zip(*layer, strict=True))
+            if isinstance(layer[0], tuple) else torch.cat(layer, dim=1)
+            for layer in zip(*states, strict=True)]
+
+
 class LanguageModel(Estimator):
     """A recurrent language model with its vocabulary and tokenization level."""
 
@@ -193,18 +201,8 @@ class LanguageModel(Estimator):
         """Yield ``length`` tokens after ``prompt``, as text pieces (a word comes with
         the space before it), one at a time so a caller can stream them. A ``seed``
         makes the sample reproducible; temperature 0 is greedy."""
-        self._check_fitted()
-        if length <= 0:
-            raise SeqlabError(f"length {length}: generate at least 1 token")
-        check_sampling(temperature, top_k, top_p)
-        if seed is not None and not 0 <= seed < 2**63:
-            raise SeqlabError(f"seed {seed}: a seed is a whole number from 0 to 2**63 - 1")
+        (generator,) = self._generators(length, temperature, top_k, top_p, [seed])
         ids = self._start(prompt)
-        generator = torch.Generator()
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed)
         text = prompt
         logits, state = self._step([ids], None)
         for _ in range(length):
@@ -214,6 +212,47 @@ class LanguageModel(Estimator):
             text += piece
             yield piece
             logits, state = self._step([[token_id]], state)
+
+    def generate_many(self, requests: Sequence[tuple[str, int | None]], length: int = 200,
+                      temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None) -> list[str]:
+        """What :meth:`generate` yields (joined) for each ``(prompt, seed)`` of
+        ``requests``, sampled side by side: each prompt is read alone, then one network
+        step per token serves them all (what the server's batcher calls)."""
+        generators = self._generators(length, temperature, top_k, top_p,
+                                      [seed for _, seed in requests])
+        primed = [self._step([self._start(prompt)], None) for prompt, _ in requests]
+        logits = torch.cat([found[:, -1] for found, _ in primed])
+        state = _joined([state for _, state in primed])
+        texts = [prompt for prompt, _ in requests]
+        for _ in range(length):
+            ids = [next_token(self._masked(logits[row]), temperature, top_k, top_p, generator)
+                   for row, generator in enumerate(generators)]
+            for row, token_id in enumerate(ids):
+                texts[row] += self.level.join([self.vocab_.itos[token_id]], after=texts[row])
+            logits, state = self._step([[token_id] for token_id in ids], state)
+            logits = logits[:, -1]
+        return [text[len(prompt):] for text, (prompt, _) in zip(texts, requests, strict=True)]
+
+    def _generators(self, length: int, temperature: float, top_k: int | None,
+                    top_p: float | None, seeds: Sequence[int | None]) -> list[torch.Generator]:
+        """Check the sampling settings; one random generator per seed (None: a fresh
+        random seed)."""
+        self._check_fitted()
+        if length <= 0:
+            raise SeqlabError(f"length {length}: generate at least 1 token")
+        check_sampling(temperature, top_k, top_p)
+        generators = []
+        for seed in seeds:
+            if seed is not None and not 0 <= seed < 2**63:
+                raise SeqlabError(f"seed {seed}: a seed is a whole number from 0 to 2**63 - 1")
+            generator = torch.Generator()
+            if seed is None:
+                generator.seed()
+            else:
+                generator.manual_seed(seed)
+            generators.append(generator)
+        return generators
 
     @torch.inference_mode()
     def _step(self, ids: list[list[int]], state: list[Any] | None

@@ -2,13 +2,16 @@
 routes on the server app.
 
 ``/generate`` continues a prompt (temperature, top-k, top-p, seed; ``"stream": true``
-sends the text as it is generated); ``/complete`` returns the most likely completions
+sends the text as it is generated); requests that wait while the model is busy, with the
+same length and sampling settings, are generated side by side (:mod:`seqlab.serving.batcher`),
+each from its own seed; ``/complete`` returns the most likely completions
 of what a user has typed, each with its probability; ``/explain`` which tokens of a
 prompt drove the next token (what ``seqlab lm explain --json`` prints).
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -19,6 +22,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from seqlab.serving.app import Mounted, ServedModel, ServeSettings
+from seqlab.serving.batcher import Batcher
 from seqlab.serving.identity import model_identity
 from seqlab.serving.rules import refuse
 from seqlab.serving.texts import ExplainTextsRequest
@@ -73,6 +77,7 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
     """Add ``POST /generate``, ``POST /complete`` and ``POST /explain`` for ``lm`` to
     ``app``."""
     max_chars = settings.max_chars
+    batch = Batcher(lm.generate_many, settings.batch_texts, lock)
 
     def too_big(text: str, length: int = 0) -> JSONResponse | None:
         if len(text) > max_chars:
@@ -83,17 +88,22 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
                           limit=max_length)
         return None
 
+    def locked_next(pieces: Iterator[str]) -> str:
+        with lock:
+            return next(pieces)
+
     @app.post("/generate", responses={413: {"description": "a limit was exceeded"},
                                       422: {"description": "malformed request"}})
-    def generate(request: GenerateRequest) -> Any:
+    async def generate(request: GenerateRequest) -> Any:
         refused = too_big(request.prompt, request.length)
         if refused is not None:
             return refused
-        settings = request.model_dump(exclude={"prompt", "length", "stream"})
         if request.stream:
-            pieces = lm.generate(request.prompt, request.length, **settings)
-            with lock:
-                first = next(pieces)  # a bad prompt is refused before streaming starts
+            sampling = request.model_dump(exclude={"prompt", "length", "stream"})
+            pieces = lm.generate(request.prompt, request.length, **sampling)
+            # a bad prompt is refused before streaming starts (off the event loop: the
+            # lock may be held by the batcher)
+            first = await asyncio.to_thread(locked_next, pieces)
 
             def stream() -> Iterator[str]:
                 with lock:
@@ -101,8 +111,9 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
                     yield from pieces
 
             return StreamingResponse(stream(), media_type="text/plain; charset=utf-8")
-        with lock:
-            generated = "".join(lm.generate(request.prompt, request.length, **settings))
+        (generated,) = await batch.run([(request.prompt, request.seed)],
+                                       length=request.length, temperature=request.temperature,
+                                       top_k=request.top_k, top_p=request.top_p)
         return {"model": identity, "text": request.prompt + generated, "generated": generated}
 
     @app.post("/complete", responses={413: {"description": "prefix too long"},
