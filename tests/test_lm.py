@@ -180,6 +180,27 @@ def test_word_level_completion_finishes_the_typed_word(tmp_path):
     line = lm.complete("new", n=2)
     assert line[0].text in {"new york weather", "new york pizza"}
     assert lm.complete("san qq") == []
+    prefixes = ["san fr", "san qq", "new", "new y"]
+    for until in ("word", "line"):
+        _assert_same_completions(lm.complete_many(prefixes, n=2, until=until),
+                                 [lm.complete(p, n=2, until=until) for p in prefixes])
+
+
+def _assert_same_completions(found, expected):
+    assert [[c.text for c in row] for row in found] == [[c.text for c in row] for row in expected]
+    assert [[c.completion for c in row] for row in found] == \
+        [[c.completion for c in row] for row in expected]
+    for row, alone in zip(found, expected, strict=True):
+        assert [c.probability for c in row] == pytest.approx([c.probability for c in alone],
+                                                             rel=1e-4)
+
+
+def test_prefixes_completed_side_by_side_equal_each_alone(query_lm):
+    prefixes = ["san f", "new york ", "w", "", "weather in s"]
+    _assert_same_completions(query_lm.complete_many(prefixes, n=3),
+                             [query_lm.complete(p, n=3) for p in prefixes])
+    with pytest.raises(DataError, match="unknown to the model"):
+        query_lm.complete_many(["san", "@@"], n=2)
 
 
 def test_bad_requests_get_clear_errors(pattern_lm):
@@ -301,10 +322,10 @@ def test_prompts_generated_side_by_side_equal_each_alone(query_lm, temperature):
         query_lm.generate_many([("new", 1), ("@@", 2)], 5)
 
 
-def test_concurrent_generations_each_get_the_models_own_text(query_lm, tmp_path):
-    """Requests in flight together (two lengths, three temperatures) share model steps
-    only with their like, and each gets what the model gives its prompt and seed alone;
-    a bad prompt among them gets its own error."""
+def test_concurrent_generations_and_completions_each_get_the_models_own_answer(query_lm, tmp_path):
+    """Requests in flight together (two lengths, three temperatures; completions of
+    three counts and two ends) share model steps only with their like, and each gets what
+    the model gives it alone; a bad prompt among them gets its own error."""
     import asyncio
 
     import httpx
@@ -328,3 +349,21 @@ def test_concurrent_generations_each_get_the_models_own_text(query_lm, tmp_path)
         assert response.status_code == 200, response.text
         assert response.json()["text"] == query_lm.generate_text(
             ask["prompt"], ask["length"], temperature=ask["temperature"], seed=ask["seed"])
+
+    # completions in flight together: those asking the same count and end share steps
+    asks = [{"prefix": ["san f", "new york ", "w", "weather in s"][i % 4], "n": 1 + i % 3,
+             "until": ["word", "line"][i % 2]} for i in range(12)]
+    asks.insert(3, {"prefix": "@@", "n": 1, "until": "word"})
+
+    async def all_completions() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(path))))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post("/complete", json=ask) for ask in asks))
+
+    for ask, response in zip(asks, asyncio.run(all_completions()), strict=True):
+        if ask["prefix"] == "@@":
+            assert response.status_code == 422 and "unknown" in response.json()["error"]
+            continue
+        assert response.status_code == 200, response.text
+        alone = query_lm.complete(ask["prefix"], n=ask["n"], until=ask["until"])
+        assert [c["text"] for c in response.json()["completions"]] == [c.text for c in alone]

@@ -55,7 +55,7 @@ def stub_apps():
     tagger = SimpleNamespace(entities_=True, tags_=["O"], source_scheme_="iob2",
                              config=CONFIG, tag_texts=broken)
     lm = SimpleNamespace(config=CONFIG, vocab_=[], generate=broken, generate_many=broken,
-                         complete=broken)
+                         complete_many=broken)
     forecaster = SimpleNamespace(columns_=["y"], config=CONFIG, horizon=1, target_="y",
                                  freq_=None, season_=1, forecast_many=broken,
                                  min_history=lambda: 1)

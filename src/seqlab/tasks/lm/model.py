@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,23 @@ def _select(state: list[Any], index: torch.Tensor) -> list[Any]:
     """The state of the batch rows in ``index`` (states are ``[layers, batch, hidden]``)."""
     return [tuple(t[:, index] for t in s) if isinstance(s, tuple) else s[:, index]
             for s in state]
+
+
+@dataclass
+class _Search:
+    """One prefix's beam search: the ids it starts from, the first tokens it may take
+    (word level: the words that finish what was typed; None: any), its partial
+    completions ``(log-probability, ids)`` and its finished ones."""
+
+    context: list[int]
+    allowed: torch.Tensor | None
+    beams: list[tuple[float, list[int]]] = field(default_factory=lambda: [(0.0, [])])
+    finished: list[tuple[float, list[int]]] = field(default_factory=list)
+
+    @property
+    def can_continue(self) -> bool:
+        """False where no known word starts with what was typed."""
+        return self.allowed is None or bool(len(self.allowed))
 
 
 def _joined(states: Sequence[list[Any]]) -> list[Any]:
@@ -277,6 +294,13 @@ class LanguageModel(Estimator):
         one can beat the ``n``-th finished one; each probability includes the token
         that ends the word or line.
         """
+        return self.complete_many([prefix], n, until, max_tokens, beam_width)[0]
+
+    def complete_many(self, prefixes: Sequence[str], n: int = 5, until: str | None = None,
+                      max_tokens: int | None = None, beam_width: int | None = None
+                      ) -> list[list[Completion]]:
+        """:meth:`complete` for each of ``prefixes``, their beams stepped side by side
+        (what the server's batcher calls)."""
         self._check_fitted()
         until = until or ("line" if self.config.corpus.documents == "lines" else "word")
         if until not in UNTIL:
@@ -284,28 +308,33 @@ class LanguageModel(Estimator):
         if n < 1:
             raise SeqlabError(f"n {n}: ask for at least 1 completion")
         word_level = self.level.name == "word"
-        base, partial = prefix, ""
-        typed = self.tokenize(prefix)
-        if word_level and typed and prefix[-1:].isalnum():
-            partial = typed.pop()
-            base = prefix[: len(prefix) - len(partial)]
         if max_tokens is None:
             max_tokens = {("word", False): 40, ("line", False): 120,
                           ("word", True): 1, ("line", True): 30}[(until, word_level)]
-        context = self._start(base, line_start=self.config.corpus.documents == "lines")
-        allowed = None
-        if word_level and (partial or until == "word"):
-            allowed = self._first_tokens(partial)
-            if not len(allowed):
-                return []
-        finished = self._beam_search(context, n, until, max_tokens, beam_width or 4 * n,
-                                     allowed)
-        out = []
-        for logp, ids in finished:
-            full = base + self.level.join([self.vocab_.itos[i] for i in ids], after=base)
-            out.append(Completion(text=full, completion=full[len(prefix):],
-                                  probability=math.exp(logp)))
-        return out
+        bases, searches = [], []
+        for prefix in prefixes:
+            base, partial = prefix, ""
+            typed = self.tokenize(prefix)
+            if word_level and typed and prefix[-1:].isalnum():
+                partial = typed.pop()
+                base = prefix[: len(prefix) - len(partial)]
+            context = self._start(base, line_start=self.config.corpus.documents == "lines")
+            allowed = None
+            if word_level and (partial or until == "word"):
+                allowed = self._first_tokens(partial)
+            bases.append(base)
+            searches.append(_Search(context, allowed))
+        self._beam_search([s for s in searches if s.can_continue], n, until, max_tokens,
+                          beam_width or 4 * n)
+        found = []
+        for prefix, base, search in zip(prefixes, bases, searches, strict=True):
+            out = []
+            for logp, ids in search.finished:
+                full = base + self.level.join([self.vocab_.itos[i] for i in ids], after=base)
+                out.append(Completion(text=full, completion=full[len(prefix):],
+                                      probability=math.exp(logp)))
+            found.append(out)
+        return found
 
     def _first_tokens(self, partial: str) -> torch.Tensor:
         """Word level: the ids of the known words that start with what was typed."""
@@ -316,47 +345,61 @@ class LanguageModel(Estimator):
     def _ends(self, token: str, until: str) -> bool:
         return token == NEWLINE if until == "line" else self.level.ends_word(token)
 
-    def _beam_search(self, context: list[int], n: int, until: str, max_tokens: int,
-                     width: int, allowed: torch.Tensor | None) -> list[tuple[float, list[int]]]:
-        """Finished completions as ``(log-probability, ids)``, best first, at most ``n``.
+    def _beam_search(self, searches: list[_Search], n: int, until: str, max_tokens: int,
+                     width: int) -> None:
+        """Fill each search's ``finished`` completions ``(log-probability, ids)``, best
+        first, at most ``n``; the beams of all searches go through each network step
+        together.
 
         At the word level a completion of ``until="word"`` is one word, so it finishes
         as soon as that word is chosen; otherwise it finishes with the token that ends
         it (not shown, but counted in the probability)."""
+        if not searches:
+            return
         word_level = self.level.name == "word"
-        finished: list[tuple[float, list[int]]] = []
-        logits, state = self._step([context], None)
-        beams: list[tuple[float, list[int]]] = [(0.0, [])]
-        last_logits = logits[:, -1]
+        primed = [self._step([search.context], None) for search in searches]
+        state = _joined([found_state for _, found_state in primed])
+        last_logits = torch.cat([found[:, -1] for found, _ in primed])  # a row per beam
         for step in range(max_tokens):
-            logp = self._masked(last_logits)  # [beams, vocab]
-            if step == 0 and allowed is not None:
-                keep = torch.full_like(logp, float("-inf"))
-                keep[:, allowed] = 0.0
-                logp = logp + keep
-            scores = logp + torch.tensor([b[0] for b in beams]).unsqueeze(1)
-            top = torch.topk(scores.flatten(), min(width, scores.numel()))
-            grown: list[tuple[float, int, list[int]]] = []
-            for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                if score == float("-inf"):
-                    continue
-                row, token_id = divmod(flat, scores.size(1))
-                ids = [*beams[row][1], token_id]
-                token = self.vocab_.itos[token_id]
-                if self._ends(token, until) and ids[:-1]:
-                    finished.append((score, ids[:-1]))
-                elif word_level and until == "word":
-                    finished.append((score, ids))
-                elif not self._ends(token, until):
-                    grown.append((score, row, ids))
-            finished = heapq.nlargest(n, finished, key=lambda f: f[0])
-            if not grown or (len(finished) == n and grown[0][0] < finished[-1][0]):
+            logp_all = self._masked(last_logits)  # [beams of every search, vocab]
+            rows: list[int] = []  # the beams that go on, as rows of logp_all
+            offset = 0
+            for search in searches:
+                count = len(search.beams)
+                logp = logp_all[offset:offset + count]
+                if step == 0 and search.allowed is not None:
+                    keep = torch.full_like(logp, float("-inf"))
+                    keep[:, search.allowed] = 0.0
+                    logp = logp + keep
+                scores = logp + torch.tensor([b[0] for b in search.beams]).unsqueeze(1)
+                top = torch.topk(scores.flatten(), min(width, scores.numel()))
+                grown: list[tuple[float, int, list[int]]] = []
+                for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                    if score == float("-inf"):
+                        continue
+                    row, token_id = divmod(flat, scores.size(1))
+                    ids = [*search.beams[row][1], token_id]
+                    token = self.vocab_.itos[token_id]
+                    if self._ends(token, until) and ids[:-1]:
+                        search.finished.append((score, ids[:-1]))
+                    elif word_level and until == "word":
+                        search.finished.append((score, ids))
+                    elif not self._ends(token, until):
+                        grown.append((score, offset + row, ids))
+                search.finished = heapq.nlargest(n, search.finished, key=lambda f: f[0])
+                if not grown or (len(search.finished) == n
+                                 and grown[0][0] < search.finished[-1][0]):
+                    grown = []  # this search is done
+                search.beams = [(g[0], g[2]) for g in grown]
+                rows.extend(g[1] for g in grown)
+                offset += count
+            searches = [search for search in searches if search.beams]
+            if not rows:
                 break
-            rows = torch.tensor([g[1] for g in grown])
-            beams = [(g[0], g[2]) for g in grown]
-            logits, state = self._step([[g[2][-1]] for g in grown], _select(state, rows))
+            logits, state = self._step([[ids[-1]] for search in searches
+                                        for _, ids in search.beams],
+                                       _select(state, torch.tensor(rows)))
             last_logits = logits[:, -1]
-        return finished
 
     # ---- bundle -----------------------------------------------------------------------
 

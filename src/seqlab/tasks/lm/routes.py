@@ -5,7 +5,8 @@ routes on the server app.
 sends the text as it is generated); requests that wait while the model is busy, with the
 same length and sampling settings, are generated side by side (:mod:`seqlab.serving.batcher`),
 each from its own seed; ``/complete`` returns the most likely completions
-of what a user has typed, each with its probability; ``/explain`` which tokens of a
+of what a user has typed, each with its probability (waiting requests that ask the same
+count and end have their beams stepped together); ``/explain`` which tokens of a
 prompt drove the next token (what ``seqlab lm explain --json`` prints).
 """
 
@@ -77,7 +78,8 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
     """Add ``POST /generate``, ``POST /complete`` and ``POST /explain`` for ``lm`` to
     ``app``."""
     max_chars = settings.max_chars
-    batch = Batcher(lm.generate_many, settings.batch_texts, lock)
+    generations = Batcher(lm.generate_many, settings.batch_texts, lock)
+    completions = Batcher(lm.complete_many, settings.batch_texts, lock)
 
     def too_big(text: str, length: int = 0) -> JSONResponse | None:
         if len(text) > max_chars:
@@ -111,19 +113,18 @@ def mount(app: FastAPI, lock: threading.Lock, lm: Any, identity: dict[str, Any],
                     yield from pieces
 
             return StreamingResponse(stream(), media_type="text/plain; charset=utf-8")
-        (generated,) = await batch.run([(request.prompt, request.seed)],
+        (generated,) = await generations.run([(request.prompt, request.seed)],
                                        length=request.length, temperature=request.temperature,
                                        top_k=request.top_k, top_p=request.top_p)
         return {"model": identity, "text": request.prompt + generated, "generated": generated}
 
     @app.post("/complete", responses={413: {"description": "prefix too long"},
                                       422: {"description": "malformed request"}})
-    def complete(request: CompleteRequest) -> Any:
+    async def complete(request: CompleteRequest) -> Any:
         refused = too_big(request.prefix)
         if refused is not None:
             return refused
-        with lock:
-            found = lm.complete(request.prefix, n=request.n, until=request.until)
+        (found,) = await completions.run([request.prefix], n=request.n, until=request.until)
         return {"model": identity, "completions": [
             {"text": c.text, "completion": c.completion, "probability": c.probability}
             for c in found]}
