@@ -2,7 +2,7 @@
 
     python benchmarks/serve_load.py MODEL [--requests 5000] [--concurrency 1 8 32]
         [--batch-texts 1 64] [--runtimes torch onnx] [--http auto] [--client raw]
-        [--route predict|generate|forecast] [--series FILE --target COLUMN]
+        [--route predict|generate|complete|forecast] [--series FILE --target COLUMN]
 
 MODEL is a run folder or bundle (e.g. the one `emotion_default.py --save` writes). The
 script exports it to ONNX (when ``onnx`` is among ``--runtimes``), starts one server per
@@ -15,6 +15,7 @@ latency and errors. Every load stops by itself: after its request count or
 - ``predict``: one emotion test sentence each (a classifier);
 - ``generate``: 100 characters after the start of a tiny-shakespeare line, temperature
   0.8, each request its own seed (a language model);
+- ``complete``: the 3 likeliest ends of the word a line's first 15 characters stop in;
 - ``forecast``: the ``--target`` column of ``--series`` up to 48 different ends, each
   request one history (a forecaster of that series).
 
@@ -57,6 +58,10 @@ def generate_bodies(args: argparse.Namespace) -> list[dict]:
             for i, line in enumerate(lines)]
 
 
+def complete_bodies(args: argparse.Namespace) -> list[dict]:
+    return [{"prefix": body["prompt"][:15], "n": 3} for body in generate_bodies(args)]
+
+
 def forecast_bodies(args: argparse.Namespace) -> list[dict]:
     if not args.series or not args.target:
         sys.exit("--route forecast needs --series FILE and --target COLUMN")
@@ -64,7 +69,8 @@ def forecast_bodies(args: argparse.Namespace) -> list[dict]:
     return [{"history": y[:len(y) - cut]} for cut in range(48)]
 
 
-BODIES = {"predict": predict_bodies, "generate": generate_bodies, "forecast": forecast_bodies}
+BODIES = {"predict": predict_bodies, "generate": generate_bodies, "complete": complete_bodies,
+          "forecast": forecast_bodies}
 
 
 def free_port() -> int:
