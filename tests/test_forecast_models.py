@@ -346,6 +346,7 @@ def test_the_server_forecasts_a_named_series_and_a_new_one(tmp_path):
                             [{"history": y.tolist(), "series": sid} for sid, y in asks])
     alone = [forecaster.forecast(_as_series(panel["a"], y), sid) for sid, y in asks]
     batched = forecaster.forecast_many([(_as_series(panel["a"], y), sid) for sid, y in asks])
+    assert forecaster.forecast_many([]) == []
     for answer, one, together in zip(answers, alone, batched, strict=True):
         assert answer.status_code == 200, answer.text
         assert set(answer.json()) - {"model"} == set(one)

@@ -320,6 +320,7 @@ def test_prompts_generated_side_by_side_equal_each_alone(query_lm, temperature):
                         for prompt, seed in asks]
     with pytest.raises(DataError, match="unknown to the model"):
         query_lm.generate_many([("new", 1), ("@@", 2)], 5)
+    assert query_lm.generate_many([], 5) == [] and query_lm.complete_many([]) == []
 
 
 def test_concurrent_generations_and_completions_each_get_the_models_own_answer(query_lm, tmp_path):

@@ -520,6 +520,8 @@ class Forecaster(Estimator):
                       ) -> list[dict[str, np.ndarray]]:
         """:meth:`forecast` for each ``(series, series_id)`` of ``requests``, the chosen
         network's members run once over all of them (what the server's batcher calls)."""
+        if not requests:
+            return []
         with np.errstate(over="ignore", invalid="ignore"):
             found = self._predict([(series, [len(series)], series_id)
                                    for series, series_id in requests])

@@ -238,6 +238,8 @@ class LanguageModel(Estimator):
         step per token serves them all (what the server's batcher calls)."""
         generators = self._generators(length, temperature, top_k, top_p,
                                       [seed for _, seed in requests])
+        if not requests:
+            return []
         primed = [self._step([self._start(prompt)], None) for prompt, _ in requests]
         logits = torch.cat([found[:, -1] for found, _ in primed])
         state = _joined([state for _, state in primed])
