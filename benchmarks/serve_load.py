@@ -247,9 +247,11 @@ def main() -> None:
                     process.terminate()
                     process.wait(timeout=30)
     first = rows[0]
-    reference = {r["concurrency"]: r["throughput req/s"] for r in rows
-                 if (r["runtime"], r["http"], r["batch texts"])
-                 == (first["runtime"], first["http"], first["batch texts"])}
+    reference: dict[int, float] = {}  # the first row of the first setting, per concurrency
+    for r in rows:
+        if (r["runtime"], r["http"], r["batch texts"]) == \
+                (first["runtime"], first["http"], first["batch texts"]):
+            reference.setdefault(r["concurrency"], r["throughput req/s"])
     name = f"throughput × {first['runtime']}, {first['http']}, batch {first['batch texts']}"
     for row in rows:
         row[name] = f"{row['throughput req/s'] / reference[row['concurrency']]:.2f}"
