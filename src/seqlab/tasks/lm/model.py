@@ -349,51 +349,21 @@ class LanguageModel(Estimator):
 
     def _beam_search(self, searches: list[_Search], n: int, until: str, max_tokens: int,
                      width: int) -> None:
-        """Fill each search's ``finished`` completions ``(log-probability, ids)``, best
-        first, at most ``n``; the beams of all searches go through each network step
-        together.
-
-        At the word level a completion of ``until="word"`` is one word, so it finishes
-        as soon as that word is chosen; otherwise it finishes with the token that ends
-        it (not shown, but counted in the probability)."""
+        """Fill each search's ``finished`` completions, best first, at most ``n``; the
+        beams of all searches go through each network step together."""
         if not searches:
             return
-        word_level = self.level.name == "word"
         primed = [self._step([search.context], None) for search in searches]
         state = _joined([found_state for _, found_state in primed])
         last_logits = torch.cat([found[:, -1] for found, _ in primed])  # a row per beam
         for step in range(max_tokens):
-            logp_all = self._masked(last_logits)  # [beams of every search, vocab]
-            rows: list[int] = []  # the beams that go on, as rows of logp_all
+            logp = self._masked(last_logits)  # [beams of every search, vocab]
+            rows: list[int] = []  # the beams that go on, as rows of logp
             offset = 0
             for search in searches:
                 count = len(search.beams)
-                logp = logp_all[offset:offset + count]
-                if step == 0 and search.allowed is not None:
-                    keep = torch.full_like(logp, float("-inf"))
-                    keep[:, search.allowed] = 0.0
-                    logp = logp + keep
-                scores = logp + torch.tensor([b[0] for b in search.beams]).unsqueeze(1)
-                top = torch.topk(scores.flatten(), min(width, scores.numel()))
-                grown: list[tuple[float, int, list[int]]] = []
-                for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                    if score == float("-inf"):
-                        continue
-                    row, token_id = divmod(flat, scores.size(1))
-                    ids = [*search.beams[row][1], token_id]
-                    token = self.vocab_.itos[token_id]
-                    if self._ends(token, until) and ids[:-1]:
-                        search.finished.append((score, ids[:-1]))
-                    elif word_level and until == "word":
-                        search.finished.append((score, ids))
-                    elif not self._ends(token, until):
-                        grown.append((score, offset + row, ids))
-                search.finished = heapq.nlargest(n, search.finished, key=lambda f: f[0])
-                if not grown or (len(search.finished) == n
-                                 and grown[0][0] < search.finished[-1][0]):
-                    grown = []  # this search is done
-                search.beams = [(g[0], g[2]) for g in grown]
-                rows.extend(g[1] for g in grown)
+                rows += [offset + row for row in self._advance(
+                    search, logp[offset:offset + count], step == 0, n, until, width)]
                 offset += count
             searches = [search for search in searches if search.beams]
             if not rows:
@@ -402,6 +372,42 @@ class LanguageModel(Estimator):
                                         for _, ids in search.beams],
                                        _select(state, torch.tensor(rows)))
             last_logits = logits[:, -1]
+
+    def _advance(self, search: _Search, logp: torch.Tensor, first: bool, n: int, until: str,
+                 width: int) -> list[int]:
+        """Extend ``search``'s beams by one token, given each beam's next-token
+        log-probabilities ``logp`` ``[beams, vocab]``; keep the ``n`` best finished
+        completions; return the rows of ``logp`` whose beams go on (none once no beam can
+        beat the ``n``-th finished completion).
+
+        At the word level a completion of ``until="word"`` is one word, so it finishes
+        as soon as that word is chosen; otherwise it finishes with the token that ends
+        it (not shown, but counted in the probability)."""
+        if first and search.allowed is not None:
+            keep = torch.full_like(logp, float("-inf"))
+            keep[:, search.allowed] = 0.0
+            logp = logp + keep
+        scores = logp + torch.tensor([b[0] for b in search.beams]).unsqueeze(1)
+        top = torch.topk(scores.flatten(), min(width, scores.numel()))
+        one_word = self.level.name == "word" and until == "word"
+        grown: list[tuple[float, int, list[int]]] = []
+        for score, flat in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            if score == float("-inf"):
+                continue
+            row, token_id = divmod(flat, scores.size(1))
+            ids = [*search.beams[row][1], token_id]
+            ends = self._ends(self.vocab_.itos[token_id], until)
+            if ends and ids[:-1]:
+                search.finished.append((score, ids[:-1]))
+            elif one_word:
+                search.finished.append((score, ids))
+            elif not ends:
+                grown.append((score, row, ids))
+        search.finished = heapq.nlargest(n, search.finished, key=lambda f: f[0])
+        if not grown or (len(search.finished) == n and grown[0][0] < search.finished[-1][0]):
+            grown = []
+        search.beams = [(score, ids) for score, _, ids in grown]
+        return [row for _, row, _ in grown]
 
     # ---- bundle -----------------------------------------------------------------------
 
