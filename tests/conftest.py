@@ -100,3 +100,18 @@ def running_server(model: Path, *options: str) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def post_together(app, route: str, bodies: list[dict]) -> list:
+    """The ASGI app's responses to ``bodies`` all posted to ``route`` at once (the server's
+    batcher sees them waiting together)."""
+    import asyncio
+
+    import httpx
+
+    async def all_of_them() -> list:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            return await asyncio.gather(*(client.post(route, json=body) for body in bodies))
+
+    return asyncio.run(all_of_them())

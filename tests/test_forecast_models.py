@@ -28,6 +28,8 @@ from seqlab.tasks.forecast.smoothing import Smoothing, _run
 from seqlab.tasks.forecast.windows import SplitPlan
 from seqlab.tasks.forecast.workflow import predict_forecast, train_forecast
 
+from conftest import post_together
+
 runner = CliRunner()
 QUICK = {"model.hidden_size": 8, "model.members": 1, "training.max_epochs": 4,
          "training.lr": 0.01, "baselines": ["naive", "seasonal_naive"]}
@@ -342,7 +344,7 @@ def test_the_server_forecasts_a_named_series_and_a_new_one(tmp_path):
     # requests in flight together share the networks' calls; each gets its own forecast
     asks = [(sid, panel[sid or "b"].y[: len(panel[sid or "b"].y) - cut])
             for cut in range(0, 12, 2) for sid in ("a", "b", None)]
-    answers = _concurrently(app_for(ServeSettings(model=str(run))), "/forecast",
+    answers = post_together(app_for(ServeSettings(model=str(run))), "/forecast",
                             [{"history": y.tolist(), "series": sid} for sid, y in asks])
     alone = [forecaster.forecast(_as_series(panel["a"], y), sid) for sid, y in asks]
     batched = forecaster.forecast_many([(_as_series(panel["a"], y), sid) for sid, y in asks])
@@ -360,19 +362,6 @@ def _as_series(like: Series, y: np.ndarray) -> Series:
     frame = pd.DataFrame({like.target: y})
     return Series(frame, like.target, like.freq, like.season, "request")
 
-
-def _concurrently(app, route: str, bodies: list[dict]) -> list:
-    """The app's answers to ``bodies`` posted to ``route`` all at once."""
-    import asyncio
-
-    import httpx
-
-    async def all_of_them():
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.gather(*(client.post(route, json=b) for b in bodies))
-
-    return asyncio.run(all_of_them())
 
 
 def test_the_budget_shares_half_for_the_validated_trainings(monkeypatch):

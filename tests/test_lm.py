@@ -21,7 +21,7 @@ from seqlab.tasks.lm.sampling import next_token
 from seqlab.tasks.lm.workflow import train_lm
 from seqlab.text.levels import LEVELS
 
-from conftest import SHARED_DATA, StopAfter
+from conftest import SHARED_DATA, StopAfter, post_together
 
 runner = CliRunner()
 PATTERN = "abcdefgh " * 300
@@ -327,23 +327,14 @@ def test_concurrent_generations_and_completions_each_get_the_models_own_answer(q
     """Requests in flight together (two lengths, three temperatures; completions of
     three counts and two ends) share model steps only with their like, and each gets what
     the model gives it alone; a bad prompt among them gets its own error."""
-    import asyncio
-
-    import httpx
-
     from seqlab.serving.app import ServeSettings, app_for
 
     path = query_lm.save(tmp_path / "queries.safetensors")
+    app = app_for(ServeSettings(model=str(path)))
     asks = [{"prompt": ["new", "san", "weather", ""][i % 4], "seed": i, "length": 10 + i % 2,
              "temperature": [0.0, 0.5, 1.0][i % 3]} for i in range(18)]
     asks.insert(5, {"prompt": "@@", "seed": 1, "length": 10, "temperature": 0.0})
-
-    async def all_of_them() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(path))))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.gather(*(client.post("/generate", json=ask) for ask in asks))
-
-    for ask, response in zip(asks, asyncio.run(all_of_them()), strict=True):
+    for ask, response in zip(asks, post_together(app, "/generate", asks), strict=True):
         if ask["prompt"] == "@@":
             assert response.status_code == 422 and "unknown" in response.json()["error"]
             continue
@@ -355,13 +346,7 @@ def test_concurrent_generations_and_completions_each_get_the_models_own_answer(q
     asks = [{"prefix": ["san f", "new york ", "w", "weather in s"][i % 4], "n": 1 + i % 3,
              "until": ["word", "line"][i % 2]} for i in range(12)]
     asks.insert(3, {"prefix": "@@", "n": 1, "until": "word"})
-
-    async def all_completions() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(path))))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.gather(*(client.post("/complete", json=ask) for ask in asks))
-
-    for ask, response in zip(asks, asyncio.run(all_completions()), strict=True):
+    for ask, response in zip(asks, post_together(app, "/complete", asks), strict=True):
         if ask["prefix"] == "@@":
             assert response.status_code == 422 and "unknown" in response.json()["error"]
             continue

@@ -27,6 +27,8 @@ from seqlab.tasks.seq2seq.workflow import scored_outputs
 from seqlab.text.levels import LEVELS
 from seqlab.text.vocab import UNK_ID
 
+from conftest import post_together
+
 DATES = Path(str(files("seqlab") / "samples" / "dates.tsv"))
 runner = CliRunner()
 TOY = {"model.hidden_size": 64, "model.embedding_dim": 32, "model.dropout": 0.0,
@@ -293,22 +295,13 @@ def test_concurrent_translations_each_get_the_models_own_answer(dates_run):
     """Requests in flight together (different beams and output counts among them) share
     model calls only with their like, and each gets what the model gives it alone."""
     pytest.importorskip("fastapi", reason="the serve extra is not installed")
-    import asyncio
-
-    import httpx
-
     from seqlab.serving.app import ServeSettings, app_for
 
     model = Seq2Seq.load(dates_run)
     asks = [{"texts": [f"dec {day}, 20{day + 10}", f"jan {day}, 1999"][: 1 + day % 2],
              "beam_width": 1 + day % 3, "n_best": 1 + day % 2} for day in range(1, 25)]
-
-    async def all_of_them() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=app_for(ServeSettings(model=str(dates_run))))
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            return await asyncio.gather(*(client.post("/translate", json=ask) for ask in asks))
-
-    for ask, response in zip(asks, asyncio.run(all_of_them()), strict=True):
+    answers = post_together(app_for(ServeSettings(model=str(dates_run))), "/translate", asks)
+    for ask, response in zip(asks, answers, strict=True):
         assert response.status_code == 200, response.text
         width = max(ask["beam_width"], ask["n_best"])
         alone = model.translate_n_best(ask["texts"], width, ask["n_best"])
