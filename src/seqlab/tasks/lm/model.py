@@ -218,40 +218,41 @@ class LanguageModel(Estimator):
         """Yield ``length`` tokens after ``prompt``, as text pieces (a word comes with
         the space before it), one at a time so a caller can stream them. A ``seed``
         makes the sample reproducible; temperature 0 is greedy."""
-        (generator,) = self._generators(length, temperature, top_k, top_p, [seed])
-        ids = self._start(prompt)
-        text = prompt
-        logits, state = self._step([ids], None)
-        for _ in range(length):
-            token_id = next_token(self._masked(logits[0, -1]), temperature, top_k, top_p,
-                                  generator)
-            piece = self.level.join([self.vocab_.itos[token_id]], after=text)
-            text += piece
-            yield piece
-            logits, state = self._step([[token_id]], state)
+        for pieces in self._sample([(prompt, seed)], length, temperature, top_k, top_p):
+            yield pieces[0]
 
     def generate_many(self, requests: Sequence[tuple[str, int | None]], length: int = 200,
                       temperature: float = 1.0, top_k: int | None = None,
                       top_p: float | None = None) -> list[str]:
         """What :meth:`generate` yields (joined) for each ``(prompt, seed)`` of
-        ``requests``, sampled side by side: each prompt is read alone, then one network
-        step per token serves them all (what the server's batcher calls)."""
+        ``requests``, sampled side by side (what the server's batcher calls)."""
+        steps = list(self._sample(requests, length, temperature, top_k, top_p))
+        return ["".join(pieces) for pieces in zip(*steps, strict=True)]
+
+    def _sample(self, requests: Sequence[tuple[str, int | None]], length: int,
+                temperature: float, top_k: int | None, top_p: float | None
+                ) -> Iterator[list[str]]:
+        """For each of ``length`` tokens, the text piece each ``(prompt, seed)`` of
+        ``requests`` gets, drawn from its own seed's generator: each prompt is read
+        alone, then one network step per token serves them all."""
         generators = self._generators(length, temperature, top_k, top_p,
                                       [seed for _, seed in requests])
         if not requests:
-            return []
+            return
         primed = [self._step([self._start(prompt)], None) for prompt, _ in requests]
         logits = torch.cat([found[:, -1] for found, _ in primed])
-        state = _joined([state for _, state in primed])
+        state = _joined([found_state for _, found_state in primed])
         texts = [prompt for prompt, _ in requests]
-        for _ in range(length):
+        for step in range(length):
             ids = [next_token(self._masked(logits[row]), temperature, top_k, top_p, generator)
                    for row, generator in enumerate(generators)]
-            for row, token_id in enumerate(ids):
-                texts[row] += self.level.join([self.vocab_.itos[token_id]], after=texts[row])
-            logits, state = self._step([[token_id] for token_id in ids], state)
-            logits = logits[:, -1]
-        return [text[len(prompt):] for text, (prompt, _) in zip(texts, requests, strict=True)]
+            pieces = [self.level.join([self.vocab_.itos[token_id]], after=text)
+                      for token_id, text in zip(ids, texts, strict=True)]
+            texts = [text + piece for text, piece in zip(texts, pieces, strict=True)]
+            yield pieces
+            if step + 1 < length:  # the last token needs no step after it
+                logits, state = self._step([[token_id] for token_id in ids], state)
+                logits = logits[:, -1]
 
     def _generators(self, length: int, temperature: float, top_k: int | None,
                     top_p: float | None, seeds: Sequence[int | None]) -> list[torch.Generator]:
