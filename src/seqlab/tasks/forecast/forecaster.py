@@ -469,22 +469,19 @@ class Forecaster(Estimator):
                 raise DataError(f"{series.source}: a forecast needs {need} past points; "
                                 f"the series has {min(origins)} before the origin")
         kind = self._kind_named(name)
-        if kind is None:
-            found = []
+        if kind is None:  # a baseline: its point forecasts, as one quantile
+            found_outputs = [baseline_forecasts(name, series.y, origins, self.horizon,
+                                                self.season_)[0][None]
+                             for series, origins, _ in jobs]
+        else:
+            framed = []
             for series, origins, series_id in jobs:
-                point, _ = baseline_forecasts(name, series.y, origins, self.horizon,
-                                              self.season_)
-                found.append((point, self.interval_bounds(name, point, series_id,
-                                                          series.y[:min(origins)])))
-            return found
-        framed = []
-        for series, origins, series_id in jobs:
-            values = self._to_model_units(series)
-            framed.append((self._framing_for(kind, series_id, values[:min(origins)]), values,
-                           origins))
+                values = self._to_model_units(series)
+                framed.append((self._framing_for(kind, series_id, values[:min(origins)]),
+                               values, origins))
+            found_outputs = self._network_outputs(kind, framed)
         found = []
-        for (series, origins, series_id), outputs in zip(
-                jobs, self._network_outputs(kind, framed), strict=True):
+        for (series, origins, series_id), outputs in zip(jobs, found_outputs, strict=True):
             if len(outputs) == 1:
                 found.append((outputs[0], self.interval_bounds(
                     name, outputs[0], series_id, series.y[:min(origins)])))
