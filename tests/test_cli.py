@@ -117,6 +117,36 @@ def test_a_run_resumed_with_more_epochs_goes_on_where_a_longer_run_would_be(tmp_
     fails_cleanly(invoke(*cosine, "--epochs", "4", "--resume"), "cosine schedule")
 
 
+def test_refit_trains_the_model_again_on_training_and_validation(tmp_path):
+    result = invoke("train", SAMPLE, "--output-dir", tmp_path, "--name", "r", *FAST,
+                    "--set", "refit=true")
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "r"
+    fit = json.loads((run / "metrics.json").read_text())["fit"]
+    counts = json.loads((run / "metrics.json").read_text())["class_counts"]
+    assert fit["refit"]["texts"] == sum(counts["train"].values()) + sum(
+        counts["val"].values())
+    assert "refit: the parts trained again" in (run / "train.log").read_text()
+    assert yaml.safe_load((run / "config.yaml").read_text())["refit"] is True
+    assert invoke("predict", run, "i feel so happy").exit_code == 0
+
+
+def test_refit_is_refused_for_a_model_that_cannot_be_trained_again(monkeypatch, tmp_path):
+    from seqlab.config import apply_overrides
+    from seqlab.errors import ConfigError
+    from seqlab.tasks.classify import workflow
+    from seqlab.tasks.classify.config import RunConfig
+
+    class Unrefittable:
+        def fit(self, *args, **kwargs):
+            raise AssertionError("refused before any training")
+
+    monkeypatch.setattr(workflow, "classifier_for", lambda config: Unrefittable())
+    config = apply_overrides(RunConfig(), {"data.train": str(SAMPLE), "refit": True})
+    with pytest.raises(ConfigError, match="refit: false"):
+        workflow.fit_classifier(config, workflow.load_splits(config), tmp_path, False)
+
+
 def test_predict_and_evaluate(trained_run, tmp_path):
     result = invoke("predict", trained_run, "i feel so happy", "i am scared")
     assert result.exit_code == 0 and "i feel so happy" in result.output

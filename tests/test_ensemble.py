@@ -147,3 +147,91 @@ def test_evaluate_parts_equals_evaluating_each_alone(fitted, sample_data):
     assert whole == fitted.evaluate(texts, labels)
     for name, part in fitted.components_.items():
         assert parts[name] == part.evaluate(texts, labels)
+
+
+# ---- refit: the parts trained again on training + validation ---------------------------
+
+
+@pytest.fixture(scope="module")
+def split_sample(sample_data):
+    texts, labels = list(sample_data[0]), list(sample_data[1])
+    train = [i for i in range(len(texts)) if i % 5]
+    val = [i for i in range(len(texts)) if not i % 5]
+    return ([texts[i] for i in train], [labels[i] for i in train],
+            [texts[i] for i in val], [labels[i] for i in val])
+
+
+def test_a_refitted_member_trains_its_chosen_epochs_on_every_text(split_sample):
+    texts, labels, val_texts, val_labels = split_sample
+    member = TextClassifier(**TINY_RECURRENT | {"max_epochs": 3, "min_freq": 1})
+    member.fit(texts, labels, val_texts, val_labels)
+    unseen = {w for t in val_texts for w in t.lower().split()} - \
+        {w for t in texts for w in t.lower().split()}
+    again = member.refitted(texts + val_texts, labels + val_labels)
+    refit = again.fit_info_["refit"]
+    assert refit["epochs"] == member.best_epoch_  # exactly the chosen count
+    assert refit["texts"] == len(texts) + len(val_texts)
+    assert again.history_ == member.history_  # how the epochs were chosen
+    assert again.max_length_ == member.max_length_ and again.min_freq_ == member.min_freq_
+    # the validation texts' own words are now in the vocabulary, and only there
+    known = set(again.vocab_.itos) - set(member.vocab_.itos)
+    assert known and known <= unseen
+    assert again.labels_ == member.labels_
+
+
+def test_epochs_and_validation_data_are_not_given_together(split_sample):
+    texts, labels, val_texts, val_labels = split_sample
+    from seqlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="epochs"):
+        TextClassifier(**TINY_RECURRENT).fit(texts, labels, val_texts, val_labels, epochs=1)
+
+
+def test_a_refitted_linear_part_is_its_chosen_c_fitted_on_every_text(split_sample):
+    texts, labels, val_texts, val_labels = split_sample
+    linear = LinearTextClassifier(min_df=1, grid=[0.3, 3.0, 30.0])
+    linear.fit(texts, labels, val_texts, val_labels)
+    chosen = linear.fit_info_["chosen"]["value"]
+    again = linear.refitted(texts + val_texts, labels + val_labels)
+    # the oracle: a one-value grid fitted on every text (the validation data it is given
+    # plays no part in a grid of one)
+    direct = LinearTextClassifier(min_df=1, grid=[chosen]).fit(
+        texts + val_texts, labels + val_labels, val_texts, val_labels)
+    assert np.allclose(again.weight_, direct.weight_) and np.allclose(again.bias_,
+                                                                       direct.bias_)
+    assert again.history_ == linear.history_
+    assert again.fit_info_["refit"]["texts"] == len(texts) + len(val_texts)
+
+
+def test_a_refitted_ensemble_is_its_parts_trained_again(split_sample, tmp_path):
+    texts, labels, val_texts, val_labels = split_sample
+    validated = EnsembleClassifier(TINY_RECURRENT, TINY_LINEAR, members=2).fit(
+        texts, labels, val_texts, val_labels)
+    validated.weights_ = [0.6, 0.4]  # both parts in use, whatever the tiny fit chose
+    every_text, every_label = texts + val_texts, labels + val_labels
+    refit = validated.refitted(every_text, every_label)
+    probe = val_texts[:20]
+    # the oracle: each part trained again alone, blended with the validated settings
+    members = [m.refitted(every_text, every_label) for m in validated.recurrent_.members_]
+    linear = validated.linear_.refitted(every_text, every_label)
+    mean = np.mean([m.predict_proba(probe) for m in members], axis=0)
+    by_hand = blend([mean, linear.predict_proba(probe)], validated.temperatures_,
+                    validated.weights_)
+    assert np.allclose(refit.predict_proba(probe), by_hand, atol=1e-6)
+    # what validation chose is kept: weights, temperatures, the validation scores
+    assert refit.weights_ == validated.weights_
+    assert refit.temperatures_ == validated.temperatures_
+    assert refit.best_validation() == validated.best_validation()
+    assert refit.fit_info_["refit"]["texts"] == len(every_text)
+    assert "refit" not in validated.fit_info_
+    back = load_classifier(refit.save(tmp_path / "refit.safetensors"))
+    assert np.array_equal(back.predict_proba(probe), refit.predict_proba(probe))
+
+
+def test_a_part_with_no_weight_is_not_trained_again(fitted, sample_data, monkeypatch):
+    texts, labels = sample_data
+    monkeypatch.setattr(fitted, "weights_", [0.0, 1.0])
+    again = fitted.refitted(texts[:60], labels[:60])
+    assert again.recurrent_ is fitted.recurrent_
+    assert again.linear_ is not fitted.linear_
+    assert again.linear_.fit_info_["refit"]["texts"] == 60

@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, f1_score, hamming_loss, precision_re
 from typer.testing import CliRunner
 
 from seqlab.cli.main import app
-from seqlab.errors import BundleError, DataError
+from seqlab.errors import BundleError, ConfigError, DataError
 from seqlab.tasks.multilabel.labelsets import join_set, read_label_sets, split_set
 from seqlab.tasks.multilabel.metrics import THRESHOLDS, multilabel_metrics, tune_thresholds
 from seqlab.tasks.multilabel.model import MultiLabelLinear
@@ -122,6 +122,9 @@ def test_saved_thresholds_are_checked(tmp_path):
                  MultiLabelLinear.bundle_kind)
     with pytest.raises(BundleError, match="damaged"):
         MultiLabelLinear.load(tmp_path / "bad.safetensors")
+    # its thresholds come from validation, so it is not trained again on train + val
+    with pytest.raises(ConfigError, match="thresholds are tuned on validation"):
+        model.refitted(texts, sets)
 
 
 @pytest.fixture(scope="module")

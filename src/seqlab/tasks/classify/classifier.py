@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from pydantic import ValidationError
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from torch import nn
 
 from seqlab.config import AUTO, EmbeddingConfig, TrainingConfig, describe_validation_error
@@ -193,13 +193,24 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         checkpoint_dir: str | Path | None = None,
         resume: bool = False,
         callbacks: TrainCallbacks | None = None,
+        epochs: int | None = None,
     ) -> TextClassifier:
-        """Train on ``X, y``; validation data picks the epoch (split off ``X`` if not given)."""
+        """Train on ``X, y``; validation data picks the epoch (split off ``X`` if not given).
+        With ``epochs``, train exactly that many on ``X, y`` and keep the last, with no
+        validation data (what :meth:`refitted` does)."""
         model_cfg, train_cfg, vocab_cfg = self._configs()
         refuse_changing_weights(model_cfg.embedding.freeze_epochs)
         began = self.begin_fit(train_cfg.threads, self.random_state)
-        texts, labels, val_texts, val_labels = split_validation(
-            X, y, X_val, y_val, self.validation_fraction, self.random_state)
+        if epochs is None:
+            texts, labels, val_texts, val_labels = split_validation(
+                X, y, X_val, y_val, self.validation_fraction, self.random_state)
+        else:
+            if X_val is not None:
+                raise ConfigError("TextClassifier.fit: epochs trains without validation "
+                                  "data; give X_val or epochs, not both")
+            texts, labels, val_texts = as_texts(X), np.asarray(list(y)), []
+            train_cfg = train_cfg.model_copy(update={"max_epochs": epochs,
+                                                     "average_epochs": 1})
         self.learn_labels(labels)
         self.pipeline_ = Pipeline(self.preprocessing)
         train_tokens = self.pipeline_.process_many(texts)
@@ -210,8 +221,9 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                                   vocab_cfg.max_size)
         train_seqs = [self.vocab_.encode(train_tokens[i], self.max_length_) for i in keep]
         train_targets = self.label_indices(labels[keep], "training")
-        val_seqs = self._encode(val_texts)
-        val_targets = self.label_indices(val_labels, "validation")
+        if val_texts:
+            val_seqs = self._encode(val_texts)
+            val_targets = self.label_indices(val_labels, "validation")
 
         self.module_ = build_module(model_cfg, len(self.vocab_), len(self.classes_))
         self.coverage_ = self._start_embedding(model_cfg, [train_tokens[i] for i in keep])
@@ -236,11 +248,12 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         def validate(model: nn.Module) -> dict[str, float]:
             return self._validation_scores(predict_logits(model, val_seqs), val_targets)
 
-        plan = TrainingPlan(batches, loss_fn, validate,
+        plan = TrainingPlan(batches, loss_fn, validate if val_texts else None,
                             -(-len(train_seqs) // train_cfg.batch_size), data_parallel=True)
         result = self.train_module(train_cfg, plan, checkpoint_dir=checkpoint_dir,
                                    resume=resume, callbacks=callbacks)
-        self._calibrate(val_seqs, val_targets)
+        if val_texts:
+            self._calibrate(val_seqs, val_targets)
         facts = self.training_facts(result, began)
         self.n_parameters_ = facts["parameters"]
         train_tokens_total = sum(len(s) for s in train_seqs)
@@ -258,6 +271,27 @@ class TextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
             "resolved": self.resolved_,
         }
         return self
+
+    def refitted(self, X: Sequence[str], y: Sequence[Any], *,
+                 checkpoint_dir: str | Path | None = None, resume: bool = False,
+                 callbacks: TrainCallbacks | None = None) -> TextClassifier:
+        """A new model trained on ``X, y`` (typically training + validation) with what
+        validation chose for this one: its number of epochs and its vocabulary limits.
+        It reads no validation data and keeps its last epoch; its ``history_`` and
+        ``best_epoch_`` stay this one's (how the epochs were chosen)."""
+        self._check_fitted()
+        again = clone(self).set_params(max_length=self.max_length_, min_freq=self.min_freq_)
+        again.fit(X, y, checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks,
+                  epochs=max(self.best_epoch_, 1))
+        again.history_, again.best_epoch_ = self.history_, self.best_epoch_
+        again.resolved_ = self.resolved_
+        own = again.fit_info_
+        again.fit_info_ = self.fit_info_ | {
+            key: own[key] for key in ("vocab_size", "parameters", "embedding")} | {
+            "train_seconds": self.fit_info_["train_seconds"] + own["train_seconds"],
+            "refit": {"texts": own["train_texts"], "epochs": own["epochs"],
+                      "seconds": own["train_seconds"]}}
+        return again
 
     # ---- what a multi-label subclass changes ------------------------------------------
 

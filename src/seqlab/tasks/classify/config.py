@@ -171,6 +171,9 @@ class RunConfig(RunFolderConfig):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     baseline: bool = Field(True, description="also fit TF-IDF + logistic regression on the "
                            "same split and report the model beside it")
+    refit: bool = Field(False, description="after validation has chosen the epochs (and "
+                        "the n-gram model's C and the blend), train the model again on "
+                        "training + validation with those choices; the test split stays out")
 
     _preprocessing = field_validator("preprocessing")(preprocessing_spec)
 

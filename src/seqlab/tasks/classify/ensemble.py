@@ -23,6 +23,7 @@ parts (the report shows all three).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,31 @@ class EnsembleClassifier(LeadFacts, LabelledPredictions, ClassifierMixin, BaseEs
                          "linear_seconds": linear.fit_info_["train_seconds"]},
         }
         return self
+
+    def refitted(self, X: Sequence[str], y: Sequence[Any], *,
+                 checkpoint_dir: str | Path | None = None, resume: bool = False,
+                 callbacks: TrainCallbacks | None = None) -> EnsembleClassifier:
+        """A copy whose parts are trained again on ``X, y`` (typically training +
+        validation) with what validation chose: each member's epochs, the linear part's
+        ``C``; a part whose weight is 0 stays as it is. The temperatures, the weights and
+        the validation scores stay this one's."""
+        self._check_fitted()
+        texts, labels = as_texts(X), np.asarray(list(y))
+        again, seconds = copy.copy(self), 0.0
+        w_recurrent, w_linear = self.weights_
+        if w_recurrent > 0:  # a part the blend does not use is not trained again
+            members = [member.refitted(texts, labels, resume=resume, callbacks=callbacks,
+                                       checkpoint_dir=member_checkpoints(checkpoint_dir, index))
+                       for index, member in enumerate(self.recurrent_.members_)]
+            seconds += sum(m.fit_info_["refit"]["seconds"] for m in members)
+            again.recurrent_ = MemberAverage(members, self.recurrent_.validation_)
+        if w_linear > 0:
+            again.linear_ = self.linear_.refitted(texts, labels)
+            seconds += again.linear_.fit_info_["refit"]["seconds"]
+        again.fit_info_ = self.fit_info_ | {
+            "train_seconds": self.fit_info_["train_seconds"] + seconds,
+            "refit": {"texts": len(texts), "seconds": seconds}}
+        return again
 
     def best_validation(self) -> dict[str, float]:
         """The blend's validation metrics, keyed like a history record (``val_macro_f1``)."""

@@ -158,6 +158,26 @@ def split_facts(clf: Any, splits: dict[str, Sequence[str]]
     return facts, lines
 
 
+def fit_classifier(config: RunConfig, splits: Splits, checkpoint_dir: Path, resume: bool,
+                   callbacks: TrainCallbacks | None = None) -> Classifier:
+    """The estimator ``config`` names, fitted on the training split with validation
+    choosing; with ``refit``, then trained again on training + validation with what
+    validation chose (its checkpoints in ``checkpoint_dir/refit``)."""
+    clf = classifier_for(config)
+    refitted = getattr(clf, "refitted", None)
+    if config.refit and refitted is None:
+        raise ConfigError(f"refit: model.kind {config.model.kind} cannot be trained again "
+                          "on training + validation; set refit: false")
+    clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
+            checkpoint_dir=checkpoint_dir, resume=resume, callbacks=callbacks)
+    if not config.refit:
+        return clf
+    return clf.refitted([*splits.train.texts, *splits.val.texts],
+                        [*splits.train.labels, *splits.val.labels],
+                        checkpoint_dir=checkpoint_dir / "refit", resume=resume,
+                        callbacks=callbacks)
+
+
 def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume: bool = False,
               overwrite: bool = False, notify: Notify = _quiet) -> TrainOutcome | None:
     """Train, evaluate on test once, and write the complete run folder.
@@ -168,9 +188,7 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     require_trackers(t.tensorboard, t.mlflow)
     splits = load_splits(config)
     if not world().is_main:
-        classifier_for(config).fit(splits.train.texts, splits.train.labels, splits.val.texts,
-                                   splits.val.labels, checkpoint_dir=config.run_dir /
-                                   "checkpoints", resume=resume)
+        fit_classifier(config, splits, config.run_dir / "checkpoints", resume)
         return None
     run_dir = prepare_run_dir(config, resume, overwrite)
     trackers = make_trackers(t.tensorboard, t.mlflow, t.mlflow_uri, run_dir, config.name,
@@ -191,10 +209,8 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
         say(f"{name}: {sum(counts.values())} rows; " +
             ", ".join(f"{label} {n}" for label, n in counts.items()))
 
-    clf = classifier_for(config)
-    clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
-            checkpoint_dir=run_dir / "checkpoints", resume=resume,
-            callbacks=CallbackList([callbacks, *trackers]))
+    clf = fit_classifier(config, splits, run_dir / "checkpoints", resume,
+                         CallbackList([callbacks, *trackers]))
     info = clf.fit_info_
     resolved = info.get("resolved") or {}
     for key, choice in resolved.items():
@@ -211,6 +227,10 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
     say(f"trained {info['epochs']} {clf.round_name}s in {info['train_seconds']:.1f}s"
         f"{processes} (stopped by {info['stopped']}); kept: "
         f"{kept_weights(info, clf.round_name)}")
+    if info.get("refit"):
+        say(f"refit: the parts trained again on the {info['refit']['texts']:,} training + "
+            f"validation texts for their chosen epochs and C ({info['refit']['seconds']:.1f}s)"
+            "; the validation scores are the validated parts'")
 
     facts_by_split, lines = split_facts(clf, {name: getattr(splits, name).texts
                                               for name in ("train", "val", "test")})

@@ -52,6 +52,12 @@ class LabelSets(LabelledPredictions):
 
     thresholds_: np.ndarray
 
+    def refitted(self, X: Sequence[str], y: Sequence[Any], **_: Any) -> Any:
+        """Not available: a multi-label model's thresholds are tuned on the validation
+        split, so it is not trained again on training + validation."""
+        raise ConfigError(f"{type(self).__name__} is not trained again on training + "
+                          "validation: its thresholds are tuned on validation")
+
     def learn_labels(self, labels: np.ndarray) -> np.ndarray:
         """Set ``classes_`` (every label seen in training, sorted); return the indicator."""
         self.classes_ = np.asarray(sorted({x for s in labels for x in split_set(str(s))}))
@@ -192,7 +198,8 @@ class MultiLabelLinear(LabelSets, LinearTextClassifier):
             self.validation_fraction, self.random_state)
         targets = self.learn_labels(labels) > 0.5
         val_targets = self.label_indices(val_labels, "validation") > 0.5
-        train_x, val_x = self._fit_features(texts, val_texts, settings.min_df)
+        train_x = self._fit_features(texts, settings.min_df)
+        val_x = self._transform(val_texts)
         monitor = self.monitor
         if monitor not in MONITORS:
             raise ConfigError(f"MultiLabelLinear: monitor is one of {', '.join(MONITORS)}, "

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import MultinomialNB
@@ -43,7 +43,7 @@ from sklearn.svm import LinearSVC
 from seqlab.errors import ConfigError, DataError
 from seqlab.evaluation.metrics import classification_metrics, log_loss
 from seqlab.registry import Registry
-from seqlab.tasks.classify.baselines.common import LabelledPredictions, bundle_labels
+from seqlab.tasks.classify.baselines.common import LabelledPredictions, as_texts, bundle_labels
 from seqlab.tasks.classify.classifier import split_validation
 from seqlab.tasks.classify.config import LinearConfig, RunConfig
 from seqlab.tasks.classify.network import softmax
@@ -283,7 +283,8 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
         targets = self.learn_labels(labels)
         val_targets = self.label_indices(val_labels, "validation")
 
-        train_x, val_x = self._fit_features(texts, val_texts, settings.min_df)
+        train_x = self._fit_features(texts, settings.min_df)
+        val_x = self._transform(val_texts)
         grid = fit_grid(train_x, targets, val_x, val_targets, settings.classifier,
                         settings.grid, self.class_weights, self.random_state, self.monitor,
                         self.labels_, callbacks)
@@ -293,19 +294,42 @@ class LinearTextClassifier(LabelledPredictions, ClassifierMixin, BaseEstimator):
                      time.perf_counter() - began)
         return self
 
-    def _fit_features(self, texts: Sequence[str], val_texts: Sequence[str], min_df: int
-                      ) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        """Fit the pipeline and vectorizers on ``texts``; the features of both splits."""
+    def refitted(self, X: Sequence[str], y: Sequence[Any], **_: Any) -> LinearTextClassifier:
+        """A new model fitted on ``X, y`` (typically training + validation) with the grid
+        value validation chose for this one; its history is this one's."""
+        self._check_fitted()
+        settings = self._settings()
+        began = time.perf_counter()
+        again = clone(self)
+        texts = as_texts(X)
+        targets = again.learn_labels(np.asarray(list(y)))
+        train_x = again._fit_features(texts, settings.min_df)
+        class_weight = "balanced" if self.class_weights == "balanced" else None
+        model = CLASSIFIERS.get(settings.classifier)(self.fit_info_["chosen"]["value"],
+                                                     class_weight, self.random_state)
+        weight, bias = _weights(model.fit(train_x, targets))
+        again.weight_, again.bias_ = weight.astype(np.float32), bias.astype(np.float32)
+        again.history_, again.best_epoch_ = self.history_, self.best_epoch_
+        seconds = time.perf_counter() - began
+        again._fitted(len(texts), 0, settings.classifier, seconds)
+        again.fit_info_ = self.fit_info_ | {
+            "vocab_size": again.fit_info_["vocab_size"],
+            "parameters": again.fit_info_["parameters"],
+            "train_seconds": self.fit_info_["train_seconds"] + seconds,
+            "refit": {"texts": len(texts), "seconds": seconds}}
+        return again
+
+    def _fit_features(self, texts: Sequence[str], min_df: int) -> sp.csr_matrix:
+        """Fit the pipeline and vectorizers on ``texts``; their feature rows."""
         self.pipeline_ = Pipeline(self.preprocessing)
         docs = self._joined(texts)
         self.vectorizers_ = self._vectorizers()
         try:
-            train_x = sp.hstack([v.fit_transform(docs) for v in self.vectorizers_.values()],
-                                format="csr")
+            return sp.hstack([v.fit_transform(docs) for v in self.vectorizers_.values()],
+                             format="csr")
         except ValueError as err:  # "empty vocabulary; perhaps the documents only…"
             raise DataError(f"no n-gram occurs in {min_df} training texts ({err}); "
                             "lower model.linear.min_df or check the text column") from None
-        return train_x, self._transform(val_texts)
 
     def _fitted(self, train_texts: int, val_texts: int, classifier: str,
                 seconds: float) -> None:
