@@ -126,7 +126,7 @@ def test_refit_trains_the_model_again_on_training_and_validation(tmp_path):
     counts = json.loads((run / "metrics.json").read_text())["class_counts"]
     assert fit["refit"]["texts"] == sum(counts["train"].values()) + sum(
         counts["val"].values())
-    assert "refit: the parts trained again" in (run / "train.log").read_text()
+    assert "refit: trained again on the" in (run / "train.log").read_text()
     assert yaml.safe_load((run / "config.yaml").read_text())["refit"] is True
     assert invoke("predict", run, "i feel so happy").exit_code == 0
 

@@ -228,9 +228,9 @@ def train_run(config: RunConfig, callbacks: TrainCallbacks | None = None, resume
         f"{processes} (stopped by {info['stopped']}); kept: "
         f"{kept_weights(info, clf.round_name)}")
     if info.get("refit"):
-        say(f"refit: the parts trained again on the {info['refit']['texts']:,} training + "
-            f"validation texts for their chosen epochs and C ({info['refit']['seconds']:.1f}s)"
-            "; the validation scores are the validated parts'")
+        say(f"refit: trained again on the {info['refit']['texts']:,} training + validation "
+            f"texts with what validation chose ({info['refit']['seconds']:.1f}s); the "
+            "validation scores are the validated model's")
 
     facts_by_split, lines = split_facts(clf, {name: getattr(splits, name).texts
                                               for name in ("train", "val", "test")})
