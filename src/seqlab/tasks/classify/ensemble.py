@@ -9,13 +9,17 @@ at, and by construction it can fall back on either one alone:
 1. both are trained on the same training split; validation picks the recurrent model's
    epoch and the linear model's ``C``, as when each is trained alone. The recurrent part
    is the mean of ``members`` models trained with the seeds ``seed, seed + 1, …``
-   (``auto``: 3 for small corpora, else 1; see :mod:`seqlab.tasks.classify.auto`);
+   (``auto``: 5 below half a million training words, 3 below a million, else 1; see
+   :mod:`seqlab.tasks.classify.auto`);
 2. each one's probabilities are calibrated on validation by a temperature
    (``softmax(log p / T)``, ``T`` chosen by validation log loss), so that a confident model
    does not drown the other by its scale alone;
 3. the blend ``w · p_recurrent + (1 − w) · p_linear`` takes the ``w`` in ``0, 0.05, …, 1``
    with the lowest validation log loss (a proper score: it rewards probabilities, not
-   one lucky threshold). ``w = 0`` is the baseline alone, ``w = 1`` the recurrent model.
+   one lucky threshold). ``w = 0`` is the baseline alone, ``w = 1`` the recurrent model;
+4. with ``refit: true`` (:meth:`EnsembleClassifier.refitted`), the parts in use are then
+   trained again on training + validation with those choices (off by default:
+   BENCHMARKS.md §25).
 
 The test split plays no part: it is scored once, afterwards, for the blend and for both
 parts (the report shows all three).
