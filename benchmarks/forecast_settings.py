@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from forecast_series import SETUPS
+from forecast_series import SETUPS, Setup
 
 from seqlab.config import apply_overrides
 from seqlab.tasks.forecast.config import ForecastConfig
 from seqlab.tasks.forecast.forecaster import Forecaster
-from seqlab.tasks.forecast.series import read_series
+from seqlab.tasks.forecast.series import Series, read_series
 
 from _common import machine_line, markdown_table
 
@@ -36,6 +37,21 @@ FAST = ("airline", "car_sales", "shampoo", "monthly_mean_temp", "robberies", "wr
         "sunspots", "nile", "elnino", "us_real_gdp")
 
 
+def selected_series(only: str) -> Iterator[tuple[Setup, Path, Series]]:
+    """Each series whose key is in ``only`` (comma-separated), with the file it was read
+    from (in a temporary folder that lasts while the caller iterates)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for setup in [s for s in SETUPS if s.key in only.split(",")]:
+            path = setup.source(Path(folder))
+            yield setup, path, read_series(path, target=setup.target, **setup.read)
+
+
+def geometric_means(logs: dict[str, list[float]]) -> dict[str, object]:
+    """The table's last row: each column's geometric mean, from its logged scores."""
+    return {"series": "geometric mean",
+            **{key: float(np.exp(np.mean(v))) for key, v in logs.items()}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--compare", choices=list(COMPARISONS), default="lookbacks")
@@ -43,23 +59,19 @@ def main() -> None:
     args = parser.parse_args()
     print(f"machine: {machine_line()}\n")
     rows, logs = [], {}
-    with tempfile.TemporaryDirectory() as folder:
-        for setup in [s for s in SETUPS if s.key in args.only.split(",")]:
-            path = setup.source(Path(folder))
-            series = read_series(path, target=setup.target, **setup.read)
-            row: dict[str, object] = {"series": setup.key}
-            for label, overrides in COMPARISONS[args.compare].items():
-                config = apply_overrides(ForecastConfig(), {
-                    "data.path": str(path), "refit": False, "baselines": [], **overrides})
-                forecaster = Forecaster(config).fit(series)
-                for name in forecaster.names:
-                    score = forecaster.validation_[name]["mase"]
-                    row[f"{name}: {label}"] = score
-                    logs.setdefault(f"{name}: {label}", []).append(np.log(score))
-            rows.append(row)
-            print(f"{setup.key}: done", flush=True)
-    rows.append({"series": "geometric mean",
-                 **{key: float(np.exp(np.mean(v))) for key, v in logs.items()}})
+    for setup, path, series in selected_series(args.only):
+        row: dict[str, object] = {"series": setup.key}
+        for label, overrides in COMPARISONS[args.compare].items():
+            config = apply_overrides(ForecastConfig(), {
+                "data.path": str(path), "refit": False, "baselines": [], **overrides})
+            forecaster = Forecaster(config).fit(series)
+            for name in forecaster.names:
+                score = forecaster.validation_[name]["mase"]
+                row[f"{name}: {label}"] = score
+                logs.setdefault(f"{name}: {label}", []).append(np.log(score))
+        rows.append(row)
+        print(f"{setup.key}: done", flush=True)
+    rows.append(geometric_means(logs))
     print("\nValidation MASE of each network (lower is better)\n")
     print(markdown_table(rows))
 

@@ -164,8 +164,7 @@ def fit_classifier(config: RunConfig, splits: Splits, checkpoint_dir: Path, resu
     choosing; with ``refit``, then trained again on training + validation with what
     validation chose (its checkpoints in ``checkpoint_dir/refit``)."""
     clf = classifier_for(config)
-    refitted = getattr(clf, "refitted", None)
-    if config.refit and refitted is None:
+    if config.refit and not hasattr(clf, "refitted"):
         raise ConfigError(f"refit: model.kind {config.model.kind} cannot be trained again "
                           "on training + validation; set refit: false")
     clf.fit(splits.train.texts, splits.train.labels, splits.val.texts, splits.val.labels,
