@@ -157,7 +157,10 @@ def bundle_info(model: Annotated[str, typer.Argument(help="model bundle or run f
     header = bundle_header(model)
     console.print(f"format: {header['format']} (version {header['format_version']})")
     model_settings = (header.get("config") or {}).get("model")
-    if model_settings:
+    members = header.get("members") or []  # an ensemble's members, each its own settings
+    for number, settings in enumerate(members, start=1):
+        console.print(f"member {number} of {len(members)}: {settings}", highlight=False)
+    if model_settings and not members:
         console.print(f"model: {model_settings}", highlight=False)
     fit = {k: v for k, v in (header.get("fit_info") or {}).items()
            if isinstance(v, int | float | str)}

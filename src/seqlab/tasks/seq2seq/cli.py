@@ -1,4 +1,4 @@
-"""``seqlab seq2seq train|evaluate|predict|export|demo``: encoder–decoder models for
+"""``seqlab seq2seq train|evaluate|predict|ensemble|export|demo``: encoder–decoder models for
 translation and other sequence-to-sequence problems."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from seqlab.cli import common as opt
 from seqlab.cli.common import console, train_command, user_errors
 from seqlab.cli.verbs import add_shared_verbs, bundle_info
 from seqlab.config import apply_overrides
+from seqlab.errors import ConfigError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 
 seq2seq_app = typer.Typer(no_args_is_help=True, help="Sequence to sequence: translation and "
@@ -127,6 +128,41 @@ def predict(
                           f"{loaded.config.data.max_tokens})", markup=False, highlight=False)
         for o in outputs:
             console.print(f"  {o.score:8.4f}  {o.text}", markup=False, highlight=False)
+
+
+@seq2seq_app.command("ensemble")
+@user_errors
+def ensemble(
+    models: Annotated[list[str], typer.Argument(
+        help="two or more seq2seq bundles or run folders, trained on the same pairs")],
+    out: Annotated[str, typer.Option(help="the ensemble's bundle file")],
+    val: Annotated[str | None, typer.Option(
+        help="pairs to score each model and the ensemble on (validation, never test)")]
+    = None,
+    val_target: Annotated[str | None, typer.Option(help="the target file beside --val")]
+    = None,
+    beam_width: Annotated[int | None, typer.Option(help="default: the first model's")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out")] = False,
+) -> None:
+    """Join models into one that decodes with all of them (the mean of their next-token
+    distributions); with --val, show whether it beats each of them."""
+    from rich.table import Table
+
+    from seqlab.tasks.seq2seq.workflow import ensemble_seq2seq
+
+    if Path(out).exists() and not force:
+        raise ConfigError(f"{out} exists; give another --out, or --force to replace it")
+    rows = ensemble_seq2seq(models, out, val, val_target, beam_width)
+    if rows:
+        table = Table("model", "exact match", "token error rate", "BLEU", "chrF",
+                      title=f"{val} (beam search)")
+        for row in rows:
+            table.add_row(row["model"], f"{row['exact_match']:.4f}",
+                          f"{row['token_error_rate']:.4f}", f"{row['bleu']:.2f}",
+                          f"{row['chrf']:.2f}")
+        console.print(table)
+    console.print(f"ensemble of {len(models)} models: {out}")
 
 
 @seq2seq_app.command("export")

@@ -22,10 +22,11 @@ from torch import nn
 
 from seqlab.artifacts import prefixed, unprefixed
 from seqlab.engine.estimator import Estimator
-from seqlab.errors import DataError
-from seqlab.tasks.seq2seq.config import Seq2SeqConfig
+from seqlab.errors import ConfigError, DataError
+from seqlab.tasks.seq2seq.config import Seq2SeqConfig, Seq2SeqModelConfig
+from seqlab.tasks.seq2seq.ensemble import Ensemble
 from seqlab.tasks.seq2seq.metrics import seq2seq_scores
-from seqlab.tasks.seq2seq.network import EncoderDecoder, Memory, select_state
+from seqlab.tasks.seq2seq.network import EncoderDecoder
 from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.seq2seq.search import Hypothesis, beam_search, greedy
 from seqlab.text.levels import LEVELS, Level
@@ -69,6 +70,8 @@ class Seq2Seq(Estimator):
     def __init__(self, config: Seq2SeqConfig | None = None) -> None:
         self.config = config or Seq2SeqConfig()
         self.subwords_: dict[str, Any] = {}
+        # an ensemble's members, their model settings ([] for one model)
+        self.members_: list[Seq2SeqModelConfig] = []
 
     # ---- tokens -----------------------------------------------------------------------
 
@@ -154,6 +157,7 @@ class Seq2Seq(Estimator):
         choose the epoch (``training.monitor``, BLEU by default)."""
         cfg, t, d = self.config, self.config.training, self.config.data
         began = self.begin_fit(t.threads, cfg.seed)
+        self.members_ = []  # one model, whatever this one was before
         self._train_subwords(train)
         sources = [self.tokens(s, "source") for s in train.sources]
         targets = [self.tokens(s, "target") for s in train.targets]
@@ -232,10 +236,9 @@ class Seq2Seq(Estimator):
         logits, decoder, _ = self.module_.step(tokens, decoder, memory)
         return torch.log_softmax(logits.float(), dim=-1), (decoder, memory)
 
-    @staticmethod
-    def _select(carried: Any, index: torch.Tensor) -> Any:
+    def _select(self, carried: Any, index: torch.Tensor) -> Any:
         decoder, memory = carried
-        return select_state(decoder, index), Memory(memory.states[index], memory.mask[index])
+        return self.module_.select(decoder, index), memory.rows(index)
 
     def _encode(self, source: torch.Tensor, lengths: torch.Tensor) -> Any:
         """What ``_step`` carries at the start: the decoder state and the memory of each
@@ -312,16 +315,61 @@ class Seq2Seq(Estimator):
         produced = [self.target_vocab_.itos[i] for i in ids[1:]]
         return shown, produced, np.stack(rows)
 
+    # ---- ensembles --------------------------------------------------------------------
+
+    @classmethod
+    def ensemble(cls, models: Sequence[Seq2Seq], names: Sequence[str] | None = None
+                 ) -> Seq2Seq:
+        """One model that decodes with all of ``models`` (the mean of their next-token
+        distributions); an ensemble among them gives its members. They must read and
+        write the same tokens: the same vocabularies, subwords and token settings
+        (``names`` label them in the error that says which differ)."""
+        if len(models) < 2:
+            raise ConfigError("an ensemble needs two models or more")
+        names = list(names or (f"model {i + 1}" for i in range(len(models))))
+        first = models[0]
+        for model, name in zip(models, names, strict=True):
+            model._check_fitted()
+            differs = first._reading_differences(model)
+            if differs:
+                raise ConfigError(f"{name} cannot join an ensemble with {names[0]}: its "
+                                  f"{', '.join(differs)} differ; ensemble models trained on "
+                                  "the same training pairs with the same data settings")
+        self = cls(first.config)
+        self.source_vocab_, self.target_vocab_ = first.source_vocab_, first.target_vocab_
+        self.subwords_ = first.subwords_
+        networks = [n for m in models for n in (m.module_.members
+                                                if isinstance(m.module_, Ensemble)
+                                                else [m.module_])]
+        self.members_ = [c for m in models for c in (m.members_ or [m.config.model])]
+        self.module_ = Ensemble(networks).eval()
+        self.fit_info_ = {"members": len(networks), "ensemble_of": [
+            {"name": name, **getattr(m, "fit_info_", {})}
+            for m, name in zip(models, names, strict=True)]}
+        return self
+
+    def _reading_differences(self, other: Seq2Seq) -> list[str]:
+        """What ``other`` reads or writes differently from this model: vocabularies,
+        subwords or the data settings that make tokens."""
+        mine, theirs = self.to_bundle()[1], other.to_bundle()[1]
+        found = [key.replace("_", " ") for key in ("source_vocab", "target_vocab", "subwords")
+                 if mine[key] != theirs[key]]
+        return found + [f"data.{key}" for key in ("level", "lowercase", "max_tokens")
+                        if getattr(self.config.data, key) != getattr(other.config.data, key)]
+
     # ---- bundle -----------------------------------------------------------------------
 
     def to_bundle(self, metrics: dict[str, Any] | None = None
                   ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Weights; vocabularies and settings in the JSON header."""
+        """Weights; vocabularies and settings in the JSON header (and, for an ensemble,
+        each member's model settings)."""
         meta = {"config": self.config.model_dump(mode="json"),
                 "source_vocab": self.source_vocab_.to_dict(),
                 "target_vocab": self.target_vocab_.to_dict(),
                 "subwords": {side: bpe.to_str() for side, bpe in self.subwords_.items()},
                 "fit_info": getattr(self, "fit_info_", {}), "metrics": metrics or {}}
+        if self.members_:
+            meta["members"] = [m.model_dump(mode="json") for m in self.members_]
         return prefixed(self.module_.state_dict()), meta
 
     def _read_header(self, meta: dict[str, Any]) -> None:
@@ -338,7 +386,13 @@ class Seq2Seq(Estimator):
     def restore(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> Seq2Seq:
         self = cls(Seq2SeqConfig.model_validate(meta["config"]))
         self._read_header(meta)
-        self.module_ = self._build()
+        if meta.get("members"):
+            self.members_ = [Seq2SeqModelConfig.model_validate(m) for m in meta["members"]]
+            self.module_ = Ensemble([EncoderDecoder(m, len(self.source_vocab_),
+                                                    len(self.target_vocab_))
+                                     for m in self.members_])
+        else:
+            self.module_ = self._build()
         self.module_.load_state_dict(unprefixed(tensors))
         self.module_.eval()
         return self

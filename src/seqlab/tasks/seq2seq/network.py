@@ -55,6 +55,10 @@ class Memory:
     states: torch.Tensor
     mask: torch.Tensor
 
+    def rows(self, index: torch.Tensor) -> Memory:
+        """The memory of the rows ``index`` (beams that survive a step)."""
+        return Memory(self.states[index], self.mask[index])
+
 
 class EncoderDecoder(nn.Module):
     """Source ids → memory and the decoder's first state; one decoder step at a time."""
@@ -116,6 +120,11 @@ class EncoderDecoder(nn.Module):
             step_logits, carried, _ = self.step(target_in[:, t], carried, memory)
             logits.append(step_logits)
         return torch.stack(logits, dim=1)
+
+    @staticmethod
+    def select(carried: Any, index: torch.Tensor) -> Any:
+        """The carried decoder state of the rows ``index``."""
+        return select_state(carried, index)
 
 
 def select_state(carried: Any, index: torch.Tensor) -> Any:

@@ -193,6 +193,10 @@ def export_seq2seq(model_path: str | Path, out_dir: str | Path,
         raise BundleError(f"{model_path}: holds a {kind!r}; `seqlab seq2seq export` takes a "
                           "seq2seq model (see `seqlab export` for classifiers)")
     model = Seq2Seq.load(model_path)
+    if model.members_:
+        raise BundleError(f"{model_path}: an ensemble of {len(model.members_)} models; ONNX "
+                          "export takes one model (export each member, or serve the "
+                          "ensemble with the torch runtime)")
     module = model.module_
     out = Path(out_dir)
     ids, lengths = torch.tensor([[1, 1, 1], [1, 1, 0]]), torch.tensor([3, 2])  # <unk>s

@@ -213,3 +213,23 @@ def evaluate_seq2seq(model_path: str | Path, data: str, target: str | None,
     write_table(pd.DataFrame({"source": pairs.sources, "reference": pairs.targets,
                               "output": outputs}), out / "outputs.tsv")
     return scores
+
+
+def ensemble_seq2seq(model_paths: list[str], out: str | Path, val: str | None = None,
+                     val_target: str | None = None, beam_width: int | None = None
+                     ) -> list[dict[str, Any]]:
+    """Write one bundle that decodes with every model of ``model_paths`` (trained on the
+    same pairs with the same data settings) to ``out``. With ``val`` (pairs that trained
+    none of them), score each model and the ensemble there, best exact match first, so
+    that validation says whether the ensemble is worth its cost; else return []."""
+    models = [Seq2Seq.load(path) for path in model_paths]
+    ensemble = Seq2Seq.ensemble(models, model_paths)
+    ensemble.save(out)
+    if val is None:
+        return []
+    pairs = read_pairs(val, val_target, ensemble.config.data)
+    rows = [{"model": name, **scored_outputs(
+        lambda sources, m=model: m.translate(sources, beam_width), pairs)[0]}
+        for name, model in [*zip(model_paths, models, strict=True),
+                            (f"ensemble ({Path(out).name})", ensemble)]]
+    return sorted(rows, key=lambda row: -row["exact_match"])
