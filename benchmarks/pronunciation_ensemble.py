@@ -1,11 +1,13 @@
-"""Pronunciation from spelling: an ensemble of trained runs against each of them.
+"""Pronunciation from spelling: ensembles of trained runs, chosen on validation.
 
 Takes the run folders that ``benchmarks/pronunciation.py`` left (the same dictionary and
-split, other seeds or shapes), joins their models (``Seq2Seq.ensemble``: the mean of
-their next-token distributions) and decodes the validation words with each member and
-with the ensemble, timed, with the runs' beam width. Validation decides: the ensemble is
-kept only if its validation WER is below every member's. The test words are decoded once,
-by the ensemble; the members' test scores are the ones their runs wrote.
+split; other seeds or shapes). Each run's validation and test scores are the ones it
+wrote (all of its split's words, beam search). The candidates are the best two runs by
+validation WER, the best three, … up to all of them, each joined into one model
+(``Seq2Seq.ensemble``: the mean of their next-token distributions) and decoded on the
+validation words with the runs' beam width, timed. Validation decides: the candidate with
+the lowest validation WER is kept if it beats the best run, and only that one decodes the
+test words, once.
 
     python benchmarks/pronunciation_ensemble.py RUN_DIR RUN_DIR [...] [--pairs N]
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import Any
 
 from seqlab.engine.task import read_metrics
 from seqlab.tasks.seq2seq.model import Seq2Seq
@@ -27,10 +30,19 @@ from seqlab.tasks.seq2seq.workflow import scored_outputs
 from _common import machine_line, markdown_table
 
 
-def _decoded(model: Seq2Seq, pairs: Pairs) -> tuple[dict[str, float], float]:
+def _decoded(model: Seq2Seq, pairs: Pairs) -> tuple[dict[str, Any], float]:
     began = time.perf_counter()
     scores, _ = scored_outputs(model.translate, pairs)
     return scores, time.perf_counter() - began
+
+
+def _row(name: str, val: dict[str, Any], test: dict[str, Any] | None,
+         seconds: float | None) -> dict[str, object]:
+    return {"model": name, "val WER": 1 - val["exact_match"],
+            "val PER": val["token_error_rate"],
+            "val decode s": "—" if seconds is None else seconds,
+            "test WER": "—" if test is None else 1 - test["exact_match"],
+            "test PER": "—" if test is None else test["token_error_rate"]}
 
 
 def main() -> None:
@@ -41,37 +53,37 @@ def main() -> None:
     if len(args.runs) < 2:
         parser.error("give two run folders or more")
     print(machine_line())
-    members = [Seq2Seq.load(run) for run in args.runs]
-    ensemble = Seq2Seq.ensemble(members, args.runs)
-    data = members[0].config.data
+    runs = sorted(args.runs, key=lambda run: -read_metrics(Path(run))["val"]["exact_match"])
+    members = {run: Seq2Seq.load(run) for run in runs}
+    data = members[runs[0]].config.data
     val, test = (read_pairs(path, None, data) for path in (data.val, data.test))
     if args.pairs:
         val, test = (p.subset(list(range(min(args.pairs, len(p))))) for p in (val, test))
-    rows, val_wers = [], []
-    for run, model in zip(args.runs, members, strict=True):
-        scores, seconds = _decoded(model, val)
+    rows = []
+    for run, model in members.items():
         written = read_metrics(Path(run))
-        if not args.pairs and written["val"]["exact_match"] != scores["exact_match"]:
-            print(f"note: {run}: validation decoded now scores {scores['exact_match']:.4f} "
-                  f"exact, its run wrote {written['val']['exact_match']:.4f}")
-        val_wers.append(1 - scores["exact_match"])
-        rows.append({"model": Path(run).name + f" (seed {model.config.seed})",
-                     "val WER": val_wers[-1], "val PER": scores["token_error_rate"],
-                     "val decode s": seconds,
-                     "test WER": 1 - written["test"]["exact_match"],
-                     "test PER": written["test"]["token_error_rate"]})
-    scores, seconds = _decoded(ensemble, val)
-    kept = 1 - scores["exact_match"] < min(val_wers)
-    tested, _ = _decoded(ensemble, test)
-    rows.append({"model": f"ensemble of {len(members)}", "val WER": 1 - scores["exact_match"],
-                 "val PER": scores["token_error_rate"], "val decode s": seconds,
-                 "test WER": 1 - tested["exact_match"],
-                 "test PER": tested["token_error_rate"]})
+        val_scores, test_scores, seconds = written["val"], written["test"], None
+        if args.pairs:
+            (val_scores, seconds), (test_scores, _) = (_decoded(model, p) for p in (val, test))
+        m = model.config.model
+        rows.append(_row(f"{Path(run).name} ({m.num_layers} layer{'s' * (m.num_layers > 1)}, "
+                         f"seed {model.config.seed})", val_scores, test_scores, seconds))
+    best_member = min(row["val WER"] for row in rows)
+    candidates = []
+    for size in range(2, len(runs) + 1):
+        ensemble = Seq2Seq.ensemble([members[run] for run in runs[:size]], runs[:size])
+        scores, seconds = _decoded(ensemble, val)
+        candidates.append((1 - scores["exact_match"], size, ensemble, scores, seconds))
+    chosen = min(candidates, key=lambda c: c[0])
+    kept = chosen[0] < best_member
+    for _, size, ensemble, scores, seconds in candidates:
+        tested = _decoded(ensemble, test)[0] if kept and size == chosen[1] else None
+        rows.append(_row(f"ensemble of the best {size}", scores, tested, seconds))
     print(markdown_table(rows))
-    print(f"validation {'keeps' if kept else 'rejects'} the ensemble "
-          f"(validation WER {1 - scores['exact_match']:.4f} against the best member's "
-          f"{min(val_wers):.4f}); beam width {ensemble.config.decode.beam_width}; "
-          f"{tested['sources']:,} test words")
+    print(f"validation {'keeps the ensemble of ' + str(chosen[1]) if kept else 'keeps one run'}"
+          f" (validation WER {chosen[0]:.4f} against the best run's {best_member:.4f}); beam "
+          f"width {chosen[2].config.decode.beam_width}; {len(val):,} validation and "
+          f"{len(test):,} test pairs")
 
 
 if __name__ == "__main__":
