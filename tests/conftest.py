@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from seqlab.data.readers import read_labeled
+from seqlab.tasks.seq2seq.pairs import Pairs
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SEQLAB_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -23,6 +24,20 @@ SAMPLE = Path(str(files("seqlab") / "samples" / "emotion_sample.txt"))
 # Small and quick: enough to learn the sample, seconds per fit.
 TINY = dict(embedding_dim=16, hidden_size=16, batch_size=16, max_epochs=4, patience=10,
             lr=0.01, threads=1, precision="float32")  # the same numbers on every CPU
+# An encoder–decoder trained in a second or two (on ``reversed_words``).
+SEQ2SEQ_QUICK = {"model.hidden_size": 16, "model.embedding_dim": 8,
+                 "training.max_epochs": 2, "training.batch_size": 32, "training.threads": 1,
+                 "training.val_pairs": 20, "ablation": False}
+
+
+def reversed_words(count: int, seed: int) -> Pairs:
+    """``count`` pairs of 2–6 letters and the same letters in reverse order."""
+    import random
+
+    rng = random.Random(seed)
+    sources = [" ".join(rng.choice("abcdef") for _ in range(rng.randint(2, 6)))
+               for _ in range(count)]
+    return Pairs(sources, [" ".join(s.split()[::-1]) for s in sources], "reverse")
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,6 @@ refusals, and ``seqlab seq2seq ensemble``."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 import torch
 from typer.testing import CliRunner
@@ -18,21 +16,14 @@ from seqlab.tasks.seq2seq.model import BOS, EOS, Seq2Seq, _padded
 from seqlab.tasks.seq2seq.pairs import Pairs
 from seqlab.tasks.seq2seq.workflow import ensemble_seq2seq, scored_outputs
 
+from conftest import SEQ2SEQ_QUICK, reversed_words
+
 runner = CliRunner()
-QUICK = {"model.hidden_size": 16, "model.embedding_dim": 8, "training.max_epochs": 2,
-         "training.batch_size": 32, "training.threads": 1, "training.val_pairs": 20,
-         "ablation": False}
-
-
-def reversed_words(count: int, seed: int) -> Pairs:
-    rng = random.Random(seed)
-    sources = [" ".join(rng.choice("abcdef") for _ in range(rng.randint(2, 6)))
-               for _ in range(count)]
-    return Pairs(sources, [" ".join(s.split()[::-1]) for s in sources], "reverse")
 
 
 def trained(seed: int, **settings) -> Seq2Seq:
-    model = Seq2Seq(apply_overrides(Seq2SeqConfig(), {**QUICK, "seed": seed, **settings}))
+    model = Seq2Seq(apply_overrides(Seq2SeqConfig(),
+                                    {**SEQ2SEQ_QUICK, "seed": seed, **settings}))
     return model.fit(reversed_words(300, 1), reversed_words(40, 2))
 
 
@@ -113,7 +104,7 @@ def test_the_bundle_round_trips_and_nested_ensembles_flatten(members, tmp_path):
 def test_models_that_read_differently_or_too_few_are_refused(members):
     with pytest.raises(ConfigError, match="two models or more"):
         Seq2Seq.ensemble(members[:1])
-    other = Seq2Seq(apply_overrides(Seq2SeqConfig(), QUICK)).fit(
+    other = Seq2Seq(apply_overrides(Seq2SeqConfig(), SEQ2SEQ_QUICK)).fit(
         Pairs(["x y", "y z"] * 20, ["z y", "y x"] * 20, "other"),
         Pairs(["x z"], ["z x"], "other"))
     with pytest.raises(ConfigError, match=r"other\.safetensors cannot join .*vocab"):
@@ -187,3 +178,41 @@ def test_the_onnx_export_refuses_an_ensemble_clearly(members, tmp_path):
                                  str(tmp_path / "onnx")])
     assert result.exit_code != 0 and "ensemble of 2 models" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "onnx").exists()
+
+
+# ---- members trained together ----------------------------------------------------------
+
+def test_the_first_member_is_the_lone_model_and_the_bundle_keeps_them_all(tmp_path):
+    together = trained(5, **{"model.members": 2})
+    lone = trained(5)
+    first, second = together.module_.members
+    for name, weight in lone.module_.state_dict().items():
+        assert torch.equal(first.state_dict()[name], weight), name
+    assert not torch.equal(first.output.weight, second.output.weight)
+    info = together.fit_info_["members"]
+    assert info["count"] == 2 and info["seeds"] == [5, 6]
+    monitor = f"val_{info['metric']}"
+    assert info["validation"][0] == lone.history_[lone.best_epoch_ - 1][monitor]
+    assert len(together.members_) == 2
+    loaded = Seq2Seq.load(together.save(tmp_path / "members.safetensors"))
+    assert loaded.translate_n_best(TEXTS, 3, 2) == together.translate_n_best(TEXTS, 3, 2)
+
+
+def test_a_run_with_members_reports_each_and_keeps_their_checkpoints(tmp_path):
+    pairs = reversed_words(300, 1)
+    data = tmp_path / "pairs.tsv"
+    data.write_text("source\ttarget\n" + "".join(
+        f"{s}\t{t}\n" for s, t in zip(pairs.sources, pairs.targets, strict=True)),
+        encoding="utf-8")
+    settings = [item for key, value in SEQ2SEQ_QUICK.items()
+                for item in ("--set", f"{key}={value}")]
+    result = runner.invoke(app, ["seq2seq", "train", str(data), *settings,
+                                 "--set", "model.members=2", "--name", "two",
+                                 "--output-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "two"
+    assert (run / "checkpoints" / "member2" / "best.safetensors").exists()
+    report = (run / "report.md").read_text(encoding="utf-8")
+    assert "the members alone (seeds 13, 14)" in report
+    assert "2 × bigru 1×16" in report
+    assert len(Seq2Seq.load(run).members_) == 2

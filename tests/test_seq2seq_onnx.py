@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import pytest
 import torch
@@ -16,7 +15,6 @@ from seqlab.config import apply_overrides
 from seqlab.errors import BundleError, SeqlabError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig
 from seqlab.tasks.seq2seq.model import Seq2Seq
-from seqlab.tasks.seq2seq.pairs import Pairs
 
 pytest.importorskip("onnxruntime", reason="ONNX export needs the [onnx] extra")
 
@@ -26,20 +24,11 @@ from seqlab.tasks.seq2seq.onnx_export import (
     export_seq2seq,
 )
 
-QUICK = {"model.hidden_size": 16, "model.embedding_dim": 8, "training.max_epochs": 2,
-         "training.batch_size": 32, "training.threads": 1, "training.val_pairs": 20,
-         "ablation": False}
-
-
-def reversed_words(count: int, seed: int) -> Pairs:
-    rng = random.Random(seed)
-    sources = [" ".join(rng.choice("abcdef") for _ in range(rng.randint(2, 6)))
-               for _ in range(count)]
-    return Pairs(sources, [" ".join(s.split()[::-1]) for s in sources], "reverse")
+from conftest import SEQ2SEQ_QUICK, reversed_words
 
 
 def trained(tmp_path, **settings) -> str:
-    model = Seq2Seq(apply_overrides(Seq2SeqConfig(), {**QUICK, **settings}))
+    model = Seq2Seq(apply_overrides(Seq2SeqConfig(), {**SEQ2SEQ_QUICK, **settings}))
     model.fit(reversed_words(300, 1), reversed_words(40, 2))
     return str(model.save(tmp_path / "model.safetensors"))
 

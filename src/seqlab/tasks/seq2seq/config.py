@@ -53,6 +53,10 @@ class PairsConfig(StrictModel):
 class Seq2SeqModelConfig(StrictModel):
     """The encoder–decoder."""
 
+    members: int = Field(1, ge=1, le=16, description="models trained with seeds seed, "
+                         "seed+1, … (the same vocabularies) and decoding as one: the mean "
+                         "of their next-token distributions; training.max_minutes is each "
+                         "one's budget")
     cell: CellName = "gru"
     embedding_dim: int = Field(128, ge=1)
     hidden_size: int = Field(256, ge=1)

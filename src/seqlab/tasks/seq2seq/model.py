@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import torch
 from torch import nn
 
 from seqlab.artifacts import prefixed, unprefixed
-from seqlab.engine.estimator import Estimator
+from seqlab.engine.estimator import Estimator, member_checkpoints
 from seqlab.errors import ConfigError, DataError
 from seqlab.tasks.seq2seq.config import Seq2SeqConfig, Seq2SeqModelConfig
 from seqlab.tasks.seq2seq.ensemble import Ensemble
@@ -153,8 +154,9 @@ class Seq2Seq(Estimator):
 
     def fit(self, train: Pairs, val: Pairs, *, checkpoint_dir: str | Path | None = None,
             resume: bool = False, callbacks: TrainCallbacks | None = None) -> Seq2Seq:
-        """Build the vocabularies from the training pairs and train; the validation pairs
-        choose the epoch (``training.monitor``, BLEU by default)."""
+        """Build the vocabularies from the training pairs and train ``model.members``
+        models on them (one by default), each with its own seed; the validation pairs
+        choose each one's epoch (``training.monitor``, BLEU by default)."""
         cfg, t, d = self.config, self.config.training, self.config.data
         began = self.begin_fit(t.threads, cfg.seed)
         self.members_ = []  # one model, whatever this one was before
@@ -179,8 +181,8 @@ class Seq2Seq(Estimator):
         loss = nn.CrossEntropyLoss(ignore_index=PAD_ID,
                                    label_smoothing=cfg.model.label_smoothing)
 
-        def batches(epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
-            generator = torch.Generator().manual_seed(cfg.seed * 1000 + epoch)
+        def batches(member: int, epoch: int) -> Iterator[tuple[torch.Tensor, ...]]:
+            generator = torch.Generator().manual_seed((cfg.seed + member) * 1000 + epoch)
             order = torch.randperm(len(pairs), generator=generator).tolist()
             pool = t.batch_size * 50  # similar lengths in a batch: less padding
             groups = []
@@ -198,24 +200,48 @@ class Seq2Seq(Estimator):
 
         val_sources, val_references = val.by_source()
 
+        def greedy_scores() -> dict[str, float]:
+            """The scores of ``module_``'s greedy outputs of the first validation sources."""
+            scores = seq2seq_scores(self._greedy(val_sources[: t.val_pairs]),
+                                    val_references[: t.val_pairs])
+            return {k: v for k, v in scores.items() if isinstance(v, float)}
+
         def validate(model: EncoderDecoder) -> dict[str, float]:
             losses = [float(loss_fn(model, self._batch(val_pairs[i:i + DECODE_BATCH])))
                       for i in range(0, len(val_pairs), DECODE_BATCH)]
-            scores = seq2seq_scores(self._greedy(val_sources[: t.val_pairs]),
-                                    val_references[: t.val_pairs])
-            return {"loss": float(np.mean(losses)),
-                    **{k: v for k, v in scores.items() if isinstance(v, float)}}
+            return {"loss": float(np.mean(losses)), **greedy_scores()}
 
-        plan = TrainingPlan(batches, loss_fn, validate, -(-len(pairs) // t.batch_size),
-                            data_parallel=True)
-        result = self.train_module(t, plan, checkpoint_dir=checkpoint_dir, resume=resume,
-                                   callbacks=callbacks, monitor=t.monitor)
+        networks, results = [], []
+        for member in range(cfg.model.members):
+            if member:  # its start and dropout draws (the first keeps the fit's seed)
+                torch.manual_seed(cfg.seed + member)
+            self.module_ = self._build()
+            plan = TrainingPlan(partial(batches, member), loss_fn, validate,
+                                -(-len(pairs) // t.batch_size), data_parallel=True)
+            results.append(self.train_module(
+                t, plan, checkpoint_dir=member_checkpoints(checkpoint_dir, member),
+                resume=resume, callbacks=callbacks, monitor=t.monitor))
+            networks.append(self.module_)
+        lead = results[0]
+        self.history_, self.best_epoch_, self.stopped_ = (lead.history, lead.best_epoch,
+                                                          lead.stopped)
+        if len(networks) > 1:
+            self.module_ = Ensemble(networks).eval()
+            self.members_ = [cfg.model.model_copy(update={"members": 1})] * len(networks)
         self.fit_info_ = {
             "train_pairs": len(pairs), "left_out_too_long": len(sources) - len(kept),
             "val_pairs": len(val), "source_vocab": len(self.source_vocab_),
-            "target_vocab": len(self.target_vocab_), **self.training_facts(result, began),
+            "target_vocab": len(self.target_vocab_), **self.training_facts(lead, began),
+            "train_seconds": sum(r.seconds for r in results),
             "monitor": t.monitor, "notes": self.notes_,
         }
+        if len(networks) > 1:
+            self.fit_info_["members"] = {
+                "count": len(networks),
+                "seeds": [cfg.seed + i for i in range(len(networks))],
+                "metric": t.monitor,
+                "validation": [r.validation.get(f"val_{t.monitor}") for r in results],
+                "ensemble_validation": greedy_scores().get(t.monitor)}
         return self
 
     @staticmethod
@@ -343,9 +369,9 @@ class Seq2Seq(Estimator):
                                                 else [m.module_])]
         self.members_ = [c for m in models for c in (m.members_ or [m.config.model])]
         self.module_ = Ensemble(networks).eval()
-        self.fit_info_ = {"members": len(networks), "ensemble_of": [
+        self.fit_info_ = {"members": {"count": len(networks), "joined": [
             {"name": name, **getattr(m, "fit_info_", {})}
-            for m, name in zip(models, names, strict=True)]}
+            for m, name in zip(models, names, strict=True)]}}
         return self
 
     def _reading_differences(self, other: Seq2Seq) -> list[str]:

@@ -68,8 +68,22 @@ def _scored(name: str, outputs: Callable[[list[str]], list[str]], splits: PairSp
 def _name(config: Seq2SeqConfig, attention: str | None = None) -> str:
     m = config.model
     kind = attention or m.attention
-    return (f"{'bi' if m.bidirectional else ''}{m.cell} {m.num_layers}×{m.hidden_size}, "
+    return (f"{f'{m.members} × ' if m.members > 1 else ''}"
+            f"{'bi' if m.bidirectional else ''}{m.cell} {m.num_layers}×{m.hidden_size}, "
             f"attention {kind}")
+
+
+def _members_line(info: dict[str, Any]) -> list[str]:
+    """What decoding the members together gave on validation (nothing for one model)."""
+    members = info.get("members")
+    if not members:
+        return []
+    alone = ", ".join("—" if v is None else f"{v:.4f}" for v in members["validation"])
+    together = members["ensemble_validation"]
+    return [f"validation {members['metric']} (greedy): the members alone (seeds "
+            f"{', '.join(map(str, members['seeds']))}) {alone}; decoding together "
+            f"{'—' if together is None else f'{together:.4f}'} (the epochs and curves are "
+            "the first member's)"]
 
 
 def train_seq2seq(config: Seq2SeqConfig, callbacks: TrainCallbacks | None = None,
@@ -177,6 +191,7 @@ def _write_report(run_dir: Path, config: Seq2SeqConfig, model: Seq2Seq,
             f"{info['source_vocab']:,} → {info['target_vocab']:,}",
             f"validation {info['monitor']} (greedy) chose {kept_weights(info)} of "
             f"{info['epochs']}; outputs by beam search, width {config.decode.beam_width}",
+            *_members_line(info),
             f"BLEU: {ours['val']['bleu_signature']}; chrF: {ours['val']['chrf_signature']}",
             *_references_note(ours),
             *[f"data: {note}" for note in splits.notes],
