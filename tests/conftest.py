@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -32,8 +33,6 @@ SEQ2SEQ_QUICK = {"model.hidden_size": 16, "model.embedding_dim": 8,
 
 def reversed_words(count: int, seed: int) -> Pairs:
     """``count`` pairs of 2–6 letters and the same letters in reverse order."""
-    import random
-
     rng = random.Random(seed)
     sources = [" ".join(rng.choice("abcdef") for _ in range(rng.randint(2, 6)))
                for _ in range(count)]
