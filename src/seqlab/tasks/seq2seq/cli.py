@@ -145,8 +145,9 @@ def ensemble(
     = None,
     force: Annotated[bool, typer.Option("--force", help="replace an existing --out")] = False,
 ) -> None:
-    """Join models into one that decodes with all of them (the mean of their next-token
-    distributions); with --val, show whether it beats each of them."""
+    """Join models into one that decodes with all of them; --val scores each and it.
+
+    At each step the ensemble's next-token distribution is the mean of the models'."""
     from rich.table import Table
 
     from seqlab.tasks.seq2seq.workflow import ensemble_seq2seq
