@@ -377,9 +377,11 @@ class Seq2Seq(Estimator):
     def _reading_differences(self, other: Seq2Seq) -> list[str]:
         """What ``other`` reads or writes differently from this model: vocabularies,
         subwords or the data settings that make tokens."""
-        mine, theirs = self.to_bundle()[1], other.to_bundle()[1]
-        found = [key.replace("_", " ") for key in ("source_vocab", "target_vocab", "subwords")
-                 if mine[key] != theirs[key]]
+        found = [f"{side} vocab" for side in ("source", "target")
+                 if getattr(self, f"{side}_vocab_").itos != getattr(other, f"{side}_vocab_").itos]
+        if {k: b.to_str() for k, b in self.subwords_.items()} != \
+                {k: b.to_str() for k, b in other.subwords_.items()}:
+            found.append("subwords")
         return found + [f"data.{key}" for key in ("level", "lowercase", "max_tokens")
                         if getattr(self.config.data, key) != getattr(other.config.data, key)]
 
